@@ -1,0 +1,105 @@
+// store/store.h: herald's durable state other than message bodies: accounts, access keys,
+// identities and send counters.
+//
+// Contract: every method is a single atomic transaction; a method that returns OK has
+// committed. Not-found lookups return kNotFound, duplicate creates kAlreadyExists, a
+// database failure kUnavailable. Names are compared exactly as given: callers normalise
+// (identities are lower-cased by the caller before they reach the store).
+// Thread-safety: implementations are safe from any thread; several processes (the daemon
+// and the CLI) may open the same store at once.
+// Trust: values come from authenticated callers and operators; SQL stays inside store/
+// and uses bound parameters only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+
+namespace herald::store {
+
+struct Account {
+  int64_t id = 0;
+  std::string name;
+  bool production = false;       // false: sandbox (recipients must be verified)
+  bool sending_enabled = true;   // PutAccountSendingAttributes / operator pause
+  std::string enforcement_status = "HEALTHY";  // HEALTHY | PROBATION | SHUTDOWN
+  std::string contact_email;     // where notices go; may be empty
+  SysTime created;
+};
+
+enum class KeyStatus { kActive, kInactive };
+
+struct AccessKey {
+  std::string access_key_id;  // 20 chars, "AKIA" + 16 upper alnum
+  std::string secret;         // 40 chars; never logged
+  int64_t account_id = 0;
+  KeyStatus status = KeyStatus::kActive;
+  SysTime created;
+};
+
+enum class IdentityType { kEmailAddress, kDomain };
+// SES's VerificationStatus values.
+enum class VerificationStatus { kPending, kSuccess, kFailed, kTemporaryFailure, kNotStarted };
+
+const char* IdentityTypeName(IdentityType t);              // EMAIL_ADDRESS | DOMAIN
+const char* VerificationStatusName(VerificationStatus s);  // PENDING | SUCCESS | ...
+
+struct Identity {
+  int64_t account_id = 0;
+  std::string name;  // lower-cased email address or domain (Punycode)
+  IdentityType type = IdentityType::kEmailAddress;
+  VerificationStatus status = VerificationStatus::kPending;
+  std::string verification_token;  // domain: TXT value; email: the link token
+  SysTime token_expires;           // email links expire after 24 h
+  SysTime created;
+  std::string tags_json = "[]";  // SES Tags as given at creation
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Accounts.
+  virtual StatusOr<Account> CreateAccount(const std::string& name, SysTime now) = 0;
+  virtual StatusOr<Account> GetAccount(int64_t id) = 0;
+  virtual StatusOr<Account> GetAccountByName(const std::string& name) = 0;
+  virtual StatusOr<std::vector<Account>> ListAccounts() = 0;
+  virtual Status SetProduction(int64_t account_id, bool production) = 0;
+  virtual Status SetSendingEnabled(int64_t account_id, bool enabled) = 0;
+  virtual Status SetContactEmail(int64_t account_id, const std::string& email) = 0;
+
+  // Access keys.
+  virtual Status CreateAccessKey(const AccessKey& key) = 0;
+  virtual StatusOr<AccessKey> GetAccessKey(const std::string& access_key_id) = 0;
+  virtual StatusOr<std::vector<AccessKey>> ListAccessKeys(int64_t account_id) = 0;
+  virtual Status SetAccessKeyStatus(const std::string& access_key_id, KeyStatus status) = 0;
+  virtual Status DeleteAccessKey(const std::string& access_key_id) = 0;
+
+  // Identities.
+  virtual Status CreateIdentity(const Identity& identity) = 0;
+  virtual StatusOr<Identity> GetIdentity(int64_t account_id, const std::string& name) = 0;
+  // Identities of an account ordered by name, starting after `after` (exclusive; empty for
+  // the first page), at most `limit`.
+  virtual StatusOr<std::vector<Identity>> ListIdentities(int64_t account_id,
+                                                         const std::string& after,
+                                                         int limit) = 0;
+  virtual Status DeleteIdentity(int64_t account_id, const std::string& name) = 0;
+  virtual Status SetIdentityStatus(int64_t account_id, const std::string& name,
+                                   VerificationStatus status) = 0;
+  // Finds the identity whose email-verification token is `token` (any account).
+  virtual StatusOr<Identity> FindIdentityByToken(const std::string& token) = 0;
+
+  // Send counting for the rolling 24-hour quota: `count` recipients sent at `at`.
+  virtual Status RecordSends(int64_t account_id, SysTime at, int64_t count) = 0;
+  // Recipients recorded at or after `since`.
+  virtual StatusOr<int64_t> CountSendsSince(int64_t account_id, SysTime since) = 0;
+};
+
+using StorePtr = std::unique_ptr<Store>;
+
+}  // namespace herald::store
