@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "mail/message.h"
 
 namespace herald::mail {
 
@@ -35,7 +36,9 @@ struct Mailbox {
 StatusOr<Mailbox> ParseMailbox(std::string_view text);
 
 // An RFC 5322 address-list (From:, To:, Cc:, Reply-To: header values), including groups
-// ("undisclosed-recipients:;") and RFC 2047-encoded display names.
+// ("undisclosed-recipients:;") and RFC 2047-encoded display names. `text` is an unfolded
+// value (HeaderField::value): CR and LF are rejected. Comments are skipped; empty list
+// elements (", ,") are skipped; an empty or blank text is an empty list.
 StatusOr<std::vector<Mailbox>> ParseAddressList(std::string_view text);
 
 // An SMTP reverse-path or forward-path without the command: "<user@example.com>" or "<>"
@@ -44,6 +47,19 @@ StatusOr<std::vector<Mailbox>> ParseAddressList(std::string_view text);
 StatusOr<Mailbox> ParseSmtpPath(std::string_view text, bool allow_empty);
 
 // Domain to lower-case ASCII; IDN to Punycode. kInvalidArgument when not a valid host name.
+// Host names need at least one dot ("localhost" is rejected) and a top-level label that
+// is not all digits; domain literals ("[192.0.2.1]", "[IPv6:2001:db8::1]") are accepted.
 StatusOr<std::string> NormalizeDomain(std::string_view domain);
+
+// Every address in every field named `field_name` (case-insensitive) of a parsed message,
+// in order, display names decoded (RFC 2047). No such field: an empty list. A field that
+// does not parse as an address-list: kInvalidArgument naming the field.
+StatusOr<std::vector<Mailbox>> HeaderAddresses(const ParsedMessage& msg,
+                                               std::string_view field_name);
+
+// The mailbox as it goes into a header field: "local@domain", or "Name <local@domain>"
+// with the display name quoted when it needs to be, or RFC 2047-encoded when it is not
+// ASCII. The display name must hold no CR, LF or NUL (ParseMailbox guarantees this).
+std::string FormatMailbox(const Mailbox& mailbox);
 
 }  // namespace herald::mail

@@ -4,17 +4,25 @@
 // Contract: every method is a single atomic transaction; a method that returns OK has
 // committed. Not-found lookups return kNotFound, duplicate creates kAlreadyExists, a
 // database failure kUnavailable. Names are compared exactly as given: callers normalise
-// (identities are lower-cased by the caller before they reach the store).
+// (identities are lower-cased by the caller before they reach the store). Creating a key
+// or identity for, or recording sends against, an account that does not exist returns
+// kNotFound. Out-of-bounds arguments (see the Validate* functions and limits below) return
+// kInvalidArgument. Times are stored with millisecond precision (sub-millisecond parts
+// are truncated). Every implementation runs the same checks (Validate*) so that the
+// in-memory fake (tests/fakes/mem_store.h) and the SQLite store agree.
 // Thread-safety: implementations are safe from any thread; several processes (the daemon
 // and the CLI) may open the same store at once.
 // Trust: values come from authenticated callers and operators; SQL stays inside store/
 // and uses bound parameters only.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.h"
@@ -25,10 +33,10 @@ namespace herald::store {
 struct Account {
   int64_t id = 0;
   std::string name;
-  bool production = false;       // false: sandbox (recipients must be verified)
-  bool sending_enabled = true;   // PutAccountSendingAttributes / operator pause
+  bool production = false;                     // false: sandbox (recipients must be verified)
+  bool sending_enabled = true;                 // PutAccountSendingAttributes / operator pause
   std::string enforcement_status = "HEALTHY";  // HEALTHY | PROBATION | SHUTDOWN
-  std::string contact_email;     // where notices go; may be empty
+  std::string contact_email;                   // where notices go; may be empty
   SysTime created;
 };
 
@@ -48,6 +56,11 @@ enum class VerificationStatus { kPending, kSuccess, kFailed, kTemporaryFailure, 
 
 const char* IdentityTypeName(IdentityType t);              // EMAIL_ADDRESS | DOMAIN
 const char* VerificationStatusName(VerificationStatus s);  // PENDING | SUCCESS | ...
+const char* KeyStatusName(KeyStatus s);                    // Active | Inactive (IAM's words)
+// Inverses of the above; nullopt for an unknown name.
+std::optional<IdentityType> ParseIdentityType(std::string_view name);
+std::optional<VerificationStatus> ParseVerificationStatus(std::string_view name);
+std::optional<KeyStatus> ParseKeyStatus(std::string_view name);
 
 struct Identity {
   int64_t account_id = 0;
@@ -68,6 +81,7 @@ class Store {
   virtual StatusOr<Account> CreateAccount(const std::string& name, SysTime now) = 0;
   virtual StatusOr<Account> GetAccount(int64_t id) = 0;
   virtual StatusOr<Account> GetAccountByName(const std::string& name) = 0;
+  // All accounts ordered by id.
   virtual StatusOr<std::vector<Account>> ListAccounts() = 0;
   virtual Status SetProduction(int64_t account_id, bool production) = 0;
   virtual Status SetSendingEnabled(int64_t account_id, bool enabled) = 0;
@@ -76,6 +90,7 @@ class Store {
   // Access keys.
   virtual Status CreateAccessKey(const AccessKey& key) = 0;
   virtual StatusOr<AccessKey> GetAccessKey(const std::string& access_key_id) = 0;
+  // Keys of an account ordered by (created, access_key_id); empty if it has none.
   virtual StatusOr<std::vector<AccessKey>> ListAccessKeys(int64_t account_id) = 0;
   virtual Status SetAccessKeyStatus(const std::string& access_key_id, KeyStatus status) = 0;
   virtual Status DeleteAccessKey(const std::string& access_key_id) = 0;
@@ -86,20 +101,48 @@ class Store {
   // Identities of an account ordered by name, starting after `after` (exclusive; empty for
   // the first page), at most `limit`.
   virtual StatusOr<std::vector<Identity>> ListIdentities(int64_t account_id,
-                                                         const std::string& after,
-                                                         int limit) = 0;
+                                                         const std::string& after, int limit) = 0;
   virtual Status DeleteIdentity(int64_t account_id, const std::string& name) = 0;
   virtual Status SetIdentityStatus(int64_t account_id, const std::string& name,
                                    VerificationStatus status) = 0;
-  // Finds the identity whose email-verification token is `token` (any account).
+  // Finds the identity whose email-verification token is `token` (any account). Only
+  // EMAIL_ADDRESS identities match (a domain's token is public in DNS); an empty token
+  // never matches. Expiry is the caller's to check (token_expires).
   virtual StatusOr<Identity> FindIdentityByToken(const std::string& token) = 0;
 
-  // Send counting for the rolling 24-hour quota: `count` recipients sent at `at`.
+  // Send counting for the rolling 24-hour quota: `count` recipients sent at `at`. Sends
+  // are kept in per-minute buckets (SendBucketMinute) for kSendBucketRetention.
   virtual Status RecordSends(int64_t account_id, SysTime at, int64_t count) = 0;
-  // Recipients recorded at or after `since`.
+  // Recipients recorded at or after `since`, at minute granularity: the whole bucket of
+  // the minute containing `since` counts (errs towards over-counting by < 1 minute).
   virtual StatusOr<int64_t> CountSendsSince(int64_t account_id, SysTime since) = 0;
 };
 
 using StorePtr = std::unique_ptr<Store>;
+
+// Bounds every implementation enforces (kInvalidArgument beyond them).
+inline constexpr size_t kMaxAccountNameLength = 128;
+inline constexpr size_t kMaxEmailLength = 320;  // contact e-mail and e-mail identities
+inline constexpr size_t kMaxIdentityNameLength = 320;
+inline constexpr size_t kMaxAccessKeyIdLength = 128;
+inline constexpr size_t kMaxSecretLength = 128;
+inline constexpr size_t kMaxTokenLength = 256;
+inline constexpr size_t kMaxTagsJsonLength = 64 * 1024;
+inline constexpr int kMaxListLimit = 1000;  // ListIdentities clamps `limit` to this
+inline constexpr int64_t kMaxSendsPerRecord = 1000000000;
+
+// Shared argument checks (non-empty, bounded, no NUL bytes).
+Status ValidateAccountName(const std::string& name);
+Status ValidateContactEmail(const std::string& email);  // may be empty
+Status ValidateAccessKey(const AccessKey& key);
+Status ValidateIdentity(const Identity& identity);
+// `limit` must be positive; returns it clamped to kMaxListLimit.
+StatusOr<int> ValidateListLimit(int limit);
+Status ValidateSendCount(int64_t count);  // 0..kMaxSendsPerRecord
+
+// The per-minute bucket a send at `t` is counted in (floor of Unix minutes).
+int64_t SendBucketMinute(SysTime t);
+// How long send buckets are kept before implementations may prune them.
+inline constexpr std::chrono::hours kSendBucketRetention{48};
 
 }  // namespace herald::store

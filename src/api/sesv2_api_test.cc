@@ -1,0 +1,828 @@
+#include "api/sesv2_api.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "api/api_test_util.h"
+#include "base/crypto.h"
+#include "base/strings.h"
+
+namespace herald::api {
+namespace {
+
+using nlohmann::json;
+using testing::ApiHarness;
+using testing::Body;
+using ::testing::HasSubstr;
+using testing::Header;
+using ::testing::Not;
+using testing::Sdk;
+using ::testing::StartsWith;
+
+constexpr char kSendPath[] = "/v2/email/outbound-emails";
+
+void ExpectError(const HttpResponse& r, int status, const std::string& code,
+                 const std::string& message) {
+  EXPECT_EQ(r.status, status) << r.body;
+  EXPECT_EQ(Header(r, "x-amzn-ErrorType"), code) << r.body;
+  json body = Body(r);
+  ASSERT_TRUE(body.is_object()) << r.body;
+  ASSERT_TRUE(body.contains("message")) << r.body;
+  EXPECT_EQ(body["message"], message);
+  EXPECT_EQ(Header(r, "Content-Type"), "application/json");
+  EXPECT_FALSE(Header(r, "x-amzn-RequestId").empty());
+}
+
+std::string SimpleBody(const std::string& extra = "") {
+  return R"({"FromEmailAddress":"Sender <sender@example.com>",)"
+         R"("Destination":{"ToAddresses":["to@example.org"],"CcAddresses":["cc@example.org"],)"
+         R"("BccAddresses":["hidden@example.net"]},)"
+         R"("Content":{"Simple":{"Subject":{"Data":"Hello there"},)"
+         R"("Body":{"Text":{"Data":"plain body"},"Html":{"Data":"<p>html body</p>"}}}})" +
+         extra + "}";
+}
+
+// ---------------------------------------------------------------- request ids, health
+
+bool IsUuidShaped(const std::string& id) {
+  if (id.size() != 36) {
+    return false;
+  }
+  for (size_t i = 0; i < id.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    const char c = id[i];
+    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST(RequestIdTest, IsUuidShapedAndFresh) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 50; ++i) {
+    std::string id = NewRequestId();
+    EXPECT_TRUE(IsUuidShaped(id)) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 50u);
+  EXPECT_FALSE(IsUuidShaped("0123456-89ab-cdef-0123-456789abcdef0"));
+}
+
+TEST(SesV2ApiTest, HealthIsUnsigned) {
+  ApiHarness h;
+  HttpResponse r = h.api().Handle(h.Unsigned("GET", "/_herald/health"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Body(r), json({{"status", "ok"}}));
+  EXPECT_EQ(Header(r, "Content-Type"), "application/json");
+  EXPECT_FALSE(Header(r, "x-amzn-RequestId").empty());
+}
+
+TEST(SesV2ApiTest, UnknownHeraldPathIsUnknownOperation) {
+  ApiHarness h;
+  ExpectError(h.api().Handle(h.Unsigned("POST", "/_herald/health")), 404,
+              "UnknownOperationException", "Unknown operation: POST /_herald/health");
+}
+
+// ---------------------------------------------------------------- SigV4 end to end
+
+TEST(SesV2ApiTest, SignedRequestsFromBothSdksAreAccepted) {
+  for (Sdk sdk : {Sdk::kBoto3, Sdk::kJsV3}) {
+    ApiHarness h;
+    HttpResponse r = h.Call("POST", kSendPath, SimpleBody(), sdk);
+    EXPECT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(h.sending.submissions.size(), 1u);
+    EXPECT_EQ(h.sending.submissions[0].principal.access_key_id, testing::kKeyId);
+    EXPECT_EQ(h.sending.submissions[0].principal.account_id, h.account_id);
+    EXPECT_EQ(h.sending.submissions[0].principal.account_name, "acme");
+    EXPECT_EQ(h.sending.submissions[0].principal.source_ip, "192.0.2.7");
+  }
+}
+
+TEST(SesV2ApiTest, MissingAuthorization) {
+  ApiHarness h;
+  ExpectError(h.api().Handle(h.Unsigned("GET", "/v2/email/account")), 403,
+              "MissingAuthenticationTokenException", "Missing Authentication Token");
+}
+
+TEST(SesV2ApiTest, UnknownKey) {
+  ApiHarness h;
+  HttpRequest r = h.Unsigned("GET", "/v2/email/account");
+  h.Sign(r, Sdk::kBoto3, "AKIAUNKNOWNKEY000000");
+  ExpectError(h.api().Handle(r), 403, "UnrecognizedClientException",
+              "The security token included in the request is invalid.");
+}
+
+TEST(SesV2ApiTest, InactiveKey) {
+  ApiHarness h;
+  h.credentials.keys[testing::kKeyId].active = false;
+  ExpectError(h.Call("GET", "/v2/email/account"), 403, "UnrecognizedClientException",
+              "The security token included in the request is invalid.");
+}
+
+TEST(SesV2ApiTest, SessionTokenIsRefused) {
+  ApiHarness h;
+  HttpRequest r = h.Unsigned("GET", "/v2/email/account");
+  r.headers.emplace_back("X-Amz-Security-Token", "FwoGZXIvYXdzEXAMPLE");
+  h.Sign(r);
+  ExpectError(h.api().Handle(r), 403, "UnrecognizedClientException",
+              "The security token included in the request is invalid.");
+}
+
+const char kMismatch[] =
+    "The request signature we calculated does not match the signature you provided. Check "
+    "your AWS Secret Access Key and signing method. Consult the service documentation for "
+    "details.";
+
+TEST(SesV2ApiTest, WrongSecret) {
+  ApiHarness h;
+  HttpRequest r = h.Unsigned("GET", "/v2/email/account");
+  h.Sign(r, Sdk::kBoto3, testing::kKeyId, "not-the-secret");
+  ExpectError(h.api().Handle(r), 403, "InvalidSignatureException", kMismatch);
+}
+
+TEST(SesV2ApiTest, BodyChangedAfterSigning) {
+  for (Sdk sdk : {Sdk::kBoto3, Sdk::kJsV3}) {
+    ApiHarness h;
+    HttpRequest r = h.Signed("POST", kSendPath, SimpleBody(), sdk);
+    r.body[r.body.find("Hello")] = 'J';
+    HttpResponse resp = h.api().Handle(r);
+    EXPECT_EQ(resp.status, 403);
+    EXPECT_EQ(Header(resp, "x-amzn-ErrorType"), "InvalidSignatureException");
+    EXPECT_TRUE(h.sending.submissions.empty());
+  }
+}
+
+TEST(SesV2ApiTest, ExpiredSignature) {
+  ApiHarness h;
+  HttpRequest r = h.Signed("GET", "/v2/email/account");
+  h.clock.Advance(std::chrono::minutes(6));
+  HttpResponse resp = h.api().Handle(r);
+  EXPECT_EQ(resp.status, 403);
+  EXPECT_EQ(Header(resp, "x-amzn-ErrorType"), "InvalidSignatureException");
+  EXPECT_THAT(Body(resp)["message"].get<std::string>(), StartsWith("Signature expired: "));
+}
+
+TEST(SesV2ApiTest, WrongRegionAndService) {
+  ApiHarness h;
+  HttpRequest r = h.Unsigned("GET", "/v2/email/account");
+  h.Sign(r, Sdk::kBoto3, testing::kKeyId, testing::kSecret, "eu-west-1");
+  ExpectError(h.api().Handle(r), 403, "InvalidSignatureException",
+              "Credential should be scoped to a valid region. ");
+  HttpRequest s = h.Unsigned("GET", "/v2/email/account");
+  h.Sign(s, Sdk::kBoto3, testing::kKeyId, testing::kSecret, testing::kRegion, "email");
+  ExpectError(h.api().Handle(s), 403, "InvalidSignatureException",
+              "Credential should be scoped to correct service: 'ses'. ");
+}
+
+TEST(SesV2ApiTest, MalformedAuthorization) {
+  ApiHarness h;
+  HttpRequest r = h.Unsigned("GET", "/v2/email/account");
+  r.headers.emplace_back("Authorization", "AWS4-HMAC-SHA256 Credential=AKIA/x");
+  r.headers.emplace_back("X-Amz-Date", FormatAmzDate(h.clock.Now()));
+  HttpResponse resp = h.api().Handle(r);
+  EXPECT_EQ(resp.status, 403);
+  EXPECT_EQ(Header(resp, "x-amzn-ErrorType"), "IncompleteSignatureException");
+  EXPECT_FALSE(Header(resp, "x-amzn-RequestId").empty());
+}
+
+TEST(SesV2ApiTest, ContentSha256Mismatch) {
+  ApiHarness h;
+  HttpRequest r = h.Signed("POST", kSendPath, SimpleBody(), Sdk::kJsV3);
+  for (auto& [k, v] : r.headers) {
+    if (k == "x-amz-content-sha256") {
+      v = Sha256Hex("other body");
+    }
+  }
+  ExpectError(h.api().Handle(r), 403, "InvalidSignatureException",
+              "The provided 'x-amz-content-sha256' header does not match what was computed.");
+}
+
+TEST(SesV2ApiTest, SignatureIsCheckedBeforeRouting) {
+  ApiHarness h;
+  ExpectError(h.api().Handle(h.Unsigned("GET", "/v2/email/nothing-here")), 403,
+              "MissingAuthenticationTokenException", "Missing Authentication Token");
+  ExpectError(h.Call("GET", "/v2/email/nothing-here"), 404, "UnknownOperationException",
+              "Unknown operation: GET /v2/email/nothing-here");
+  ExpectError(h.Call("PUT", kSendPath, "{}"), 404, "UnknownOperationException",
+              "Unknown operation: PUT /v2/email/outbound-emails");
+}
+
+// ---------------------------------------------------------------- SendEmail
+
+TEST(SendEmailTest, SimpleHappyPath) {
+  ApiHarness h;
+  HttpResponse r = h.Call("POST", kSendPath,
+                          SimpleBody(R"(,"ConfigurationSetName":"marketing",)"
+                                     R"("EmailTags":[{"Name":"campaign","Value":"spring-2026"}],)"
+                                     R"("ReplyToAddresses":["replies@example.com"])"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r), json({{"MessageId", "0100018c-test-message-id-000000"}}));
+  EXPECT_EQ(Header(r, "Content-Type"), "application/json");
+  EXPECT_FALSE(Header(r, "x-amzn-RequestId").empty());
+
+  ASSERT_EQ(h.sending.submissions.size(), 1u);
+  const sending::Submission& s = h.sending.submissions[0];
+  EXPECT_EQ(s.channel, sending::Channel::kApiV2);
+  EXPECT_EQ(s.operation, "SendEmail");
+  EXPECT_EQ(s.source, "sender@example.com");
+  EXPECT_EQ(s.recipients,
+            (std::vector<std::string>{"to@example.org", "cc@example.org", "hidden@example.net"}));
+  EXPECT_EQ(s.configuration_set, "marketing");
+  EXPECT_EQ(s.tags,
+            (std::vector<std::pair<std::string, std::string>>{{"campaign", "spring-2026"}}));
+  EXPECT_TRUE(s.simple_content);
+  EXPECT_THAT(s.message, HasSubstr("Subject: Hello there\r\n"));
+  EXPECT_THAT(s.message, HasSubstr("sender@example.com"));
+  EXPECT_THAT(s.message, HasSubstr("To: to@example.org\r\n"));
+  EXPECT_THAT(s.message, HasSubstr("Cc: cc@example.org\r\n"));
+  EXPECT_THAT(s.message, HasSubstr("Reply-To: replies@example.com\r\n"));
+  EXPECT_THAT(s.message, HasSubstr("multipart/alternative"));
+  EXPECT_THAT(s.message, HasSubstr("plain body"));
+  EXPECT_THAT(s.message, HasSubstr("<p>html body</p>"));
+  EXPECT_THAT(s.message, Not(HasSubstr("hidden@example.net")));  // Bcc stays off the header
+  EXPECT_THAT(s.message, Not(HasSubstr("\nBcc:")));
+}
+
+TEST(SendEmailTest, IdnRecipientBecomesPunycode) {
+  ApiHarness h;
+  HttpResponse r = h.Call("POST", kSendPath,
+                          R"({"FromEmailAddress":"a@example.com",)"
+                          R"("Destination":{"ToAddresses":["user@bücher.example"]},)"
+                          R"("Content":{"Simple":{"Subject":{"Data":"s"},)"
+                          R"("Body":{"Text":{"Data":"t"}}}}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(h.sending.submissions.size(), 1u);
+  EXPECT_EQ(h.sending.submissions[0].recipients,
+            std::vector<std::string>{"user@xn--bcher-kva.example"});
+}
+
+TEST(SendEmailTest, RawHappyPathPassesBytesThrough) {
+  ApiHarness h;
+  const std::string mime =
+      "From: Sender <sender@example.com>\r\nTo: someone@example.org\r\n"
+      "Subject: raw\r\nX-Custom: kept as is\r\n\r\nraw body \xC3\xA9\r\n";
+  HttpResponse r = h.Call("POST", kSendPath,
+                          R"({"Destination":{"ToAddresses":["rcpt@example.org"]},)"
+                          R"("Content":{"Raw":{"Data":")" +
+                              Base64Encode(mime) + R"("}}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(h.sending.submissions.size(), 1u);
+  const sending::Submission& s = h.sending.submissions[0];
+  EXPECT_EQ(s.message, mime);
+  EXPECT_EQ(s.source, "");  // the sending service takes it from From:
+  EXPECT_EQ(s.recipients, std::vector<std::string>{"rcpt@example.org"});
+  EXPECT_FALSE(s.simple_content);
+}
+
+TEST(SendEmailTest, RawWithoutDestinationUsesHeaderRecipients) {
+  ApiHarness h;
+  const std::string mime =
+      "From: sender@example.com\r\nTo: A <a@example.org>, b@example.org\r\n"
+      "Cc: c@example.org\r\nBcc: d@example.org\r\nSubject: raw\r\n\r\nbody\r\n";
+  HttpResponse r = h.Call("POST", kSendPath,
+                          R"({"FromEmailAddress":"sender@example.com",)"
+                          R"("Content":{"Raw":{"Data":")" +
+                              Base64Encode(mime) + R"("}}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(h.sending.submissions.size(), 1u);
+  EXPECT_EQ(h.sending.submissions[0].recipients,
+            (std::vector<std::string>{"a@example.org", "b@example.org", "c@example.org",
+                                      "d@example.org"}));
+  EXPECT_EQ(h.sending.submissions[0].source, "sender@example.com");
+}
+
+TEST(SendEmailTest, InlineTemplateIsRendered) {
+  ApiHarness h;
+  HttpResponse r = h.Call(
+      "POST", kSendPath,
+      R"({"FromEmailAddress":"sender@example.com",)"
+      R"("Destination":{"ToAddresses":["to@example.org"]},)"
+      R"("Content":{"Template":{"TemplateContent":{"Subject":"Hi {{name}}",)"
+      R"("Text":"Your code is {{code}}."},"TemplateData":"{\"name\":\"Ana\",\"code\":\"4711\"}"}}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(h.sending.submissions.size(), 1u);
+  const sending::Submission& s = h.sending.submissions[0];
+  EXPECT_THAT(s.message, HasSubstr("Subject: Hi Ana\r\n"));
+  EXPECT_THAT(s.message, HasSubstr("Your code is 4711."));
+  EXPECT_TRUE(s.simple_content);
+}
+
+TEST(SendEmailTest, RejectionIsMappedToHttpError) {
+  ApiHarness h;
+  h.sending.next = sending::Rejection{sending::RejectKind::kNotVerified,
+                                      "Email address is not verified. The following "
+                                      "identities failed the check in region US-EAST-1: "
+                                      "sender@example.com"};
+  ExpectError(h.Call("POST", kSendPath, SimpleBody()), 400, "MessageRejected",
+              "Email address is not verified. The following identities failed the check in "
+              "region US-EAST-1: sender@example.com");
+  h.sending.next = sending::Rejection{sending::RejectKind::kMaxSendRate, ""};
+  ExpectError(h.Call("POST", kSendPath, SimpleBody()), 429, "TooManyRequestsException",
+              "Maximum sending rate exceeded.");
+}
+
+TEST(SendEmailTest, MessageTooLong) {
+  ApiHarness h;
+  h.config.max_message_bytes = 64;
+  const std::string mime = "From: a@example.com\r\nSubject: x\r\n\r\n" + std::string(200, 'x');
+  HttpResponse r = h.Call("POST", kSendPath,
+                          R"({"Destination":{"ToAddresses":["rcpt@example.org"]},)"
+                          R"("Content":{"Raw":{"Data":")" +
+                              Base64Encode(mime) + R"("}}})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Header(r, "x-amzn-ErrorType"), "MessageRejected");
+  EXPECT_THAT(Body(r)["message"].get<std::string>(),
+              StartsWith("Message length is more than 64 bytes long"));
+  EXPECT_TRUE(h.sending.submissions.empty());
+}
+
+struct BadInput {
+  const char* name;
+  std::string body;
+  int status;
+  std::string code;
+  std::string message;
+};
+
+std::string Recipients(int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) {
+    s += (i ? "," : "") + std::string("\"r") + std::to_string(i) + "@example.org\"";
+  }
+  return s;
+}
+
+std::string Headers(int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) {
+    s += (i ? "," : "") + std::string(R"({"Name":"X-H)") + std::to_string(i) + R"(","Value":"v"})";
+  }
+  return s;
+}
+
+const std::string kFrom = R"("FromEmailAddress":"sender@example.com",)";
+const std::string kTo = R"("Destination":{"ToAddresses":["to@example.org"]},)";
+const std::string kBody = R"("Body":{"Text":{"Data":"t"}})";
+
+std::string Simple(const std::string& simple_extra, const std::string& top_extra = "") {
+  return "{" + kFrom + kTo + top_extra + R"("Content":{"Simple":{"Subject":{"Data":"s"},)" + kBody +
+         simple_extra + "}}}";
+}
+
+std::vector<BadInput> BadInputs() {
+  const std::string br = "BadRequestException";
+  return {
+      {"not json", "{not json", 400, br, "The request body is not valid JSON."},
+      {"not an object", "[1,2]", 400, br, "The request body must be a JSON object."},
+      {"too deep", "{\"a\":" + std::string(40, '[') + std::string(40, ']') + "}", 400, br,
+       "The request body is nested too deeply."},
+      {"no content", "{" + kFrom + kTo + "\"x\":1}", 400, br,
+       "Missing required parameter: Content."},
+      {"content wrong type", "{" + kFrom + kTo + R"("Content":"hi"})", 400, br,
+       "Invalid type for parameter Content: expected a structure."},
+      {"empty content", "{" + kFrom + kTo + R"("Content":{}})", 400, br,
+       "Content must contain exactly one of Simple, Raw or Template."},
+      {"simple and raw",
+       "{" + kFrom + kTo + R"("Content":{"Raw":{"Data":"QQ=="},"Simple":{"Subject":{"Data":"s"},)" +
+           kBody + "}}}",
+       400, br, "Content must contain exactly one of Simple, Raw or Template."},
+      {"no from", "{" + kTo + R"("Content":{"Simple":{"Subject":{"Data":"s"},)" + kBody + "}}}",
+       400, br, "Missing required parameter: FromEmailAddress."},
+      {"from wrong type",
+       R"({"FromEmailAddress":5,)" + kTo + R"("Content":{"Simple":{"Subject":{"Data":"s"},)" +
+           kBody + "}}}",
+       400, br, "Invalid type for parameter FromEmailAddress: expected a string."},
+      {"to not a list",
+       "{" + kFrom +
+           R"("Destination":{"ToAddresses":"a@b.c"},"Content":{"Simple":{"Subject":{"Data":"s"},)" +
+           kBody + "}}}",
+       400, br, "Invalid type for parameter Destination.ToAddresses: expected a list."},
+      {"to item wrong type",
+       "{" + kFrom +
+           R"("Destination":{"ToAddresses":[7]},"Content":{"Simple":{"Subject":{"Data":"s"},)" +
+           kBody + "}}}",
+       400, br, "Invalid type for parameter Destination.ToAddresses[0]: expected a string."},
+      {"no recipients",
+       "{" + kFrom + R"("Content":{"Simple":{"Subject":{"Data":"s"},)" + kBody + "}}}", 400, br,
+       "Destination must contain at least one recipient address."},
+      {"51 recipients",
+       "{" + kFrom + R"("Destination":{"ToAddresses":[)" + Recipients(30) +
+           R"(],"BccAddresses":[)" + Recipients(21) +
+           R"(]},"Content":{"Simple":{"Subject":{"Data":"s"},)" + kBody + "}}}",
+       400, "MessageRejected", "Recipient count exceeds 50."},
+      {"crlf in display name",
+       "{" + kFrom +
+           R"("Destination":{"ToAddresses":["Bob\r\nBcc: x@evil.example <b@example.org>"]},)" +
+           R"("Content":{"Simple":{"Subject":{"Data":"s"},)" + kBody + "}}}",
+       400, br,
+       "Invalid address in Destination.ToAddresses[0]: CR and LF are not allowed (header "
+       "injection)."},
+      {"crlf in from",
+       R"({"FromEmailAddress":"a@example.com\nBcc: x@evil.example",)" + kTo +
+           R"("Content":{"Simple":{"Subject":{"Data":"s"},)" + kBody + "}}}",
+       400, br,
+       "Invalid address in FromEmailAddress: CR and LF are not allowed (header injection)."},
+      {"no subject", "{" + kFrom + kTo + R"("Content":{"Simple":{)" + kBody + "}}}", 400, br,
+       "Missing required parameter: Content.Simple.Subject."},
+      {"no subject data",
+       "{" + kFrom + kTo + R"("Content":{"Simple":{"Subject":{"Charset":"UTF-8"},)" + kBody + "}}}",
+       400, br, "Missing required parameter: Content.Simple.Subject.Data."},
+      {"no body", "{" + kFrom + kTo + R"("Content":{"Simple":{"Subject":{"Data":"s"}}}})", 400, br,
+       "Missing required parameter: Content.Simple.Body."},
+      {"crlf in subject",
+       "{" + kFrom + kTo + R"("Content":{"Simple":{"Subject":{"Data":"s\r\nBcc: x@y.z"},)" + kBody +
+           "}}}",
+       400, br,
+       "Invalid value for Content.Simple.Subject: CR and LF are not allowed (header "
+       "injection)."},
+      {"16 headers", Simple(R"(,"Headers":[)" + Headers(16) + "]"), 400, br,
+       "Too many headers in Content.Simple.Headers: at most 15 are allowed."},
+      {"header name with colon", Simple(R"(,"Headers":[{"Name":"X-A:b","Value":"v"}])"), 400, br,
+       "Invalid header name in Content.Simple.Headers[0].Name: 1 to 126 printable ASCII "
+       "characters other than ':' are required."},
+      {"header name with crlf", Simple(R"(,"Headers":[{"Name":"X-A\r\nBcc","Value":"v"}])"), 400,
+       br,
+       "Invalid header name in Content.Simple.Headers[0].Name: CR and LF are not allowed "
+       "(header injection)."},
+      {"header value with crlf",
+       Simple(R"(,"Headers":[{"Name":"X-A","Value":"v\r\nBcc: x@evil.example"}])"), 400, br,
+       "Invalid value for Content.Simple.Headers[0].Value: CR and LF are not allowed (header "
+       "injection)."},
+      {"header without value", Simple(R"(,"Headers":[{"Name":"X-A"}])"), 400, br,
+       "Missing required parameter: Content.Simple.Headers[0].Value."},
+      {"attachment name with crlf",
+       Simple(R"(,"Attachments":[{"RawContent":"QUJD","FileName":"a.txt\r\nX-Evil: 1"}])"), 400, br,
+       "Invalid value for Content.Simple.Attachments[0].FileName: CR and LF are not allowed "
+       "(header injection)."},
+      {"attachment bad base64",
+       Simple(R"(,"Attachments":[{"RawContent":"@@@","FileName":"a.txt"}])"), 400, br,
+       "Invalid value for Content.Simple.Attachments[0].RawContent: not valid base64."},
+      {"attachment bad disposition",
+       Simple(
+           R"(,"Attachments":[{"RawContent":"QUJD","FileName":"a.txt","ContentDisposition":"BOTH"}])"),
+       400, br,
+       "Invalid value for Content.Simple.Attachments[0].ContentDisposition: must be "
+       "ATTACHMENT or INLINE."},
+      {"bad tag name", Simple("", R"("EmailTags":[{"Name":"a b","Value":"v"}],)"), 400, br,
+       "Invalid value for EmailTags[0].Name: 1 to 256 ASCII letters, digits, '_' or '-' are "
+       "required."},
+      {"tag value too long",
+       Simple("", R"("EmailTags":[{"Name":"n","Value":")" + std::string(257, 'v') + "\"}],"), 400,
+       br,
+       "Invalid value for EmailTags[0].Value: at most 256 ASCII letters, digits, '_' or '-' "
+       "are allowed."},
+      {"tag without value", Simple("", R"("EmailTags":[{"Name":"n"}],)"), 400, br,
+       "Missing required parameter: EmailTags[0].Value."},
+      {"bad configuration set", Simple("", R"("ConfigurationSetName":"no spaces",)"), 400, br,
+       "Invalid value for ConfigurationSetName: 1 to 64 ASCII letters, digits, '_' or '-' are "
+       "required."},
+      {"raw bad base64", "{" + kTo + R"("Content":{"Raw":{"Data":"not base64!"}}})", 400, br,
+       "Invalid value for Content.Raw.Data: not valid base64."},
+      {"raw without data", "{" + kTo + R"("Content":{"Raw":{}}})", 400, br,
+       "Missing required parameter: Content.Raw.Data."},
+      {"stored template",
+       "{" + kFrom + kTo + R"("Content":{"Template":{"TemplateName":"welcome"}}})", 404,
+       "NotFoundException", "Template welcome does not exist."},
+      {"template by arn",
+       "{" + kFrom + kTo +
+           R"("Content":{"Template":{"TemplateArn":"arn:aws:ses:us-east-1:123456789012:template/promo"}}})",
+       404, "NotFoundException", "Template promo does not exist."},
+      {"template data not json",
+       "{" + kFrom + kTo +
+           R"("Content":{"Template":{"TemplateContent":{"Subject":"x"},"TemplateData":"{oops"}}})",
+       400, br, "Invalid value for Content.Template.TemplateData: must be a JSON object."},
+      {"template name and content",
+       "{" + kFrom + kTo +
+           R"("Content":{"Template":{"TemplateName":"t","TemplateContent":{"Subject":"x"}}}})",
+       400, br,
+       "Content.Template must contain exactly one of TemplateName, TemplateArn or "
+       "TemplateContent."},
+      {"contact list", Simple("", R"("ListManagementOptions":{"ContactListName":"news"},)"), 404,
+       "NotFoundException", "List with name news does not exist."},
+  };
+}
+
+TEST(SendEmailTest, BadInputTable) {
+  const std::vector<BadInput> cases = BadInputs();
+  ASSERT_GE(cases.size(), 20u);
+  for (const BadInput& c : cases) {
+    SCOPED_TRACE(c.name);
+    ApiHarness h;
+    ExpectError(h.Call("POST", kSendPath, c.body), c.status, c.code, c.message);
+    EXPECT_TRUE(h.sending.submissions.empty());
+  }
+}
+
+TEST(SendEmailTest, IllegalAddressNamesTheField) {
+  ApiHarness h;
+  HttpResponse r = h.Call("POST", kSendPath,
+                          "{" + kFrom + R"("Destination":{"CcAddresses":["nobody"]},)" +
+                              R"("Content":{"Simple":{"Subject":{"Data":"s"},)" + kBody + "}}}");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Header(r, "x-amzn-ErrorType"), "BadRequestException");
+  EXPECT_THAT(Body(r)["message"].get<std::string>(),
+              StartsWith("Illegal address in Destination.CcAddresses[0]: "));
+}
+
+// ---------------------------------------------------------------- GetAccount
+
+TEST(GetAccountTest, SandboxAndProduction) {
+  ApiHarness h;
+  ASSERT_TRUE(h.store.RecordSends(h.account_id, h.clock.Now() - std::chrono::hours(2), 7).ok());
+  ASSERT_TRUE(h.store.RecordSends(h.account_id, h.clock.Now() - std::chrono::hours(30), 5).ok());
+  HttpResponse r = h.Call("GET", "/v2/email/account");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json b = Body(r);
+  EXPECT_EQ(b["ProductionAccessEnabled"], false);
+  EXPECT_EQ(b["SendingEnabled"], true);
+  EXPECT_EQ(b["EnforcementStatus"], "HEALTHY");
+  EXPECT_EQ(b["DedicatedIpAutoWarmupEnabled"], false);
+  EXPECT_EQ(b["SendQuota"]["Max24HourSend"], 200.0);
+  EXPECT_EQ(b["SendQuota"]["MaxSendRate"], 1.0);
+  EXPECT_EQ(b["SendQuota"]["SentLast24Hours"], 7.0);
+  EXPECT_EQ(b["SuppressionAttributes"]["SuppressedReasons"], json({"BOUNCE", "COMPLAINT"}));
+  EXPECT_FALSE(Header(r, "x-amzn-RequestId").empty());
+
+  ASSERT_TRUE(h.store.SetProduction(h.account_id, true).ok());
+  ASSERT_TRUE(h.store.SetSendingEnabled(h.account_id, false).ok());
+  b = Body(h.Call("GET", "/v2/email/account"));
+  EXPECT_EQ(b["ProductionAccessEnabled"], true);
+  EXPECT_EQ(b["SendingEnabled"], false);
+  EXPECT_EQ(b["SendQuota"]["Max24HourSend"], 50000.0);
+  EXPECT_EQ(b["SendQuota"]["MaxSendRate"], 14.0);
+}
+
+TEST(GetAccountTest, StoreFailureIsInternalError) {
+  ApiHarness h;
+  h.store.FailAllForTest(UnavailableError("db down"));
+  ExpectError(h.Call("GET", "/v2/email/account"), 500, "InternalServiceErrorException",
+              "Internal service error.");
+}
+
+// ---------------------------------------------------------------- identities
+
+TEST(IdentityTest, CreateEmailIdentitySendsVerificationMail) {
+  ApiHarness h;
+  HttpResponse r =
+      h.Call("POST", "/v2/email/identities",
+             R"({"EmailIdentity":"Sender@Example.COM","Tags":[{"Key":"team","Value":"ops"}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json b = Body(r);
+  EXPECT_EQ(b["IdentityType"], "EMAIL_ADDRESS");
+  EXPECT_EQ(b["VerifiedForSendingStatus"], false);
+  EXPECT_EQ(b["DkimAttributes"]["Status"], "NOT_STARTED");
+  EXPECT_EQ(b["DkimAttributes"]["SigningAttributesOrigin"], "AWS_SES");
+  EXPECT_EQ(b["DkimAttributes"]["Tokens"], json::array());
+  EXPECT_FALSE(b.contains("HeraldVerificationRecord"));
+
+  ASSERT_EQ(h.verifier.mails.size(), 1u);
+  EXPECT_EQ(h.verifier.mails[0].address, "sender@example.com");
+  EXPECT_EQ(h.verifier.mails[0].account_name, "acme");
+  EXPECT_GE(h.verifier.mails[0].token.size(), 40u);
+
+  StatusOr<store::Identity> id = h.store.GetIdentity(h.account_id, "sender@example.com");
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->status, store::VerificationStatus::kPending);
+  EXPECT_EQ(id->verification_token, h.verifier.mails[0].token);
+  EXPECT_EQ(id->token_expires, h.clock.Now() + std::chrono::hours(24));
+
+  ExpectError(h.Call("POST", "/v2/email/identities", R"({"EmailIdentity":"sender@example.com"})"),
+              400, "AlreadyExistsException", "Email identity sender@example.com already exists.");
+}
+
+TEST(IdentityTest, DomainIdentityLifecycle) {
+  ApiHarness h;
+  HttpResponse r = h.Call("POST", "/v2/email/identities", R"({"EmailIdentity":"Bücher.Example"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json b = Body(r);
+  EXPECT_EQ(b["IdentityType"], "DOMAIN");
+  EXPECT_EQ(b["HeraldVerificationRecord"]["Name"], "_amazonses.xn--bcher-kva.example");
+  EXPECT_EQ(b["HeraldVerificationRecord"]["Type"], "TXT");
+  const std::string token = b["HeraldVerificationRecord"]["Value"];
+  EXPECT_FALSE(token.empty());
+  EXPECT_TRUE(h.verifier.mails.empty());
+
+  // Not yet in DNS: still pending. The path segment is percent-decoded.
+  r = h.Call("GET", "/v2/email/identities/B%C3%BCcher.example");
+  ASSERT_EQ(r.status, 200) << r.body;
+  b = Body(r);
+  EXPECT_EQ(b["VerificationStatus"], "PENDING");
+  EXPECT_EQ(b["VerifiedForSendingStatus"], false);
+  EXPECT_EQ(b["FeedbackForwardingStatus"], true);
+  EXPECT_EQ(b["Policies"], json::object());
+  EXPECT_EQ(b["Tags"], json::array());
+  EXPECT_EQ(h.verifier.dns_checks, 1);
+
+  // DNS failing: temporary failure, then the record appears: success, stored.
+  h.verifier.dns_failure = true;
+  EXPECT_EQ(Body(h.Call("GET", "/v2/email/identities/xn--bcher-kva.example"))["VerificationStatus"],
+            "TEMPORARY_FAILURE");
+  h.verifier.txt["_amazonses.xn--bcher-kva.example"] = token;
+  b = Body(h.Call("GET", "/v2/email/identities/xn--bcher-kva.example"));
+  EXPECT_EQ(b["VerificationStatus"], "SUCCESS");
+  EXPECT_EQ(b["VerifiedForSendingStatus"], true);
+  EXPECT_EQ(h.store.GetIdentity(h.account_id, "xn--bcher-kva.example")->status,
+            store::VerificationStatus::kSuccess);
+  // Verified identities are not looked up again.
+  const int checks = h.verifier.dns_checks;
+  h.Call("GET", "/v2/email/identities/xn--bcher-kva.example");
+  EXPECT_EQ(h.verifier.dns_checks, checks);
+}
+
+TEST(IdentityTest, DomainFailsAfterSearchWindow) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", "/v2/email/identities", R"({"EmailIdentity":"example.net"})").status,
+            200);
+  h.verifier.txt["_amazonses.example.net"] = "wrong token";
+  h.clock.Advance(std::chrono::hours(73));
+  // Re-sign after moving the clock (Call signs with the current time).
+  EXPECT_EQ(Body(h.Call("GET", "/v2/email/identities/example.net"))["VerificationStatus"],
+            "FAILED");
+}
+
+TEST(IdentityTest, EmailVerificationLink) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", "/v2/email/identities", R"({"EmailIdentity":"me@example.com"})").status,
+            200);
+  ASSERT_EQ(h.verifier.mails.size(), 1u);
+  const std::string token = h.verifier.mails[0].token;
+
+  HttpResponse page =
+      h.api().Handle(h.Unsigned("GET", "/_herald/verify-email?token=" + PercentEncode(token)));
+  EXPECT_EQ(page.status, 200) << page.body;
+  EXPECT_THAT(Header(page, "Content-Type"), StartsWith("text/html"));
+  EXPECT_THAT(page.body, HasSubstr("me@example.com is now verified"));
+  EXPECT_FALSE(Header(page, "x-amzn-RequestId").empty());
+
+  json b = Body(h.Call("GET", "/v2/email/identities/me%40example.com"));
+  EXPECT_EQ(b["VerificationStatus"], "SUCCESS");
+  EXPECT_EQ(b["VerifiedForSendingStatus"], true);
+  EXPECT_FALSE(b.contains("HeraldVerificationRecord"));
+
+  page = h.api().Handle(h.Unsigned("GET", "/_herald/verify-email?token=unknown-token"));
+  EXPECT_EQ(page.status, 404);
+  page = h.api().Handle(h.Unsigned("GET", "/_herald/verify-email"));
+  EXPECT_EQ(page.status, 400);
+  page = h.api().Handle(h.Unsigned("GET", "/_herald/verify-email?token=%zz"));
+  EXPECT_EQ(page.status, 400);
+}
+
+TEST(IdentityTest, ExpiredEmailLinkFails) {
+  ApiHarness h;
+  ASSERT_EQ(
+      h.Call("POST", "/v2/email/identities", R"({"EmailIdentity":"late@example.com"})").status,
+      200);
+  const std::string token = h.verifier.mails.at(0).token;
+  h.clock.Advance(std::chrono::hours(25));
+  HttpResponse page =
+      h.api().Handle(h.Unsigned("GET", "/_herald/verify-email?token=" + PercentEncode(token)));
+  EXPECT_EQ(page.status, 400);
+  EXPECT_THAT(page.body, HasSubstr("expired"));
+  EXPECT_EQ(h.store.GetIdentity(h.account_id, "late@example.com")->status,
+            store::VerificationStatus::kFailed);
+  EXPECT_EQ(Body(h.Call("GET", "/v2/email/identities/late@example.com"))["VerificationStatus"],
+            "FAILED");
+}
+
+TEST(IdentityTest, PendingEmailExpiresOnGet) {
+  ApiHarness h;
+  ASSERT_EQ(
+      h.Call("POST", "/v2/email/identities", R"({"EmailIdentity":"slow@example.com"})").status,
+      200);
+  EXPECT_EQ(Body(h.Call("GET", "/v2/email/identities/slow@example.com"))["VerificationStatus"],
+            "PENDING");
+  h.clock.Advance(std::chrono::hours(25));
+  EXPECT_EQ(Body(h.Call("GET", "/v2/email/identities/slow@example.com"))["VerificationStatus"],
+            "FAILED");
+  EXPECT_EQ(h.store.GetIdentity(h.account_id, "slow@example.com")->status,
+            store::VerificationStatus::kFailed);
+}
+
+TEST(IdentityTest, TagsAreReturned) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", "/v2/email/identities",
+                   R"({"EmailIdentity":"t@example.com","Tags":[{"Key":"k","Value":"v"}]})")
+                .status,
+            200);
+  EXPECT_EQ(Body(h.Call("GET", "/v2/email/identities/t@example.com"))["Tags"],
+            json::parse(R"([{"Key":"k","Value":"v"}])"));
+}
+
+TEST(IdentityTest, BadCreateRequests) {
+  ApiHarness h;
+  const std::string br = "BadRequestException";
+  ExpectError(h.Call("POST", "/v2/email/identities", "{}"), 400, br,
+              "Missing required parameter: EmailIdentity.");
+  ExpectError(h.Call("POST", "/v2/email/identities", R"({"EmailIdentity":["a"]})"), 400, br,
+              "Invalid type for parameter EmailIdentity: expected a string.");
+  {
+    HttpResponse r = h.Call("POST", "/v2/email/identities", R"({"EmailIdentity":"localhost"})");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(Header(r, "x-amzn-ErrorType"), br);
+    EXPECT_THAT(Body(r)["message"].get<std::string>(),
+                StartsWith("Invalid domain name localhost: "));
+  }
+  ExpectError(h.Call("POST", "/v2/email/identities", R"({"EmailIdentity":"A <a@b.example>"})"), 400,
+              br,
+              "Invalid email address A <a@b.example>: contains characters not allowed in an "
+              "identity.");
+  ExpectError(h.Call("POST", "/v2/email/identities",
+                     R"({"EmailIdentity":"x.example","Tags":[{"Key":""}]})"),
+              400, br, "Invalid parameter Tags[0]: Key and Value strings are required.");
+  ExpectError(
+      h.Call(
+          "POST", "/v2/email/identities",
+          R"({"EmailIdentity":"x.example","DkimSigningAttributes":{"DomainSigningSelector":"s"}})"),
+      400, br, "DkimSigningAttributes (Bring Your Own DKIM) is not supported yet.");
+  EXPECT_TRUE(h.verifier.mails.empty());
+}
+
+TEST(IdentityTest, GetAndDeleteMissing) {
+  ApiHarness h;
+  ExpectError(h.Call("GET", "/v2/email/identities/nobody%40example.com"), 404, "NotFoundException",
+              "Email identity nobody@example.com does not exist.");
+  ExpectError(h.Call("DELETE", "/v2/email/identities/none.example"), 404, "NotFoundException",
+              "Email identity none.example does not exist.");
+  ExpectError(h.Call("GET", "/v2/email/identities/%zz"), 400, "BadRequestException",
+              "Invalid percent-encoding in the request path.");
+  ExpectError(h.Call("GET", "/v2/email/identities/a/b"), 404, "UnknownOperationException",
+              "Unknown operation: GET /v2/email/identities/a/b");
+}
+
+TEST(IdentityTest, DeleteRemoves) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", "/v2/email/identities", R"({"EmailIdentity":"gone.example"})").status,
+            200);
+  HttpResponse r = h.Call("DELETE", "/v2/email/identities/GONE.example");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r), json::object());
+  EXPECT_FALSE(h.store.GetIdentity(h.account_id, "gone.example").ok());
+  EXPECT_EQ(h.Call("GET", "/v2/email/identities/gone.example").status, 404);
+}
+
+TEST(IdentityTest, ListPaginates) {
+  ApiHarness h;
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_EQ(h.Call("POST", "/v2/email/identities",
+                     R"({"EmailIdentity":"d)" + std::to_string(i) + R"(.example"})")
+                  .status,
+              200);
+  }
+  std::vector<std::string> names;
+  std::string token;
+  int pages = 0;
+  do {
+    std::string target = "/v2/email/identities?PageSize=3";
+    if (!token.empty()) {
+      target += "&NextToken=" + PercentEncode(token);
+    }
+    HttpResponse r = h.Call("GET", target);
+    ASSERT_EQ(r.status, 200) << r.body;
+    json b = Body(r);
+    ASSERT_TRUE(b["EmailIdentities"].is_array());
+    EXPECT_LE(b["EmailIdentities"].size(), 3u);
+    for (const json& item : b["EmailIdentities"]) {
+      names.push_back(item["IdentityName"].get<std::string>());
+      EXPECT_EQ(item["IdentityType"], "DOMAIN");
+      EXPECT_EQ(item["VerificationStatus"], "PENDING");
+      EXPECT_EQ(item["SendingEnabled"], false);
+    }
+    token = b.contains("NextToken") ? b["NextToken"].get<std::string>() : "";
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(names, (std::vector<std::string>{"d0.example", "d1.example", "d2.example", "d3.example",
+                                             "d4.example", "d5.example", "d6.example"}));
+}
+
+TEST(IdentityTest, ListDefaultsAndBadParameters) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", "/v2/email/identities", R"({"EmailIdentity":"a@example.com"})").status,
+            200);
+  json b = Body(h.Call("GET", "/v2/email/identities"));
+  ASSERT_EQ(b["EmailIdentities"].size(), 1u);
+  EXPECT_EQ(b["EmailIdentities"][0]["IdentityType"], "EMAIL_ADDRESS");
+  EXPECT_FALSE(b.contains("NextToken"));
+  const std::string msg = "Invalid value for PageSize: must be an integer from 0 to 1000.";
+  ExpectError(h.Call("GET", "/v2/email/identities?PageSize=1001"), 400, "BadRequestException", msg);
+  ExpectError(h.Call("GET", "/v2/email/identities?PageSize=-1"), 400, "BadRequestException", msg);
+  ExpectError(h.Call("GET", "/v2/email/identities?PageSize=ten"), 400, "BadRequestException", msg);
+  ExpectError(h.Call("GET", "/v2/email/identities?NextToken=%21%21"), 400, "BadRequestException",
+              "Invalid NextToken.");
+}
+
+TEST(IdentityTest, IdentitiesAreScopedToTheAccount) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", "/v2/email/identities", R"({"EmailIdentity":"mine.example"})").status,
+            200);
+  const int64_t other = h.store.CreateAccount("other", h.clock.Now()).value().id;
+  h.credentials.keys[testing::kKeyId].principal.account_id = other;
+  EXPECT_EQ(h.Call("GET", "/v2/email/identities/mine.example").status, 404);
+  EXPECT_EQ(Body(h.Call("GET", "/v2/email/identities"))["EmailIdentities"], json::array());
+}
+
+}  // namespace
+}  // namespace herald::api

@@ -1,0 +1,422 @@
+// main.cc: the `herald` command: `serve` and the operator's subcommands.
+//
+// This is the only code not linked into tests: it parses flags, loads the configuration
+// and calls into server/ and store/. Operator commands open the same SQLite store as the
+// daemon (WAL mode lets both run at once).
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "auth/sigv4.h"
+#include "base/crypto.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "events/jsonl_reader.h"
+#include "mail/address.h"
+#include "server/config.h"
+#include "server/server.h"
+#include "spool/log_spool.h"
+
+namespace herald {
+namespace {
+
+using server::Config;
+
+struct CommonFlags {
+  std::string config_file;
+  std::string data_dir;
+  std::string http;
+  std::string smtp;
+};
+
+void AddCommon(CLI::App* app, CommonFlags* f) {
+  app->add_option("--config", f->config_file, "TOML configuration file");
+  app->add_option("--data-dir", f->data_dir, "data directory (overrides data_dir)");
+}
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "herald: %s\n", msg.c_str());
+  return 1;
+}
+
+StatusOr<Config> LoadConfig(const CommonFlags& f) {
+  Config c;
+  if (!f.config_file.empty()) RETURN_IF_ERROR(server::LoadConfigFile(f.config_file, &c));
+  if (!f.data_dir.empty()) c.data_dir = f.data_dir;
+  if (!f.http.empty()) c.http_listen = f.http;
+  if (!f.smtp.empty()) c.smtp_listen = f.smtp;
+  RETURN_IF_ERROR(server::ValidateConfig(c));
+  return c;
+}
+
+std::string NewAccessKeyId() { return "AKIA" + RandomUpperAlnum(16); }
+std::string NewSecret() { return Base64Encode(RandomBytes(30)); }  // 40 characters
+
+nlohmann::json KeyJson(const store::AccessKey& k, const Config& c, bool with_secret) {
+  nlohmann::json j = {{"access_key_id", k.access_key_id},
+                      {"status", store::KeyStatusName(k.status)},
+                      {"created", FormatIso8601Millis(k.created)}};
+  if (with_secret) {
+    j["secret_access_key"] = k.secret;
+    j["smtp_username"] = k.access_key_id;
+    j["smtp_password"] = auth::DeriveSmtpPasswordV4(k.secret, c.region);
+    j["region"] = c.region;
+  }
+  return j;
+}
+
+void PrintKey(const std::string& account, const store::AccessKey& k, const Config& c, bool json) {
+  nlohmann::json j = KeyJson(k, c, true);
+  j["account"] = account;
+  if (json) {
+    std::cout << j.dump() << "\n";
+    return;
+  }
+  std::cout << "account:           " << account << "\n"
+            << "access key id:     " << k.access_key_id << "\n"
+            << "secret access key: " << k.secret << "\n"
+            << "SMTP user name:    " << k.access_key_id << "\n"
+            << "SMTP password:     " << j["smtp_password"].get<std::string>() << "\n"
+            << "region:            " << c.region << "\n"
+            << "The secret is shown only now; store it safely.\n";
+}
+
+StatusOr<store::AccessKey> CreateKey(store::Store& st, int64_t account_id) {
+  store::AccessKey k;
+  k.access_key_id = NewAccessKeyId();
+  k.secret = NewSecret();
+  k.account_id = account_id;
+  k.created = std::chrono::system_clock::now();
+  RETURN_IF_ERROR(st.CreateAccessKey(k));
+  return k;
+}
+
+int Serve(const CommonFlags& f) {
+  auto config = LoadConfig(f);
+  if (!config.ok()) return Fail(config.status().message());
+  LogLevel level;
+  ParseLogLevel(config->log_level, &level);
+  SetLogLevel(level);
+  // SIGTERM and SIGINT are blocked in every thread (the mask is inherited) and taken by
+  // sigwait() on the main thread, which then drains.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  auto srv = server::Server::Create(*config);
+  if (!srv.ok()) return Fail(srv.status().message());
+  Status st = (*srv)->Start();
+  if (!st.ok()) return Fail(st.message());
+  int sig = 0;
+  sigwait(&set, &sig);
+  LogInfo("draining", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*srv)->Stop();
+  LogInfo("stopped", {});
+  return 0;
+}
+
+int EventsTail(const CommonFlags& f, int n, bool follow) {
+  auto config = LoadConfig(f);
+  if (!config.ok()) return Fail(config.status().message());
+  std::string path = config->data_dir + "/events.jsonl";
+  auto lines = events::ReadLastLines(path, static_cast<size_t>(n));
+  if (!lines.ok()) return Fail(lines.status().message());
+  for (const auto& l : *lines) std::cout << l << "\n";
+  std::cout.flush();
+  if (!follow) return 0;
+  events::EventFollower follower(path);
+  Status st = follower.SkipToEnd();
+  if (!st.ok()) return Fail(st.message());
+  signal(SIGPIPE, SIG_DFL);
+  while (true) {
+    auto more = follower.Poll();
+    if (!more.ok()) return Fail(more.status().message());
+    for (const auto& l : *more) std::cout << l << "\n";
+    std::cout.flush();
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+int SpoolList(const CommonFlags& f, bool json) {
+  auto config = LoadConfig(f);
+  if (!config.ok()) return Fail(config.status().message());
+  spool::LogSpoolOptions opts;
+  opts.read_only = true;
+  auto sp = spool::LogSpool::Open(config->data_dir + "/spool", opts);
+  if (!sp.ok()) return Fail(sp.status().message());
+  auto msgs = (*sp)->Recover();
+  if (!msgs.ok()) return Fail(msgs.status().message());
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& m : *msgs) {
+    nlohmann::json env = nlohmann::json::parse(m.envelope, nullptr, false);
+    nlohmann::json rcpts = (!env.is_discarded() && env.is_object() && env.contains("recipients"))
+                               ? env["recipients"]
+                               : nlohmann::json::array();
+    nlohmann::json pending = nlohmann::json::array();
+    for (uint32_t i = 0; i < m.recipient_count; ++i) {
+      if (std::find(m.done.begin(), m.done.end(), i) == m.done.end() && i < rcpts.size()) {
+        pending.push_back(rcpts[i]);
+      }
+    }
+    out.push_back({{"id", m.id}, {"recipients", rcpts}, {"pending", pending}});
+  }
+  if (json) {
+    std::cout << out.dump() << "\n";
+  } else {
+    for (const auto& m : out) {
+      std::cout << m["id"].get<std::string>() << " pending=" << m["pending"].dump() << "\n";
+    }
+    std::cout << out.size() << " message(s) in the spool\n";
+  }
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"herald: a self-hosted email sending service that speaks Amazon SES's APIs"};
+  app.require_subcommand(1);
+  CommonFlags f;
+
+  auto* serve = app.add_subcommand("serve", "run the daemon");
+  AddCommon(serve, &f);
+  serve->add_option("--http", f.http, "HOST:PORT of the SESv2 API (overrides http.listen)");
+  serve->add_option("--smtp", f.smtp, "HOST:PORT of SMTP submission (overrides smtp.listen)");
+
+  // account ...
+  auto* account = app.add_subcommand("account", "manage accounts and their keys");
+  account->require_subcommand(1);
+  bool json = false;
+  std::string name, akid;
+  bool sandbox = false;
+  auto* acreate = account->add_subcommand("create", "create an account and its first key");
+  acreate->add_option("NAME", name)->required();
+  auto* alist = account->add_subcommand("list", "list accounts");
+  auto* aprod = account->add_subcommand("production", "lift an account out of the sandbox");
+  aprod->add_option("NAME", name)->required();
+  aprod->add_flag("--sandbox", sandbox, "put the account back into the sandbox");
+  auto* akeys = account->add_subcommand("keys", "list an account's access keys");
+  akeys->add_option("NAME", name)->required();
+  auto* akcreate = account->add_subcommand("key-create", "add a key (rotation: the old one "
+                                                         "keeps working until deleted)");
+  akcreate->add_option("NAME", name)->required();
+  auto* akdisable = account->add_subcommand("key-disable", "disable a key");
+  akdisable->add_option("ACCESS_KEY_ID", akid)->required();
+  auto* akenable = account->add_subcommand("key-enable", "enable a key again");
+  akenable->add_option("ACCESS_KEY_ID", akid)->required();
+  auto* akdelete = account->add_subcommand("key-delete", "delete a key");
+  akdelete->add_option("ACCESS_KEY_ID", akid)->required();
+  for (auto* sub : {acreate, alist, aprod, akeys, akcreate, akdisable, akenable, akdelete}) {
+    AddCommon(sub, &f);
+    sub->add_flag("--json", json, "print JSON");
+  }
+
+  // identity ...
+  auto* identity = app.add_subcommand("identity", "manage identities");
+  identity->require_subcommand(1);
+  std::string ident;
+  auto* iverify = identity->add_subcommand("verify", "create (if needed) and mark verified");
+  iverify->add_option("--account", name, "account name")->required();
+  iverify->add_option("IDENTITY", ident)->required();
+  auto* ilist = identity->add_subcommand("list", "list an account's identities");
+  ilist->add_option("--account", name, "account name")->required();
+  for (auto* sub : {iverify, ilist}) {
+    AddCommon(sub, &f);
+    sub->add_flag("--json", json, "print JSON");
+  }
+
+  // events tail
+  auto* events = app.add_subcommand("events", "read the event log");
+  events->require_subcommand(1);
+  auto* etail = events->add_subcommand("tail", "print the last events");
+  int n = 20;
+  bool follow = false;
+  etail->add_option("-n", n, "how many lines")->check(CLI::Range(0, 1000000));
+  etail->add_flag("-f,--follow", follow, "keep printing new events");
+  AddCommon(etail, &f);
+
+  // spool list
+  auto* spoolc = app.add_subcommand("spool", "inspect the spool (herald stopped)");
+  spoolc->require_subcommand(1);
+  auto* slist = spoolc->add_subcommand("list", "messages with unfinished recipients");
+  slist->add_flag("--json", json, "print JSON");
+  AddCommon(slist, &f);
+
+  // config
+  auto* configc = app.add_subcommand("config", "configuration helpers");
+  configc->require_subcommand(1);
+  auto* cref = configc->add_subcommand("reference", "print every key as Markdown");
+  auto* ccheck = configc->add_subcommand("check", "load and validate a configuration");
+  AddCommon(ccheck, &f);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (serve->parsed()) return Serve(f);
+  if (etail->parsed()) return EventsTail(f, n, follow);
+  if (slist->parsed()) return SpoolList(f, json);
+  if (cref->parsed()) {
+    std::cout << server::ConfigReferenceMarkdown();
+    return 0;
+  }
+  auto config = LoadConfig(f);
+  if (!config.ok()) return Fail(config.status().message());
+  if (ccheck->parsed()) {
+    std::cout << "configuration ok\n";
+    return 0;
+  }
+  auto st_or = server::OpenStore(*config);
+  if (!st_or.ok()) return Fail(st_or.status().message());
+  store::Store& st = **st_or;
+
+  auto account_by_name = [&](const std::string& nm) { return st.GetAccountByName(nm); };
+
+  if (acreate->parsed()) {
+    auto acc = st.CreateAccount(name, std::chrono::system_clock::now());
+    if (!acc.ok()) return Fail(acc.status().message());
+    auto key = CreateKey(st, acc->id);
+    if (!key.ok()) return Fail(key.status().message());
+    PrintKey(name, *key, *config, json);
+    return 0;
+  }
+  if (alist->parsed()) {
+    auto accs = st.ListAccounts();
+    if (!accs.ok()) return Fail(accs.status().message());
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& a : *accs) {
+      out.push_back({{"account", a.name},
+                     {"production", a.production},
+                     {"sending_enabled", a.sending_enabled},
+                     {"enforcement_status", a.enforcement_status}});
+    }
+    if (json) {
+      std::cout << out.dump() << "\n";
+    } else {
+      for (const auto& a : out) {
+        std::cout << a["account"].get<std::string>()
+                  << (a["production"].get<bool>() ? "  production" : "  sandbox") << "  "
+                  << a["enforcement_status"].get<std::string>() << "\n";
+      }
+    }
+    return 0;
+  }
+  if (aprod->parsed()) {
+    auto acc = account_by_name(name);
+    if (!acc.ok()) return Fail(acc.status().message());
+    Status s = st.SetProduction(acc->id, !sandbox);
+    if (!s.ok()) return Fail(s.message());
+    std::cout << name << (sandbox ? " is in the sandbox\n" : " has production access\n");
+    return 0;
+  }
+  if (akeys->parsed()) {
+    auto acc = account_by_name(name);
+    if (!acc.ok()) return Fail(acc.status().message());
+    auto keys = st.ListAccessKeys(acc->id);
+    if (!keys.ok()) return Fail(keys.status().message());
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& k : *keys) out.push_back(KeyJson(k, *config, false));
+    if (json) {
+      std::cout << out.dump() << "\n";
+    } else {
+      for (const auto& k : out) {
+        std::cout << k["access_key_id"].get<std::string>() << "  "
+                  << k["status"].get<std::string>() << "  " << k["created"].get<std::string>()
+                  << "\n";
+      }
+    }
+    return 0;
+  }
+  if (akcreate->parsed()) {
+    auto acc = account_by_name(name);
+    if (!acc.ok()) return Fail(acc.status().message());
+    auto key = CreateKey(st, acc->id);
+    if (!key.ok()) return Fail(key.status().message());
+    PrintKey(name, *key, *config, json);
+    return 0;
+  }
+  if (akdisable->parsed() || akenable->parsed()) {
+    Status s = st.SetAccessKeyStatus(
+        akid, akenable->parsed() ? store::KeyStatus::kActive : store::KeyStatus::kInactive);
+    if (!s.ok()) return Fail(s.message());
+    std::cout << akid << (akenable->parsed() ? " enabled\n" : " disabled\n");
+    return 0;
+  }
+  if (akdelete->parsed()) {
+    Status s = st.DeleteAccessKey(akid);
+    if (!s.ok()) return Fail(s.message());
+    std::cout << akid << " deleted\n";
+    return 0;
+  }
+  if (iverify->parsed() || ilist->parsed()) {
+    auto acc = account_by_name(name);
+    if (!acc.ok()) return Fail(acc.status().message());
+    if (ilist->parsed()) {
+      auto ids = st.ListIdentities(acc->id, "", store::kMaxListLimit);
+      if (!ids.ok()) return Fail(ids.status().message());
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& i : *ids) {
+        out.push_back({{"identity", i.name},
+                       {"type", store::IdentityTypeName(i.type)},
+                       {"status", store::VerificationStatusName(i.status)}});
+      }
+      if (json) {
+        std::cout << out.dump() << "\n";
+      } else {
+        for (const auto& i : out) {
+          std::cout << i["identity"].get<std::string>() << "  " << i["type"].get<std::string>()
+                    << "  " << i["status"].get<std::string>() << "\n";
+        }
+      }
+      return 0;
+    }
+    // Normalise as the API does: an address keeps its local part, both lower-cased.
+    std::string canonical;
+    store::IdentityType type;
+    if (ident.find('@') != std::string::npos) {
+      auto mb = mail::ParseMailbox(ident);
+      if (!mb.ok()) return Fail(mb.status().message());
+      canonical = mb->Canonical();
+      type = store::IdentityType::kEmailAddress;
+    } else {
+      auto d = mail::NormalizeDomain(ident);
+      if (!d.ok()) return Fail(d.status().message());
+      canonical = *d;
+      type = store::IdentityType::kDomain;
+    }
+    auto existing = st.GetIdentity(acc->id, canonical);
+    if (!existing.ok()) {
+      store::Identity id;
+      id.account_id = acc->id;
+      id.name = canonical;
+      id.type = type;
+      id.status = store::VerificationStatus::kSuccess;
+      id.verification_token = RandomBase64Url(24);
+      id.created = std::chrono::system_clock::now();
+      id.token_expires = id.created;
+      Status s = st.CreateIdentity(id);
+      if (!s.ok()) return Fail(s.message());
+    } else {
+      Status s = st.SetIdentityStatus(acc->id, canonical, store::VerificationStatus::kSuccess);
+      if (!s.ok()) return Fail(s.message());
+    }
+    std::cout << canonical << " is verified for " << name << "\n";
+    return 0;
+  }
+  return Fail("nothing to do");
+}
+
+}  // namespace
+}  // namespace herald
+
+int main(int argc, char** argv) { return herald::Main(argc, argv); }

@@ -1,0 +1,86 @@
+#include "sending/reply_mapping.h"
+
+namespace herald::sending {
+namespace {
+
+std::string OneLine(std::string s) {
+  for (char& c : s) {
+    if (c == '\r' || c == '\n') c = ' ';
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string SmtpReplyFor(const Rejection& r) {
+  const std::string m = OneLine(r.message);
+  switch (r.kind) {
+    case RejectKind::kMessageRejected:
+    case RejectKind::kNotVerified:
+    case RejectKind::kSendingPaused:
+    case RejectKind::kAccountSuspended:
+      return "554 Message rejected: " + m;
+    case RejectKind::kBadRequest:
+      return "554 Transaction failed: " + m;
+    case RejectKind::kConfigSetNotFound:
+      return "554 Configuration Set does not exist: " + m;
+    case RejectKind::kMaxSendRate:
+      return "454 Throttling failure: Maximum sending rate exceeded.";
+    case RejectKind::kDailyQuota:
+      return "454 Throttling failure: Daily message quota exceeded.";
+    case RejectKind::kTooLarge:
+      return "552 Message is too long.";
+    case RejectKind::kTemporary:
+      return "451 Temporary service failure";
+  }
+  return "451 Temporary service failure";
+}
+
+HttpError HttpErrorFor(const Rejection& r) {
+  switch (r.kind) {
+    case RejectKind::kMessageRejected:
+    case RejectKind::kNotVerified:
+    case RejectKind::kTooLarge:
+      return {400, "MessageRejected", r.message};
+    case RejectKind::kBadRequest:
+      return {400, "BadRequestException", r.message};
+    case RejectKind::kSendingPaused:
+      return {400, "SendingPausedException", r.message};
+    case RejectKind::kAccountSuspended:
+      return {400, "AccountSuspendedException", r.message};
+    case RejectKind::kConfigSetNotFound:
+      return {404, "NotFoundException", r.message};
+    case RejectKind::kMaxSendRate:
+      return {429, "TooManyRequestsException", "Maximum sending rate exceeded."};
+    case RejectKind::kDailyQuota:
+      return {429, "TooManyRequestsException", "Daily message quota exceeded."};
+    case RejectKind::kTemporary:
+      return {500, "InternalServiceErrorException", r.message};
+  }
+  return {500, "InternalServiceErrorException", r.message};
+}
+
+std::string QueryErrorCodeFor(const Rejection& r) {
+  switch (r.kind) {
+    case RejectKind::kMessageRejected:
+    case RejectKind::kNotVerified:
+    case RejectKind::kTooLarge:
+      return "MessageRejected";
+    case RejectKind::kBadRequest:
+      return "InvalidParameterValue";
+    case RejectKind::kSendingPaused:
+      return "AccountSendingPausedException";
+    case RejectKind::kAccountSuspended:
+      return "MessageRejected";
+    case RejectKind::kConfigSetNotFound:
+      return "ConfigurationSetDoesNotExist";
+    case RejectKind::kMaxSendRate:
+    case RejectKind::kDailyQuota:
+      return "Throttling";
+    case RejectKind::kTemporary:
+      return "InternalFailure";
+  }
+  return "InternalFailure";
+}
+
+}  // namespace herald::sending

@@ -1,0 +1,395 @@
+#include "sending/sending_service_impl.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "auth/sigv4.h"
+#include "base/crypto.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "mail/address.h"
+#include "mail/message.h"
+#include "sending/ses_events.h"
+#include "sending/simulator.h"
+
+namespace herald::sending {
+namespace {
+
+const char* const kPausedText =
+    "Sending paused for this account. For more information, please check the inbox of the "
+    "email address associated with your account.";
+
+bool IsTagText(std::string_view s) {
+  if (s.empty() || s.size() > 256) return false;
+  for (char c : s) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// X-SES-MESSAGE-TAGS: "k1=v1, k2=v2".
+bool ParseTagHeader(std::string_view value, std::vector<std::pair<std::string, std::string>>* out) {
+  for (std::string_view part : Split(value, ',')) {
+    part = TrimWhitespace(part);
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    if (eq == std::string_view::npos) return false;
+    std::string_view k = TrimWhitespace(part.substr(0, eq));
+    std::string_view v = TrimWhitespace(part.substr(eq + 1));
+    if (!IsTagText(k) || !IsTagText(v)) return false;
+    out->emplace_back(std::string(k), std::string(v));
+  }
+  return true;
+}
+
+std::string DomainOf(const std::string& address) {
+  size_t at = address.rfind('@');
+  return at == std::string::npos ? "" : address.substr(at + 1);
+}
+
+Rejection Reject(RejectKind kind, std::string message) { return Rejection{kind, std::move(message)}; }
+
+// Envelope stored with each spooled message (opaque to the spool).
+std::string EncodeEnvelope(int64_t account_id, const std::vector<std::string>& recipients,
+                           const nlohmann::json& mail, const std::string& config_set) {
+  nlohmann::json env = {{"v", 1},
+                        {"account_id", account_id},
+                        {"recipients", recipients},
+                        {"configuration_set", config_set},
+                        {"mail", mail}};
+  return env.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::string SendingAccountId(int64_t account_id) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%012lld", static_cast<long long>(100000000000LL + account_id));
+  return buf;
+}
+
+std::string NewMessageId(SysTime now) {
+  char prefix[32];
+  std::snprintf(prefix, sizeof prefix, "0100%012llx",
+                static_cast<unsigned long long>(UnixMillis(now)) & 0xFFFFFFFFFFFFULL);
+  return std::string(prefix) + "-" + NewUuid() + "-000000";
+}
+
+SendingServiceImpl::SendingServiceImpl(const SendingConfig& config, Clock& clock,
+                                       store::Store& store, spool::Spool& spool,
+                                       events::EventSink& events)
+    : config_(config), clock_(clock), store_(store), spool_(spool), events_(events) {}
+
+bool SendingServiceImpl::IsVerified(int64_t account_id, const std::string& address) {
+  auto verified = [&](const std::string& name) {
+    auto id = store_.GetIdentity(account_id, name);
+    return id.ok() && id->status == store::VerificationStatus::kSuccess;
+  };
+  if (verified(address)) return true;
+  // A verified domain covers its addresses and those of its subdomains.
+  std::string domain = DomainOf(address);
+  while (!domain.empty()) {
+    if (verified(domain)) return true;
+    size_t dot = domain.find('.');
+    if (dot == std::string::npos) break;
+    domain = domain.substr(dot + 1);
+  }
+  return false;
+}
+
+bool SendingServiceImpl::TakeRateTokens(int64_t account_id, double rate, int64_t n) {
+  std::lock_guard<std::mutex> lock(rate_mu_);
+  auto now = clock_.Monotonic();
+  const double capacity = std::max(rate, 1.0);
+  auto [it, inserted] = buckets_.try_emplace(account_id);
+  Bucket& b = it->second;
+  if (inserted) {
+    b.tokens = capacity;
+  } else {
+    double elapsed = std::chrono::duration<double>(now - b.last).count();
+    b.tokens = std::min(capacity, b.tokens + elapsed * rate);
+  }
+  b.last = now;
+  if (b.tokens <= 0) return false;
+  b.tokens -= static_cast<double>(n);
+  return true;
+}
+
+SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
+  const SysTime now = clock_.Now();
+  if (static_cast<int64_t>(sub.message.size()) > config_.max_message_bytes) {
+    return Reject(RejectKind::kTooLarge, "Message is too long.");
+  }
+
+  // The account decides what is admitted.
+  auto account = store_.GetAccount(sub.principal.account_id);
+  if (!account.ok()) {
+    if (account.status().code() == StatusCode::kNotFound) {
+      return Reject(RejectKind::kBadRequest, "The account does not exist.");
+    }
+    LogError("store unavailable", {{"error", account.status().ToString()}});
+    return Reject(RejectKind::kTemporary, "Temporary service failure");
+  }
+  if (account->enforcement_status == "SHUTDOWN" || !account->sending_enabled) {
+    return Reject(RejectKind::kSendingPaused, kPausedText);
+  }
+
+  auto parsed_or = mail::ParseMessage(sub.message);
+  if (!parsed_or.ok()) {
+    return Reject(RejectKind::kMessageRejected, parsed_or.status().message());
+  }
+  mail::ParsedMessage parsed = std::move(parsed_or).value();
+
+  // X-SES-* control fields: honoured, then removed from the message.
+  std::string config_set = sub.configuration_set;
+  std::vector<std::pair<std::string, std::string>> user_tags = sub.tags;
+  std::vector<mail::HeaderField> kept;
+  kept.reserve(parsed.headers.size() + 2);
+  for (const auto& h : parsed.headers) {
+    if (EqualsIgnoreCase(h.name, "X-SES-CONFIGURATION-SET")) {
+      if (config_set.empty()) config_set = std::string(TrimWhitespace(h.value));
+      continue;
+    }
+    if (EqualsIgnoreCase(h.name, "X-SES-MESSAGE-TAGS")) {
+      if (!ParseTagHeader(h.value, &user_tags)) {
+        return Reject(RejectKind::kMessageRejected,
+                      "Invalid X-SES-MESSAGE-TAGS header: tags must be name=value pairs of "
+                      "letters, digits, '_' and '-'.");
+      }
+      continue;
+    }
+    if (StartsWithIgnoreCase(h.name, "X-SES-")) continue;  // ARN and list-management controls
+    kept.push_back(h);
+  }
+  if (!config_set.empty()) {
+    // Configuration sets arrive with the reputation issue; until then none exists.
+    return Reject(RejectKind::kConfigSetNotFound,
+                  "Configuration set <" + config_set + "> does not exist.");
+  }
+
+  // Who the message claims to be from: every such identity must be verified.
+  auto from = mail::HeaderAddresses(parsed, "From");
+  if (!from.ok() || from->empty()) {
+    return Reject(RejectKind::kMessageRejected,
+                  from.ok() ? "Missing From header." : "Illegal address in From header: " +
+                                                           from.status().message());
+  }
+  std::string source = sub.source;
+  if (source.empty()) source = (*from)[0].Address();
+  std::vector<std::string> to_check;
+  auto add_check = [&](const std::string& a) {
+    std::string c = AsciiLower(a);
+    if (std::find(to_check.begin(), to_check.end(), c) == to_check.end()) to_check.push_back(c);
+  };
+  add_check(source);
+  for (const auto& m : *from) add_check(m.Address());
+  for (const char* field : {"Sender", "Return-Path"}) {
+    auto extra = mail::HeaderAddresses(parsed, field);
+    if (extra.ok()) {
+      for (const auto& m : *extra) add_check(m.Address());
+    }
+  }
+
+  // Recipients: deduplicated, counted per recipient.
+  std::vector<std::string> recipients;
+  std::set<std::string> seen;
+  for (const auto& r : sub.recipients) {
+    std::string c = AsciiLower(r);
+    if (seen.insert(c).second) recipients.push_back(r);
+  }
+  if (recipients.empty()) {
+    return Reject(RejectKind::kMessageRejected, "Missing final '@domain'");
+  }
+  if (static_cast<int64_t>(recipients.size()) > config_.max_recipients) {
+    return Reject(RejectKind::kMessageRejected,
+                  "Recipient count exceeds " + std::to_string(config_.max_recipients) + ".");
+  }
+
+  std::vector<std::string> failed;
+  for (const auto& a : to_check) {
+    if (!IsVerified(account->id, a)) failed.push_back(a);
+  }
+  int64_t simulator_count = 0;
+  std::vector<SimOutcome> outcomes;
+  outcomes.reserve(recipients.size());
+  for (const auto& r : recipients) {
+    SimOutcome o = ClassifySimulator(r);
+    outcomes.push_back(o);
+    if (o != SimOutcome::kNotSimulator) {
+      ++simulator_count;
+    } else if (!account->production && !IsVerified(account->id, AsciiLower(r))) {
+      failed.push_back(AsciiLower(r));
+    }
+  }
+  if (!failed.empty()) {
+    std::string list;
+    for (size_t i = 0; i < failed.size() && i < 3; ++i) {
+      if (i > 0) list += ", ";
+      list += failed[i];
+    }
+    if (failed.size() > 3) list += "...";
+    return Reject(RejectKind::kNotVerified,
+                  "Email address is not verified. The following identities failed the check in "
+                  "region " + AsciiUpper(config_.region) + ": " + list);
+  }
+
+  // Admission: rate (every recipient) and the rolling daily quota (simulator excluded).
+  const int64_t n_total = static_cast<int64_t>(recipients.size());
+  const int64_t n_quota = n_total - simulator_count;
+  const double rate =
+      account->production ? config_.production_max_send_rate : config_.sandbox_max_send_rate;
+  const int64_t daily =
+      account->production ? config_.production_max_24h_send : config_.sandbox_max_24h_send;
+  if (n_quota > 0) {
+    auto sent = store_.CountSendsSince(account->id, now - std::chrono::hours(24));
+    if (!sent.ok()) {
+      LogError("store unavailable", {{"error", sent.status().ToString()}});
+      return Reject(RejectKind::kTemporary, "Temporary service failure");
+    }
+    if (*sent + n_quota > daily) return Reject(RejectKind::kDailyQuota, "");
+  }
+  if (!TakeRateTokens(account->id, rate, n_total)) return Reject(RejectKind::kMaxSendRate, "");
+
+  // The final message: herald's Message-ID and Date when the client gave none.
+  const std::string message_id = NewMessageId(now);
+  std::vector<mail::HeaderField> added;
+  if (parsed.Find("Message-ID") == nullptr) {
+    auto f = mail::MakeHeaderField("Message-ID", "<" + message_id + "@" + config_.hostname + ">");
+    if (f.ok()) added.push_back(std::move(f).value());
+  }
+  if (parsed.Find("Date") == nullptr) {
+    auto f = mail::MakeHeaderField("Date", FormatRfc5322Date(now));
+    if (f.ok()) added.push_back(std::move(f).value());
+  }
+  added.insert(added.end(), std::make_move_iterator(kept.begin()),
+               std::make_move_iterator(kept.end()));
+  std::string final_message = mail::Serialize(added, parsed.body);
+  auto final_parsed = mail::ParseMessage(final_message);
+  if (!final_parsed.ok()) {
+    return Reject(RejectKind::kMessageRejected, final_parsed.status().message());
+  }
+
+  MailInfo info;
+  info.timestamp = now;
+  info.message_id = message_id;
+  info.source = source;
+  info.sending_account_id = SendingAccountId(account->id);
+  info.source_arn = "arn:aws:ses:" + config_.region + ":" + info.sending_account_id +
+                    ":identity/" + DomainOf(AsciiLower(source));
+  info.destination = recipients;
+  info.tags = user_tags;
+  const char* op = sub.operation.empty() ? "SendEmail" : sub.operation.c_str();
+  info.tags.emplace_back("ses:operation", op);
+  info.tags.emplace_back("ses:source-ip", sub.principal.source_ip);
+  info.tags.emplace_back("ses:from-domain", DomainOf(AsciiLower((*from)[0].Address())));
+  info.tags.emplace_back("ses:caller-identity", sub.principal.account_name);
+  nlohmann::json mail_obj = BuildMailObject(info, *final_parsed);
+
+  spool::SpoolRecord rec;
+  rec.id = message_id;
+  rec.recipient_count = static_cast<uint32_t>(recipients.size());
+  rec.envelope = EncodeEnvelope(account->id, recipients, mail_obj, config_set);
+  rec.body = std::move(final_message);
+  Status st = spool_.Store(rec);
+  if (!st.ok()) {
+    LogError("spool store failed", {{"error", st.ToString()}});
+    return Reject(RejectKind::kTemporary, "Temporary service failure");
+  }
+  // From here on the message is accepted: failures below are logged, never reported.
+  if (n_quota > 0) {
+    Status rs = store_.RecordSends(account->id, now, n_quota);
+    if (!rs.ok()) LogWarn("send counter not updated", {{"error", rs.ToString()}});
+  }
+
+  std::string batch = EventLine("Send", mail_obj, "send", nlohmann::json::object());
+  std::vector<uint32_t> done;
+  const SysTime outcome_time = clock_.Now();
+  for (size_t i = 0; i < recipients.size(); ++i) {
+    if (outcomes[i] == SimOutcome::kNotSimulator) continue;
+    for (auto& line :
+         SimulatorOutcomeEvents(outcomes[i], mail_obj, recipients[i], now, outcome_time,
+                                config_.hostname)) {
+      batch += "\n";
+      batch += line;
+    }
+    done.push_back(static_cast<uint32_t>(i));
+  }
+  Status es = events_.Publish(batch);
+  if (!es.ok()) {
+    LogError("event log append failed", {{"message_id", message_id}, {"error", es.ToString()}});
+  } else if (!done.empty()) {
+    Status ds = spool_.MarkDone(message_id, done);
+    if (!ds.ok()) LogError("spool mark-done failed", {{"error", ds.ToString()}});
+  }
+  return Accepted{message_id};
+}
+
+StatusOr<int64_t> SendingServiceImpl::Recover() {
+  ASSIGN_OR_RETURN(auto messages, spool_.Recover());
+  int64_t queued = 0;
+  for (const auto& m : messages) {
+    nlohmann::json env = nlohmann::json::parse(m.envelope, nullptr, false);
+    if (env.is_discarded() || !env.is_object() || !env.contains("recipients") ||
+        !env["recipients"].is_array() || !env.contains("mail")) {
+      LogError("spool envelope unreadable", {{"message_id", m.id}});
+      continue;
+    }
+    const auto& rcpts = env["recipients"];
+    std::set<uint32_t> done(m.done.begin(), m.done.end());
+    std::vector<uint32_t> newly_done;
+    std::string batch;
+    bool pending_real = false;
+    for (uint32_t i = 0; i < rcpts.size() && i < m.recipient_count; ++i) {
+      if (done.count(i) != 0 || !rcpts[i].is_string()) continue;
+      const std::string r = rcpts[i].get<std::string>();
+      SimOutcome o = ClassifySimulator(r);
+      if (o == SimOutcome::kNotSimulator) {
+        pending_real = true;
+        continue;
+      }
+      SysTime ts = clock_.Now();
+      for (auto& line : SimulatorOutcomeEvents(o, env["mail"], r, ts, ts, config_.hostname)) {
+        if (!batch.empty()) batch += "\n";
+        batch += line;
+      }
+      newly_done.push_back(i);
+    }
+    if (!newly_done.empty()) {
+      RETURN_IF_ERROR(events_.Publish(batch));
+      RETURN_IF_ERROR(spool_.MarkDone(m.id, newly_done));
+    }
+    if (pending_real) ++queued;
+  }
+  return queued;
+}
+
+std::optional<CredentialLookup::Key> StoreCredentialLookup::LookupAccessKey(
+    const std::string& access_key_id) {
+  auto key = store_.GetAccessKey(access_key_id);
+  if (!key.ok()) return std::nullopt;
+  auto account = store_.GetAccount(key->account_id);
+  if (!account.ok()) return std::nullopt;
+  Key out;
+  out.secret = key->secret;
+  out.active = key->status == store::KeyStatus::kActive;
+  out.principal.account_id = account->id;
+  out.principal.account_name = account->name;
+  out.principal.access_key_id = access_key_id;
+  return out;
+}
+
+std::optional<Principal> StoreCredentialLookup::AuthenticateSmtp(const std::string& user,
+                                                                 const std::string& password) {
+  auto key = LookupAccessKey(user);
+  if (!key || !key->active) return std::nullopt;
+  if (!ConstantTimeEquals(auth::DeriveSmtpPasswordV4(key->secret, region_), password)) {
+    return std::nullopt;
+  }
+  return key->principal;
+}
+
+}  // namespace herald::sending

@@ -1,0 +1,85 @@
+// sending/sending_service_impl.h: the SendingService over the store, the spool and the
+// event sink; also the CredentialLookup over the store.
+//
+// Contract: see sending_service.h. Recover() is called once at start, before any Submit():
+// it replays the simulator outcomes of recipients a crash left unfinished (their events
+// may then appear twice; consumers de-duplicate on the recipient and type) and returns how
+// many messages stay queued for delivery.
+// Thread-safety: Submit() is safe from any thread; the rate buckets are behind one mutex
+// held only for arithmetic.
+// Trust: as sending_service.h.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "base/clock.h"
+#include "events/event_sink.h"
+#include "sending/sending_service.h"
+#include "spool/spool.h"
+#include "store/store.h"
+
+namespace herald::sending {
+
+struct SendingConfig {
+  std::string region = "us-east-1";
+  std::string hostname = "localhost";
+  int64_t sandbox_max_24h_send = 200;
+  double sandbox_max_send_rate = 1;
+  int64_t production_max_24h_send = 50000;
+  double production_max_send_rate = 14;
+  int64_t max_recipients = 50;
+  int64_t max_message_bytes = 40 * 1024 * 1024;
+};
+
+// SES-style 12-digit account number for an account id.
+std::string SendingAccountId(int64_t account_id);
+
+// A new SES-shaped message id: 16 hex digits (0100 + milliseconds), a UUID, "-000000".
+std::string NewMessageId(SysTime now);
+
+class SendingServiceImpl final : public SendingService {
+ public:
+  SendingServiceImpl(const SendingConfig& config, Clock& clock, store::Store& store,
+                     spool::Spool& spool, events::EventSink& events);
+
+  SubmitResult Submit(const Submission& submission) override;
+
+  // Replays unfinished simulator recipients; returns the number of queued messages.
+  StatusOr<int64_t> Recover();
+
+ private:
+  // Whether `address` (canonical) is covered by a verified identity of the account.
+  bool IsVerified(int64_t account_id, const std::string& address);
+  // Token bucket with debt (SES lets a burst through, then refuses until it is paid back).
+  bool TakeRateTokens(int64_t account_id, double rate, int64_t n);
+
+  const SendingConfig config_;
+  Clock& clock_;
+  store::Store& store_;
+  spool::Spool& spool_;
+  events::EventSink& events_;
+
+  struct Bucket {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point last;
+  };
+  std::mutex rate_mu_;
+  std::map<int64_t, Bucket> buckets_;  // guarded by rate_mu_
+};
+
+class StoreCredentialLookup final : public CredentialLookup {
+ public:
+  StoreCredentialLookup(store::Store& store, std::string region)
+      : store_(store), region_(std::move(region)) {}
+  std::optional<Key> LookupAccessKey(const std::string& access_key_id) override;
+  std::optional<Principal> AuthenticateSmtp(const std::string& user,
+                                            const std::string& password) override;
+
+ private:
+  store::Store& store_;
+  const std::string region_;
+};
+
+}  // namespace herald::sending

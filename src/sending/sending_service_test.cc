@@ -1,0 +1,296 @@
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "base/strings.h"
+#include "sending/sending_service_impl.h"
+#include "sending/simulator.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/mem_spool.h"
+#include "tests/fakes/mem_store.h"
+
+namespace herald::sending {
+namespace {
+
+// Collects published event lines; can be told to fail.
+class RecordingSink final : public events::EventSink {
+ public:
+  Status Publish(const std::string& lines) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fail_) return UnavailableError("disk full");
+    for (auto part : Split(lines, '\n')) {
+      if (!part.empty()) events_.push_back(nlohmann::json::parse(part));
+    }
+    return Status::Ok();
+  }
+  std::vector<nlohmann::json> events_;
+  bool fail_ = false;
+
+ private:
+  std::mutex mu_;
+};
+
+class SendingServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto acc = store_.CreateAccount("tenant", clock_.Now());
+    ASSERT_TRUE(acc.ok());
+    account_ = *acc;
+    Verify("example.com", store::IdentityType::kDomain);
+    config_.sandbox_max_send_rate = 1000;
+    config_.hostname = "herald.test";
+    Rebuild();
+  }
+
+  void Rebuild() {
+    service_ = std::make_unique<SendingServiceImpl>(config_, clock_, store_, spool_, sink_);
+  }
+
+  void Verify(const std::string& name, store::IdentityType type) {
+    store::Identity id;
+    id.account_id = account_.id;
+    id.name = name;
+    id.type = type;
+    id.status = store::VerificationStatus::kSuccess;
+    id.verification_token = "t-" + name;
+    id.created = clock_.Now();
+    id.token_expires = clock_.Now();
+    ASSERT_TRUE(store_.CreateIdentity(id).ok());
+  }
+
+  Submission Make(std::vector<std::string> rcpts, std::string extra_headers = "") {
+    Submission s;
+    s.principal.account_id = account_.id;
+    s.principal.account_name = account_.name;
+    s.principal.source_ip = "192.0.2.7";
+    s.operation = "SendEmail";
+    s.recipients = std::move(rcpts);
+    s.message = "From: Sender <sender@example.com>\r\nTo: someone@example.org\r\nSubject: hi\r\n" +
+                extra_headers + "\r\nbody\r\n";
+    return s;
+  }
+
+  std::vector<std::string> Types() const {
+    std::vector<std::string> out;
+    for (const auto& e : sink_.events_) out.push_back(e["eventType"].get<std::string>());
+    return out;
+  }
+
+  FakeClock clock_;
+  store::MemStore store_;
+  spool::MemSpool spool_;
+  RecordingSink sink_;
+  SendingConfig config_;
+  store::Account account_;
+  std::unique_ptr<SendingServiceImpl> service_;
+};
+
+const Accepted* AsAccepted(const SubmitResult& r) { return std::get_if<Accepted>(&r); }
+const Rejection* AsRejected(const SubmitResult& r) { return std::get_if<Rejection>(&r); }
+
+TEST_F(SendingServiceTest, UnverifiedSenderIsRejectedWithSesText) {
+  Submission s = Make({"success@simulator.amazonses.com"});
+  s.message = "From: someone@unverified.org\r\nSubject: x\r\n\r\nb\r\n";
+  auto r = service_->Submit(s);
+  ASSERT_NE(AsRejected(r), nullptr);
+  EXPECT_EQ(AsRejected(r)->kind, RejectKind::kNotVerified);
+  EXPECT_EQ(AsRejected(r)->message,
+            "Email address is not verified. The following identities failed the check in "
+            "region US-EAST-1: someone@unverified.org");
+  EXPECT_TRUE(sink_.events_.empty());
+  EXPECT_TRUE(spool_.Recover()->empty());
+}
+
+TEST_F(SendingServiceTest, SandboxRefusesUnverifiedRecipients) {
+  auto r = service_->Submit(Make({"Friend@Elsewhere.org", "success@simulator.amazonses.com"}));
+  ASSERT_NE(AsRejected(r), nullptr);
+  EXPECT_EQ(AsRejected(r)->kind, RejectKind::kNotVerified);
+  EXPECT_NE(AsRejected(r)->message.find("friend@elsewhere.org"), std::string::npos);
+}
+
+TEST_F(SendingServiceTest, SubdomainOfVerifiedDomainIsVerified) {
+  Submission s = Make({"success@simulator.amazonses.com"});
+  s.message = "From: a@mail.example.com\r\n\r\nb\r\n";
+  EXPECT_NE(AsAccepted(service_->Submit(s)), nullptr);
+  s.message = "From: a@notexample.com\r\n\r\nb\r\n";
+  EXPECT_NE(AsRejected(service_->Submit(s)), nullptr);
+}
+
+TEST_F(SendingServiceTest, EverySimulatorAddressProducesSesEvents) {
+  auto r = service_->Submit(Make({"success@simulator.amazonses.com",
+                                  "bounce+x@simulator.amazonses.com",
+                                  "ooto@simulator.amazonses.com",
+                                  "complaint@simulator.amazonses.com",
+                                  "suppressionlist@simulator.amazonses.com"}));
+  ASSERT_NE(AsAccepted(r), nullptr);
+  const std::string id = AsAccepted(r)->message_id;
+  EXPECT_EQ(Types(), (std::vector<std::string>{"Send", "Delivery", "Bounce", "Delivery", "Bounce",
+                                               "Delivery", "Complaint", "Bounce"}));
+  for (const auto& e : sink_.events_) {
+    EXPECT_EQ(e["mail"]["messageId"], id);
+    EXPECT_EQ(e["mail"]["source"], "sender@example.com");
+    EXPECT_EQ(e["mail"]["destination"].size(), 5u);
+    EXPECT_FALSE(e["eventId"].get<std::string>().empty());
+  }
+  const auto& bounce = sink_.events_[2]["bounce"];
+  EXPECT_EQ(bounce["bounceType"], "Permanent");
+  EXPECT_EQ(bounce["bounceSubType"], "General");
+  EXPECT_EQ(bounce["bouncedRecipients"][0]["emailAddress"], "bounce+x@simulator.amazonses.com");
+  EXPECT_EQ(bounce["bouncedRecipients"][0]["status"], "5.1.1");
+  EXPECT_EQ(bounce["bouncedRecipients"][0]["diagnosticCode"], "smtp; 550 5.1.1 user unknown");
+  EXPECT_EQ(bounce["reportingMTA"], "dsn; herald.test");
+  EXPECT_EQ(sink_.events_[4]["bounce"]["bounceType"], "Transient");
+  EXPECT_EQ(sink_.events_[6]["complaint"]["complaintFeedbackType"], "abuse");
+  EXPECT_EQ(sink_.events_[7]["bounce"]["bounceSubType"], "Suppressed");
+  const auto& tags = sink_.events_[0]["mail"]["tags"];
+  EXPECT_EQ(tags["ses:operation"][0], "SendEmail");
+  EXPECT_EQ(tags["ses:source-ip"][0], "192.0.2.7");
+  EXPECT_EQ(tags["ses:from-domain"][0], "example.com");
+  EXPECT_EQ(tags["ses:caller-identity"][0], "tenant");
+  const auto& common = sink_.events_[0]["mail"]["commonHeaders"];
+  EXPECT_EQ(common["from"][0], "Sender <sender@example.com>");
+  EXPECT_EQ(common["subject"], "hi");
+  EXPECT_EQ(common["messageId"], id + "@herald.test");
+  // Every recipient was a simulator address: nothing is left in the spool.
+  EXPECT_TRUE(spool_.Recover()->empty());
+  // Simulator sends never count against the daily quota.
+  EXPECT_EQ(*store_.CountSendsSince(account_.id, clock_.Now() - std::chrono::hours(24)), 0);
+}
+
+TEST_F(SendingServiceTest, ControlHeadersAreHonouredAndRemoved) {
+  auto r = service_->Submit(Make({"success@simulator.amazonses.com"},
+                                 "X-SES-MESSAGE-TAGS: campaign=fall, team=ops\r\n"
+                                 "X-SES-SOURCE-ARN: arn:aws:ses:x\r\n"));
+  ASSERT_NE(AsAccepted(r), nullptr);
+  const auto& mail = sink_.events_[0]["mail"];
+  EXPECT_EQ(mail["tags"]["campaign"][0], "fall");
+  EXPECT_EQ(mail["tags"]["team"][0], "ops");
+  for (const auto& h : mail["headers"]) {
+    EXPECT_FALSE(StartsWithIgnoreCase(h["name"].get<std::string>(), "X-SES-"));
+  }
+  auto bad = service_->Submit(
+      Make({"success@simulator.amazonses.com"}, "X-SES-MESSAGE-TAGS: bad tag=x\r\n"));
+  ASSERT_NE(AsRejected(bad), nullptr);
+  EXPECT_EQ(AsRejected(bad)->kind, RejectKind::kMessageRejected);
+  auto cs = service_->Submit(
+      Make({"success@simulator.amazonses.com"}, "X-SES-CONFIGURATION-SET: marketing\r\n"));
+  ASSERT_NE(AsRejected(cs), nullptr);
+  EXPECT_EQ(AsRejected(cs)->kind, RejectKind::kConfigSetNotFound);
+}
+
+TEST_F(SendingServiceTest, RealRecipientsStayQueuedWithHeraldHeaders) {
+  ASSERT_TRUE(store_.SetProduction(account_.id, true).ok());
+  auto r = service_->Submit(Make({"user@example.org", "success@simulator.amazonses.com"},
+                                 "Message-ID: <client-id@example.com>\r\n"));
+  ASSERT_NE(AsAccepted(r), nullptr);
+  auto queued = spool_.Recover();
+  ASSERT_TRUE(queued.ok());
+  ASSERT_EQ(queued->size(), 1u);
+  EXPECT_EQ((*queued)[0].done, (std::vector<uint32_t>{1}));
+  auto body = spool_.ReadBody(AsAccepted(r)->message_id);
+  ASSERT_TRUE(body.ok());
+  EXPECT_NE(body->find("Message-ID: <client-id@example.com>\r\n"), std::string::npos);
+  EXPECT_EQ(body->find("Message-ID: <0100"), std::string::npos);
+  EXPECT_EQ(body->rfind("Date: ", 0), 0u);  // herald adds Date at the top
+  EXPECT_EQ(sink_.events_[0]["mail"]["commonHeaders"]["messageId"], "client-id@example.com");
+  EXPECT_EQ(*store_.CountSendsSince(account_.id, clock_.Now() - std::chrono::hours(1)), 1);
+}
+
+TEST_F(SendingServiceTest, SpoolFailureRejectsAndEmitsNothing) {
+  spool_.FailNextStore(UnavailableError("fsync failed"));
+  auto r = service_->Submit(Make({"success@simulator.amazonses.com"}));
+  ASSERT_NE(AsRejected(r), nullptr);
+  EXPECT_EQ(AsRejected(r)->kind, RejectKind::kTemporary);
+  EXPECT_TRUE(sink_.events_.empty());
+}
+
+TEST_F(SendingServiceTest, RateLimitAllowsABurstThenRefusesUntilRepaid) {
+  config_.sandbox_max_send_rate = 1;
+  Rebuild();
+  std::vector<std::string> five;
+  for (int i = 0; i < 5; ++i) five.push_back("success+" + std::to_string(i) + "@simulator.amazonses.com");
+  EXPECT_NE(AsAccepted(service_->Submit(Make(five))), nullptr);
+  auto r = service_->Submit(Make({"success@simulator.amazonses.com"}));
+  ASSERT_NE(AsRejected(r), nullptr);
+  EXPECT_EQ(AsRejected(r)->kind, RejectKind::kMaxSendRate);
+  clock_.Advance(std::chrono::seconds(3));
+  EXPECT_NE(AsRejected(service_->Submit(Make({"success@simulator.amazonses.com"}))), nullptr);
+  clock_.Advance(std::chrono::seconds(3));
+  EXPECT_NE(AsAccepted(service_->Submit(Make({"success@simulator.amazonses.com"}))), nullptr);
+}
+
+TEST_F(SendingServiceTest, DailyQuotaCountsRealRecipientsOnly) {
+  ASSERT_TRUE(store_.SetProduction(account_.id, true).ok());
+  config_.production_max_24h_send = 3;
+  Rebuild();
+  EXPECT_NE(AsAccepted(service_->Submit(Make({"a@example.org", "b@example.org"}))), nullptr);
+  auto r = service_->Submit(Make({"c@example.org", "d@example.org"}));
+  ASSERT_NE(AsRejected(r), nullptr);
+  EXPECT_EQ(AsRejected(r)->kind, RejectKind::kDailyQuota);
+  EXPECT_NE(AsAccepted(service_->Submit(Make({"c@example.org", "success@simulator.amazonses.com"}))),
+            nullptr);
+  clock_.Advance(std::chrono::hours(25));
+  EXPECT_NE(AsAccepted(service_->Submit(Make({"d@example.org", "e@example.org"}))), nullptr);
+}
+
+TEST_F(SendingServiceTest, PausedAccountAndLimits) {
+  Submission big = Make({"success@simulator.amazonses.com"});
+  config_.max_message_bytes = 1024;
+  Rebuild();
+  big.message += std::string(2000, 'x');
+  EXPECT_EQ(AsRejected(service_->Submit(big))->kind, RejectKind::kTooLarge);
+
+  std::vector<std::string> many;
+  for (int i = 0; i < 51; ++i) many.push_back("success+" + std::to_string(i) + "@simulator.amazonses.com");
+  auto r = service_->Submit(Make(many));
+  ASSERT_NE(AsRejected(r), nullptr);
+  EXPECT_EQ(AsRejected(r)->message, "Recipient count exceeds 50.");
+
+  ASSERT_TRUE(store_.SetSendingEnabled(account_.id, false).ok());
+  EXPECT_EQ(AsRejected(service_->Submit(Make({"success@simulator.amazonses.com"})))->kind,
+            RejectKind::kSendingPaused);
+}
+
+TEST_F(SendingServiceTest, MalformedMessageIsRejected) {
+  Submission s = Make({"success@simulator.amazonses.com"});
+  s.message = "From: sender@example.com\nSubject: bare lf\r\n\r\nx\r\n";
+  EXPECT_EQ(AsRejected(service_->Submit(s))->kind, RejectKind::kMessageRejected);
+  s.message = "Subject: no from\r\n\r\nx\r\n";
+  EXPECT_EQ(AsRejected(service_->Submit(s))->kind, RejectKind::kMessageRejected);
+}
+
+TEST_F(SendingServiceTest, RecoverReplaysUnfinishedSimulatorRecipients) {
+  sink_.fail_ = true;  // the crash window: spooled, events not written
+  auto r = service_->Submit(Make({"bounce@simulator.amazonses.com"}));
+  ASSERT_NE(AsAccepted(r), nullptr);
+  ASSERT_EQ(spool_.Recover()->size(), 1u);
+  sink_.fail_ = false;
+  auto queued = service_->Recover();
+  ASSERT_TRUE(queued.ok());
+  EXPECT_EQ(*queued, 0);
+  EXPECT_EQ(Types(), (std::vector<std::string>{"Bounce"}));
+  EXPECT_EQ(sink_.events_[0]["mail"]["messageId"], AsAccepted(r)->message_id);
+  EXPECT_TRUE(spool_.Recover()->empty());
+}
+
+TEST(SimulatorTest, Classification) {
+  EXPECT_EQ(ClassifySimulator("BOUNCE@Simulator.AmazonSES.com"), SimOutcome::kBounce);
+  EXPECT_EQ(ClassifySimulator("ooto+label@simulator.amazonses.com"), SimOutcome::kOoto);
+  EXPECT_EQ(ClassifySimulator("suppressionlist@simulator.amazonses.com"),
+            SimOutcome::kSuppressionList);
+  EXPECT_EQ(ClassifySimulator("complaint@simulator.amazonses.com.evil.org"),
+            SimOutcome::kNotSimulator);
+  EXPECT_EQ(ClassifySimulator("bounce@example.com"), SimOutcome::kNotSimulator);
+}
+
+TEST(MessageIdTest, ShapeMatchesSes) {
+  std::string id = NewMessageId(FromUnixMillis(1795000000000));
+  ASSERT_EQ(id.size(), 16u + 1 + 36 + 7);
+  EXPECT_EQ(id.substr(0, 4), "0100");
+  EXPECT_EQ(id.substr(id.size() - 7), "-000000");
+  EXPECT_EQ(SendingAccountId(7), "100000000007");
+}
+
+}  // namespace
+}  // namespace herald::sending

@@ -1,0 +1,291 @@
+#include "server/config.h"
+
+#include <cmath>
+#include <functional>
+#include <sstream>
+#define TOML_EXCEPTIONS 0
+#include <toml++/toml.h>
+#include <variant>
+
+#include "base/log.h"
+
+namespace herald::server {
+namespace {
+
+using Field = std::variant<std::string Config::*, int64_t Config::*, double Config::*,
+                           bool Config::*, std::vector<std::string> Config::*>;
+
+struct KeySpec {
+  const char* key;  // dotted path in the TOML file
+  Field field;
+  double min = 0;   // numbers only
+  double max = 0;
+  const char* doc;
+};
+
+// The one table of configuration keys (Postfix's CONFIG_*_TABLE idea): defaults come from
+// the Config struct, bounds and documentation from here.
+const std::vector<KeySpec>& Keys() {
+  static const std::vector<KeySpec> kKeys = {
+      {"region", &Config::region, 0, 0,
+       "The region herald answers for. SigV4 credential scopes must name it, and SMTP "
+       "passwords are derived for it."},
+      {"hostname", &Config::hostname, 0, 0,
+       "This host's name: the SMTP greeting, Message-ID domains and reportingMTA in events."},
+      {"data_dir", &Config::data_dir, 0, 0,
+       "Directory for the SQLite store, the spool, events.jsonl and the TLS key. Created "
+       "with mode 0700."},
+      {"log_level", &Config::log_level, 0, 0, "One of debug, info, warn, error."},
+      {"http.listen", &Config::http_listen, 0, 0,
+       "HOST:PORT of the SESv2 API listener. Port 0 picks a free port (see ready.json)."},
+      {"http.max_body_bytes", &Config::http_max_body_bytes, 1024, 256.0 * 1024 * 1024,
+       "Largest request body accepted; larger requests get 413."},
+      {"http.threads", &Config::http_threads, 1, 1024, "Worker threads of the HTTP listener."},
+      {"http.read_timeout_seconds", &Config::http_read_timeout_seconds, 1, 3600,
+       "Seconds a client may take to send a request."},
+      {"http.public_url", &Config::public_url, 0, 0,
+       "Base URL used in e-mail verification links. Empty: http://<http.listen>."},
+      {"smtp.listen", &Config::smtp_listen, 0, 0,
+       "HOST:PORT of the SMTP submission listener (STARTTLS). Empty disables it."},
+      {"smtp.tls_listen", &Config::smtp_tls_listen, 0, 0,
+       "HOST:PORT of an implicit-TLS submission listener (like port 465). Empty: off."},
+      {"smtp.max_connections", &Config::smtp_max_connections, 1, 100000,
+       "Concurrent SMTP connections; one more gets 421 Too many concurrent SMTP connections."},
+      {"smtp.idle_timeout_seconds", &Config::smtp_idle_timeout_seconds, 1, 3600,
+       "Seconds of client silence before the connection is closed."},
+      {"smtp.max_commands", &Config::smtp_max_commands, 10, 1000000,
+       "Commands per connection before herald closes it with 421."},
+      {"smtp.allow_insecure_auth_on_loopback", &Config::smtp_allow_insecure_auth_on_loopback,
+       0, 0,
+       "Allow AUTH without STARTTLS for clients on 127.0.0.0/8 or ::1. Elsewhere AUTH always "
+       "needs TLS, as SES requires."},
+      {"smtp.tls_cert_file", &Config::smtp_tls_cert_file, 0, 0,
+       "PEM certificate chain for STARTTLS. Empty: a self-signed certificate is made in "
+       "<data_dir>/tls on first start."},
+      {"smtp.tls_key_file", &Config::smtp_tls_key_file, 0, 0, "PEM private key for STARTTLS."},
+      {"smtp.trusted_networks", &Config::smtp_trusted_networks, 0, 0,
+       "CIDR blocks whose clients may submit without AUTH, as smtp.trusted_account (for a "
+       "local relay or benchmarks). Empty: every session must authenticate."},
+      {"smtp.trusted_account", &Config::smtp_trusted_account, 0, 0,
+       "Account that trusted-network sessions send as. Required with trusted_networks."},
+      {"sending.sandbox_max_24h_send", &Config::sandbox_max_24h_send, 1, 1e12,
+       "Recipients per rolling 24 hours for accounts in the sandbox (SES: 200)."},
+      {"sending.sandbox_max_send_rate", &Config::sandbox_max_send_rate, 0.01, 1e6,
+       "Recipients per second for accounts in the sandbox (SES: 1)."},
+      {"sending.production_max_24h_send", &Config::production_max_24h_send, 1, 1e12,
+       "Recipients per rolling 24 hours once out of the sandbox."},
+      {"sending.production_max_send_rate", &Config::production_max_send_rate, 0.01, 1e6,
+       "Recipients per second once out of the sandbox."},
+      {"sending.max_recipients", &Config::max_recipients, 1, 50,
+       "Recipients (To+Cc+Bcc) per message; SES allows 50."},
+      {"sending.max_message_bytes", &Config::max_message_bytes, 1024, 40.0 * 1024 * 1024,
+       "Largest message accepted, after encoding (SES: 40 MB)."},
+      {"spool.segment_bytes", &Config::spool_segment_bytes, 1024 * 1024, 4.0 * 1024 * 1024 * 1024,
+       "Size at which the spool starts a new segment file."},
+      {"dns.server", &Config::dns_server, 0, 0,
+       "HOST:PORT of the DNS server for domain verification. Empty: the system resolver."},
+  };
+  return kKeys;
+}
+
+const KeySpec* FindKey(const std::string& key) {
+  for (const auto& k : Keys()) {
+    if (key == k.key) return &k;
+  }
+  return nullptr;
+}
+
+std::string SourceOf(const toml::node& node) {
+  const auto& src = node.source();
+  return "line " + std::to_string(src.begin.line);
+}
+
+Status ApplyValue(const std::string& file, const std::string& key, const toml::node& node,
+                  const KeySpec& spec, Config* config) {
+  const std::string where = file + ":" + SourceOf(node) + ": " + key;
+  return std::visit(
+      [&](auto member) -> Status {
+        using T = std::remove_reference_t<decltype(config->*member)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          auto v = node.value<std::string>();
+          if (!node.is_string() || !v) return InvalidArgumentError(where + " must be a string");
+          config->*member = *v;
+        } else if constexpr (std::is_same_v<T, bool>) {
+          if (!node.is_boolean()) return InvalidArgumentError(where + " must be true or false");
+          config->*member = *node.value<bool>();
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          if (!node.is_integer()) return InvalidArgumentError(where + " must be an integer");
+          int64_t v = *node.value<int64_t>();
+          if (v < spec.min || v > spec.max) {
+            std::ostringstream os;
+            os << where << " = " << v << " is out of range [" << static_cast<int64_t>(spec.min)
+               << ", " << static_cast<int64_t>(spec.max) << "]";
+            return InvalidArgumentError(os.str());
+          }
+          config->*member = v;
+        } else if constexpr (std::is_same_v<T, double>) {
+          if (!node.is_number()) return InvalidArgumentError(where + " must be a number");
+          double v = *node.value<double>();
+          if (!std::isfinite(v) || v < spec.min || v > spec.max) {
+            std::ostringstream os;
+            os << where << " = " << v << " is out of range [" << spec.min << ", " << spec.max
+               << "]";
+            return InvalidArgumentError(os.str());
+          }
+          config->*member = v;
+        } else {
+          const toml::array* arr = node.as_array();
+          if (arr == nullptr) return InvalidArgumentError(where + " must be an array of strings");
+          std::vector<std::string> out;
+          for (const auto& el : *arr) {
+            auto s = el.value<std::string>();
+            if (!el.is_string() || !s) {
+              return InvalidArgumentError(where + " must be an array of strings");
+            }
+            out.push_back(*s);
+          }
+          config->*member = std::move(out);
+        }
+        return Status::Ok();
+      },
+      spec.field);
+}
+
+Status Walk(const std::string& file, const toml::table& table, const std::string& prefix,
+            Config* config) {
+  for (const auto& [k, node] : table) {
+    std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (node.is_table() && FindKey(key) == nullptr) {
+      RETURN_IF_ERROR(Walk(file, *node.as_table(), key, config));
+      continue;
+    }
+    const KeySpec* spec = FindKey(key);
+    if (spec == nullptr) {
+      return InvalidArgumentError(file + ":" + SourceOf(node) + ": unknown configuration key '" +
+                                  key + "' (see docs/configuration.md)");
+    }
+    RETURN_IF_ERROR(ApplyValue(file, key, node, *spec, config));
+  }
+  return Status::Ok();
+}
+
+std::string DefaultText(const KeySpec& spec) {
+  static const Config kDefaults;
+  return std::visit(
+      [&](auto member) -> std::string {
+        const auto& v = kDefaults.*member;
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          return "`\"" + v + "\"`";
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return v ? "`true`" : "`false`";
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          return "`[]`";
+        } else {
+          std::ostringstream os;
+          os << "`" << v << "`";
+          return os.str();
+        }
+      },
+      spec.field);
+}
+
+std::string BoundsText(const KeySpec& spec) {
+  if (std::holds_alternative<int64_t Config::*>(spec.field)) {
+    std::ostringstream os;
+    os << static_cast<int64_t>(spec.min) << " to " << static_cast<int64_t>(spec.max);
+    return os.str();
+  }
+  if (std::holds_alternative<double Config::*>(spec.field)) {
+    std::ostringstream os;
+    os << spec.min << " to " << spec.max;
+    return os.str();
+  }
+  return "";
+}
+
+const char* TypeText(const KeySpec& spec) {
+  switch (spec.field.index()) {
+    case 0: return "string";
+    case 1: return "integer";
+    case 2: return "number";
+    case 3: return "boolean";
+    default: return "array of strings";
+  }
+}
+
+}  // namespace
+
+Status LoadConfigFile(const std::string& path, Config* config) {
+  toml::parse_result result = toml::parse_file(path);
+  if (!result) {
+    const auto& err = result.error();
+    return InvalidArgumentError(path + ":line " + std::to_string(err.source().begin.line) + ": " +
+                                std::string(err.description()));
+  }
+  return Walk(path, result.table(), "", config);
+}
+
+Status ParseHostPort(const std::string& text, std::string* host, int* port) {
+  size_t colon;
+  if (!text.empty() && text[0] == '[') {
+    size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return InvalidArgumentError("'" + text + "' is not [IPV6]:PORT");
+    }
+    *host = text.substr(1, close - 1);
+    colon = close + 1;
+  } else {
+    colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      return InvalidArgumentError("'" + text + "' is not HOST:PORT");
+    }
+    *host = text.substr(0, colon);
+  }
+  std::string p = text.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) {
+    return InvalidArgumentError("'" + text + "' has no valid port");
+  }
+  int v = std::stoi(p);
+  if (v > 65535) return InvalidArgumentError("'" + text + "' has a port above 65535");
+  *port = v;
+  return Status::Ok();
+}
+
+Status ValidateConfig(const Config& c) {
+  std::string host;
+  int port;
+  RETURN_IF_ERROR(ParseHostPort(c.http_listen, &host, &port));
+  if (!c.smtp_listen.empty()) RETURN_IF_ERROR(ParseHostPort(c.smtp_listen, &host, &port));
+  if (!c.smtp_tls_listen.empty()) RETURN_IF_ERROR(ParseHostPort(c.smtp_tls_listen, &host, &port));
+  if (!c.dns_server.empty()) RETURN_IF_ERROR(ParseHostPort(c.dns_server, &host, &port));
+  LogLevel level;
+  if (!ParseLogLevel(c.log_level, &level)) {
+    return InvalidArgumentError("log_level must be one of debug, info, warn, error");
+  }
+  if (c.region.empty() || c.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") !=
+                              std::string::npos) {
+    return InvalidArgumentError("region '" + c.region + "' is not a region name like us-east-1");
+  }
+  if (c.hostname.empty()) return InvalidArgumentError("hostname must not be empty");
+  if (c.data_dir.empty()) return InvalidArgumentError("data_dir must not be empty");
+  if (c.smtp_tls_cert_file.empty() != c.smtp_tls_key_file.empty()) {
+    return InvalidArgumentError("smtp.tls_cert_file and smtp.tls_key_file go together");
+  }
+  if (!c.smtp_trusted_networks.empty() && c.smtp_trusted_account.empty()) {
+    return InvalidArgumentError("smtp.trusted_networks needs smtp.trusted_account");
+  }
+  return Status::Ok();
+}
+
+std::string ConfigReferenceMarkdown() {
+  std::string out =
+      "| key | type | default | bounds | meaning |\n|---|---|---|---|---|\n";
+  for (const auto& k : Keys()) {
+    out += "| `" + std::string(k.key) + "` | " + TypeText(k) + " | " + DefaultText(k) + " | " +
+           BoundsText(k) + " | " + k.doc + " |\n";
+  }
+  return out;
+}
+
+}  // namespace herald::server

@@ -1,0 +1,73 @@
+// server/config.h: herald's configuration, loaded from a TOML file and overridden by flags.
+//
+// Contract: every key lives in one table (kConfigKeys in config.cc) with its type, default,
+// bounds and a sentence of documentation; `herald config reference` prints that table as
+// the Markdown of docs/configuration.md, so the docs cannot drift from the code. Loading
+// rejects unknown keys, values of the wrong type and values out of bounds with a message
+// that names the file, the key and the allowed range; start-up stops on any of them.
+// Thread-safety: a Config is a plain value, read-only once loaded.
+// Trust: the file is operator input; it is validated, not trusted.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace herald::server {
+
+struct Config {
+  // Top level.
+  std::string region = "us-east-1";
+  std::string hostname = "localhost";
+  std::string data_dir = "herald-data";
+  std::string log_level = "info";
+
+  // [http]
+  std::string http_listen = "127.0.0.1:8080";
+  int64_t http_max_body_bytes = 64 * 1024 * 1024;
+  int64_t http_threads = 16;
+  int64_t http_read_timeout_seconds = 30;
+  std::string public_url;  // base URL of verification links; default http://<http_listen>
+
+  // [smtp]
+  std::string smtp_listen = "127.0.0.1:2587";
+  std::string smtp_tls_listen;
+  int64_t smtp_max_connections = 200;
+  int64_t smtp_idle_timeout_seconds = 300;
+  int64_t smtp_max_commands = 1000;
+  bool smtp_allow_insecure_auth_on_loopback = false;
+  std::string smtp_tls_cert_file;
+  std::string smtp_tls_key_file;
+  std::vector<std::string> smtp_trusted_networks;
+  std::string smtp_trusted_account;
+
+  // [sending]
+  int64_t sandbox_max_24h_send = 200;
+  double sandbox_max_send_rate = 1;
+  int64_t production_max_24h_send = 50000;
+  double production_max_send_rate = 14;
+  int64_t max_recipients = 50;
+  int64_t max_message_bytes = 40 * 1024 * 1024;
+
+  // [spool]
+  int64_t spool_segment_bytes = 64 * 1024 * 1024;
+
+  // [dns]
+  std::string dns_server;  // "HOST:PORT"; empty = the system resolver
+};
+
+// Reads `path` (must exist) over the defaults in `config`.
+Status LoadConfigFile(const std::string& path, Config* config);
+
+// Checks cross-field rules after flags are applied (addresses parse, files exist...).
+Status ValidateConfig(const Config& config);
+
+// The Markdown reference of every key: name, type, default, bounds, meaning.
+std::string ConfigReferenceMarkdown();
+
+// "HOST:PORT" or "[V6]:PORT" split; port 0..65535.
+Status ParseHostPort(const std::string& text, std::string* host, int* port);
+
+}  // namespace herald::server

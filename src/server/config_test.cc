@@ -1,0 +1,115 @@
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
+namespace herald::server {
+namespace {
+
+std::string WriteTemp(const std::string& text) {
+  char path[] = "/tmp/herald-config-XXXXXX";
+  int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  close(fd);
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ConfigTest, DefaultsAreValid) {
+  Config c;
+  EXPECT_TRUE(ValidateConfig(c).ok());
+}
+
+TEST(ConfigTest, LoadsEveryKind) {
+  std::string p = WriteTemp(
+      "region = \"eu-west-1\"\nhostname = \"mx.test\"\n[http]\nlisten = \"127.0.0.1:0\"\n"
+      "[smtp]\nallow_insecure_auth_on_loopback = true\ntrusted_networks = [\"127.0.0.0/8\"]\n"
+      "trusted_account = \"bench\"\n[sending]\nsandbox_max_send_rate = 2.5\n"
+      "production_max_24h_send = 1000\n");
+  Config c;
+  ASSERT_TRUE(LoadConfigFile(p, &c).ok());
+  EXPECT_EQ(c.region, "eu-west-1");
+  EXPECT_EQ(c.http_listen, "127.0.0.1:0");
+  EXPECT_TRUE(c.smtp_allow_insecure_auth_on_loopback);
+  EXPECT_EQ(c.smtp_trusted_networks, std::vector<std::string>{"127.0.0.0/8"});
+  EXPECT_DOUBLE_EQ(c.sandbox_max_send_rate, 2.5);
+  EXPECT_EQ(c.production_max_24h_send, 1000);
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  std::remove(p.c_str());
+}
+
+TEST(ConfigTest, RejectsUnknownKeysWithTheirName) {
+  std::string p = WriteTemp("[smtp]\nlisten = \"127.0.0.1:25\"\nlisten_typo = 1\n");
+  Config c;
+  Status s = LoadConfigFile(p, &c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("unknown configuration key 'smtp.listen_typo'"), std::string::npos);
+  EXPECT_NE(s.message().find("line 3"), std::string::npos);
+  std::remove(p.c_str());
+}
+
+TEST(ConfigTest, RejectsOutOfRangeAndWrongTypes) {
+  struct Case {
+    const char* text;
+    const char* expect;
+  } cases[] = {
+      {"[sending]\nmax_recipients = 51\n", "sending.max_recipients = 51 is out of range [1, 50]"},
+      {"[sending]\nsandbox_max_send_rate = 0\n", "out of range"},
+      {"[http]\nthreads = \"many\"\n", "http.threads must be an integer"},
+      {"region = 5\n", "region must be a string"},
+      {"[smtp]\ntrusted_networks = [1]\n", "must be an array of strings"},
+      {"this is not toml\n", "line 1"},
+  };
+  for (const auto& tc : cases) {
+    std::string p = WriteTemp(tc.text);
+    Config c;
+    Status s = LoadConfigFile(p, &c);
+    EXPECT_FALSE(s.ok()) << tc.text;
+    EXPECT_NE(s.message().find(tc.expect), std::string::npos) << s.message();
+    std::remove(p.c_str());
+  }
+}
+
+TEST(ConfigTest, CrossFieldChecks) {
+  Config c;
+  c.http_listen = "nope";
+  EXPECT_FALSE(ValidateConfig(c).ok());
+  c = Config();
+  c.smtp_trusted_networks = {"127.0.0.1/32"};
+  EXPECT_FALSE(ValidateConfig(c).ok());
+  c = Config();
+  c.log_level = "loud";
+  EXPECT_FALSE(ValidateConfig(c).ok());
+  c = Config();
+  c.region = "US EAST";
+  EXPECT_FALSE(ValidateConfig(c).ok());
+  std::string host;
+  int port = -1;
+  EXPECT_TRUE(ParseHostPort("[::1]:2525", &host, &port).ok());
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(port, 2525);
+  EXPECT_FALSE(ParseHostPort("127.0.0.1:99999", &host, &port).ok());
+}
+
+TEST(ConfigTest, ReferenceListsEveryKey) {
+  std::string md = ConfigReferenceMarkdown();
+  EXPECT_NE(md.find("| `smtp.allow_insecure_auth_on_loopback` | boolean | `false` |"),
+            std::string::npos);
+  EXPECT_NE(md.find("| `sending.max_recipients` | integer | `50` | 1 to 50 |"), std::string::npos);
+}
+
+// docs/configuration.md embeds the generated reference; this keeps the docs true.
+TEST(ConfigTest, DocsMatchTheKeyTable) {
+  std::ifstream in(std::string(HERALD_SOURCE_DIR) + "/docs/configuration.md");
+  ASSERT_TRUE(in.good());
+  std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(doc.find(ConfigReferenceMarkdown()), std::string::npos)
+      << "regenerate the table with: herald config reference";
+}
+
+}  // namespace
+}  // namespace herald::server

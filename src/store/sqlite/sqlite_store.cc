@@ -1,0 +1,693 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <string_view>
+#include <utility>
+
+namespace herald::store {
+namespace {
+
+// Forward migrations: kMigrations[i] takes the schema from version i to i + 1. Append new
+// entries; never edit a released one.
+constexpr std::array<const char*, 1> kMigrations = {
+    // 0 -> 1: the initial schema. Times are Unix milliseconds; enums are stored by their
+    // SES/IAM names so that the file stays readable with the sqlite3 shell.
+    R"sql(
+CREATE TABLE accounts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  production INTEGER NOT NULL DEFAULT 0 CHECK (production IN (0, 1)),
+  sending_enabled INTEGER NOT NULL DEFAULT 1 CHECK (sending_enabled IN (0, 1)),
+  enforcement_status TEXT NOT NULL DEFAULT 'HEALTHY',
+  contact_email TEXT NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE access_keys (
+  access_key_id TEXT PRIMARY KEY NOT NULL,
+  secret TEXT NOT NULL,
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  status TEXT NOT NULL CHECK (status IN ('Active', 'Inactive')),
+  created_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX access_keys_by_account ON access_keys(account_id, created_ms, access_key_id);
+CREATE TABLE identities (
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  name TEXT NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('EMAIL_ADDRESS', 'DOMAIN')),
+  status TEXT NOT NULL,
+  verification_token TEXT NOT NULL DEFAULT '',
+  token_expires_ms INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL,
+  tags_json TEXT NOT NULL DEFAULT '[]',
+  PRIMARY KEY (account_id, name)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX identities_by_token ON identities(verification_token)
+  WHERE type = 'EMAIL_ADDRESS' AND verification_token <> '';
+CREATE TABLE send_buckets (
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  minute INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (account_id, minute)
+) STRICT, WITHOUT ROWID;
+)sql",
+};
+
+// Prune an account's old send buckets at most once an hour (of send time).
+constexpr int64_t kPruneEveryMinutes = 60;
+
+constexpr const char* kAccountColumns =
+    "id, name, production, sending_enabled, enforcement_status, contact_email, created_ms";
+
+std::string ColumnText(sqlite3_stmt* s, int i) {
+  const unsigned char* p = sqlite3_column_text(s, i);
+  int n = sqlite3_column_bytes(s, i);
+  if (p == nullptr || n <= 0) return std::string();
+  return std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
+}
+
+Account ReadAccount(sqlite3_stmt* s) {
+  Account a;
+  a.id = sqlite3_column_int64(s, 0);
+  a.name = ColumnText(s, 1);
+  a.production = sqlite3_column_int64(s, 2) != 0;
+  a.sending_enabled = sqlite3_column_int64(s, 3) != 0;
+  a.enforcement_status = ColumnText(s, 4);
+  a.contact_email = ColumnText(s, 5);
+  a.created = FromUnixMillis(sqlite3_column_int64(s, 6));
+  return a;
+}
+
+StatusOr<AccessKey> ReadAccessKey(sqlite3_stmt* s) {
+  AccessKey k;
+  k.access_key_id = ColumnText(s, 0);
+  k.secret = ColumnText(s, 1);
+  k.account_id = sqlite3_column_int64(s, 2);
+  std::optional<KeyStatus> status = ParseKeyStatus(ColumnText(s, 3));
+  if (!status) return DataLossError("store: access key with an unknown status");
+  k.status = *status;
+  k.created = FromUnixMillis(sqlite3_column_int64(s, 4));
+  return k;
+}
+
+constexpr const char* kIdentityColumns =
+    "account_id, name, type, status, verification_token, token_expires_ms, created_ms, "
+    "tags_json";
+
+StatusOr<Identity> ReadIdentity(sqlite3_stmt* s) {
+  Identity id;
+  id.account_id = sqlite3_column_int64(s, 0);
+  id.name = ColumnText(s, 1);
+  std::optional<IdentityType> type = ParseIdentityType(ColumnText(s, 2));
+  if (!type) return DataLossError("store: identity with an unknown type");
+  id.type = *type;
+  std::optional<VerificationStatus> status = ParseVerificationStatus(ColumnText(s, 3));
+  if (!status) return DataLossError("store: identity with an unknown verification status");
+  id.status = *status;
+  id.verification_token = ColumnText(s, 4);
+  id.token_expires = FromUnixMillis(sqlite3_column_int64(s, 5));
+  id.created = FromUnixMillis(sqlite3_column_int64(s, 6));
+  id.tags_json = ColumnText(s, 7);
+  return id;
+}
+
+Status ErrnoError(const std::string& what, int err) {
+  return UnavailableError("store: " + what + ": " + std::strerror(err));
+}
+
+// Creates the database file 0600 before SQLite opens it (SQLite would honour the umask,
+// and gives -wal/-shm the main file's mode), and tightens the mode of an existing file
+// and of any leftover -wal/-shm/-journal files.
+Status PrepareFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("cannot open " + path, errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return ErrnoError("cannot stat " + path, err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return FailedPreconditionError("store: " + path + " is not a regular file");
+  }
+  if ((st.st_mode & 0777) != 0600 && ::fchmod(fd, 0600) != 0) {
+    int err = errno;
+    ::close(fd);
+    return ErrnoError("cannot chmod " + path, err);
+  }
+  ::close(fd);
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    std::string side = path + suffix;
+    if (::chmod(side.c_str(), 0600) != 0 && errno != ENOENT) {
+      return ErrnoError("cannot chmod " + side, errno);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+// A cached prepared statement in use: binds parameters, steps, and on destruction resets
+// it (ending any read transaction it holds) and clears its bindings.
+class SqliteStore::Stmt {
+ public:
+  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
+  ~Stmt() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& Bind(int i, int64_t v) {
+    Check(sqlite3_bind_int64(s_, i, v));
+    return *this;
+  }
+  Stmt& Bind(int i, const std::string& v) {
+    Check(sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  Stmt& Bind(int i, const char* v) {
+    Check(sqlite3_bind_text(s_, i, v, -1, SQLITE_TRANSIENT));
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE or an (extended) error code.
+  int Step() { return bind_rc_ != SQLITE_OK ? bind_rc_ : sqlite3_step(s_); }
+  sqlite3_stmt* get() const { return s_; }
+
+ private:
+  void Check(int rc) {
+    if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  }
+  sqlite3_stmt* s_;
+  int bind_rc_ = SQLITE_OK;
+};
+
+int SqliteStore::SchemaVersion() { return static_cast<int>(kMigrations.size()); }
+
+SqliteStore::SqliteStore(sqlite3* db) : db_(db) {}
+
+SqliteStore::~SqliteStore() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+  stmts_.clear();
+  sqlite3_close(db_);
+}
+
+StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+  if (path.empty() || path.find('\0') != std::string::npos || path == ":memory:") {
+    return InvalidArgumentError("store: invalid database path");
+  }
+  RETURN_IF_ERROR(PrepareFile(path));
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return UnavailableError("store: cannot open " + path + ": " + msg);
+  }
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db));
+  {
+    std::lock_guard<std::mutex> lock(store->mu_);
+    RETURN_IF_ERROR(store->Configure());
+    RETURN_IF_ERROR(store->Migrate());
+  }
+  return store;
+}
+
+Status SqliteStore::Error(int rc, const std::string& what) {
+  std::string msg = "store: " + what + ": " + sqlite3_errstr(rc);
+  if (sqlite3_errcode(db_) == rc) msg += std::string(" (") + sqlite3_errmsg(db_) + ")";
+  switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+      return AlreadyExistsError(msg);
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+      return NotFoundError("store: " + what + ": account not found");
+    default:
+      break;
+  }
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PROTOCOL:
+    case SQLITE_NOLFS:
+    case SQLITE_NOMEM:
+      return UnavailableError(msg);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return DataLossError(msg);
+    case SQLITE_CONSTRAINT:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+      return InvalidArgumentError(msg);
+    default:
+      return InternalError(msg);
+  }
+}
+
+Status SqliteStore::Exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  sqlite3_free(err);  // the message is also available through sqlite3_errmsg
+  if (rc != SQLITE_OK) return Error(rc, "exec");
+  return Status::Ok();
+}
+
+Status SqliteStore::Configure() {
+  sqlite3_extended_result_codes(db_, 1);
+  int rc = sqlite3_busy_timeout(db_, static_cast<int>(kBusyTimeout.count()));
+  if (rc != SQLITE_OK) return Error(rc, "busy_timeout");
+  // Deleted rows (revoked secrets) are overwritten rather than left in free pages; the
+  // schema is herald's own, so SQL functions in it need no trust.
+  RETURN_IF_ERROR(
+      Exec("PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA trusted_schema = OFF;"));
+  {
+    ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare("PRAGMA journal_mode = WAL"));
+    Stmt stmt(raw);
+    rc = stmt.Step();
+    if (rc != SQLITE_ROW) return Error(rc, "journal_mode");
+    std::string mode = ColumnText(raw, 0);
+    if (mode != "wal") {
+      return UnavailableError("store: cannot switch to WAL mode (got '" + mode + "')");
+    }
+  }
+  RETURN_IF_ERROR(Exec("PRAGMA synchronous = FULL;"));
+  // These statements are not needed again.
+  for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+  stmts_.clear();
+  return Status::Ok();
+}
+
+Status SqliteStore::Migrate() {
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  auto body = [&]() -> Status {
+    RETURN_IF_ERROR(
+        Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT"));
+    int64_t version = 0;
+    bool have_row = false;
+    {
+      ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare("SELECT version FROM schema_version"));
+      Stmt stmt(raw);
+      int rc = stmt.Step();
+      if (rc == SQLITE_ROW) {
+        version = sqlite3_column_int64(raw, 0);
+        have_row = true;
+      } else if (rc != SQLITE_DONE) {
+        return Error(rc, "read schema version");
+      }
+    }
+    const int64_t target = static_cast<int64_t>(kMigrations.size());
+    if (version < 0 || version > target) {
+      return FailedPreconditionError("store: database schema version " + std::to_string(version) +
+                                     " is not one this binary knows (" + std::to_string(target) +
+                                     ")");
+    }
+    if (version == target) return Status::Ok();
+    for (int64_t v = version; v < target; ++v) {
+      RETURN_IF_ERROR(Exec(kMigrations[static_cast<size_t>(v)]));
+    }
+    ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                     Prepare(have_row ? "UPDATE schema_version SET version = ?"
+                                      : "INSERT INTO schema_version (version) VALUES (?)"));
+    Stmt stmt(raw);
+    int rc = stmt.Bind(1, target).Step();
+    if (rc != SQLITE_DONE) return Error(rc, "write schema version");
+    return Status::Ok();
+  };
+  Status st = body();
+  if (!st.ok()) {
+    Exec("ROLLBACK").IgnoreError();
+    return st;
+  }
+  return Exec("COMMIT");
+}
+
+StatusOr<sqlite3_stmt*> SqliteStore::Prepare(const char* sql) {
+  auto it = stmts_.find(sql);
+  if (it != stmts_.end()) return it->second;
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return Error(rc, "prepare");
+  }
+  stmts_.emplace(sql, stmt);
+  return stmt;
+}
+
+// ---- Accounts ------------------------------------------------------------------------
+
+namespace {
+// The full SQL of the statements built from the column lists above.
+const std::string kInsertAccount = std::string("INSERT INTO accounts (name, created_ms) ") +
+                                   "VALUES (?, ?) RETURNING " + kAccountColumns;
+const std::string kSelectAccountById =
+    std::string("SELECT ") + kAccountColumns + " FROM accounts WHERE id = ?";
+const std::string kSelectAccountByName =
+    std::string("SELECT ") + kAccountColumns + " FROM accounts WHERE name = ?";
+const std::string kSelectAccounts =
+    std::string("SELECT ") + kAccountColumns + " FROM accounts ORDER BY id";
+const std::string kSelectIdentity = std::string("SELECT ") + kIdentityColumns +
+                                    " FROM identities WHERE account_id = ? AND name = ?";
+const std::string kSelectIdentities =
+    std::string("SELECT ") + kIdentityColumns +
+    " FROM identities WHERE account_id = ? AND name > ? ORDER BY name LIMIT ?";
+const std::string kSelectIdentityByToken =
+    std::string("SELECT ") + kIdentityColumns +
+    " FROM identities WHERE verification_token = ? AND type = 'EMAIL_ADDRESS' AND "
+    "verification_token <> '' ORDER BY account_id, name LIMIT 1";
+}  // namespace
+
+StatusOr<Account> SqliteStore::CreateAccount(const std::string& name, SysTime now) {
+  RETURN_IF_ERROR(ValidateAccountName(name));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertAccount.c_str()));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, name).Bind(2, UnixMillis(now)).Step();
+  if (rc != SQLITE_ROW) return Error(rc, "create account");
+  Account account = ReadAccount(raw);
+  rc = stmt.Step();  // completes the statement, which commits
+  if (rc != SQLITE_DONE) return Error(rc, "create account");
+  return account;
+}
+
+StatusOr<Account> SqliteStore::GetAccount(int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kSelectAccountById.c_str()));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, id).Step();
+  if (rc == SQLITE_DONE) return NotFoundError("store: account " + std::to_string(id));
+  if (rc != SQLITE_ROW) return Error(rc, "get account");
+  return ReadAccount(raw);
+}
+
+StatusOr<Account> SqliteStore::GetAccountByName(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kSelectAccountByName.c_str()));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, name).Step();
+  if (rc == SQLITE_DONE) return NotFoundError("store: no account with that name");
+  if (rc != SQLITE_ROW) return Error(rc, "get account");
+  return ReadAccount(raw);
+}
+
+StatusOr<std::vector<Account>> SqliteStore::ListAccounts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kSelectAccounts.c_str()));
+  Stmt stmt(raw);
+  std::vector<Account> out;
+  int rc;
+  while ((rc = stmt.Step()) == SQLITE_ROW) out.push_back(ReadAccount(raw));
+  if (rc != SQLITE_DONE) return Error(rc, "list accounts");
+  return out;
+}
+
+Status SqliteStore::UpdateAccountColumn(const char* sql, int64_t account_id, int64_t value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(sql));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, value).Bind(2, account_id).Step();
+  if (rc != SQLITE_DONE) return Error(rc, "update account");
+  if (sqlite3_changes(db_) == 0) {
+    return NotFoundError("store: account " + std::to_string(account_id));
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::SetProduction(int64_t account_id, bool production) {
+  return UpdateAccountColumn("UPDATE accounts SET production = ? WHERE id = ?", account_id,
+                             production ? 1 : 0);
+}
+
+Status SqliteStore::SetSendingEnabled(int64_t account_id, bool enabled) {
+  return UpdateAccountColumn("UPDATE accounts SET sending_enabled = ? WHERE id = ?", account_id,
+                             enabled ? 1 : 0);
+}
+
+Status SqliteStore::SetContactEmail(int64_t account_id, const std::string& email) {
+  RETURN_IF_ERROR(ValidateContactEmail(email));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("UPDATE accounts SET contact_email = ? WHERE id = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, email).Bind(2, account_id).Step();
+  if (rc != SQLITE_DONE) return Error(rc, "set contact email");
+  if (sqlite3_changes(db_) == 0) {
+    return NotFoundError("store: account " + std::to_string(account_id));
+  }
+  return Status::Ok();
+}
+
+// ---- Access keys -----------------------------------------------------------------------
+
+Status SqliteStore::CreateAccessKey(const AccessKey& key) {
+  RETURN_IF_ERROR(ValidateAccessKey(key));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("INSERT INTO access_keys (access_key_id, secret, account_id, status, "
+                           "created_ms) VALUES (?, ?, ?, ?, ?)"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, key.access_key_id)
+               .Bind(2, key.secret)
+               .Bind(3, key.account_id)
+               .Bind(4, KeyStatusName(key.status))
+               .Bind(5, UnixMillis(key.created))
+               .Step();
+  if (rc != SQLITE_DONE) return Error(rc, "create access key");
+  return Status::Ok();
+}
+
+StatusOr<AccessKey> SqliteStore::GetAccessKey(const std::string& access_key_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("SELECT access_key_id, secret, account_id, status, created_ms FROM "
+                           "access_keys WHERE access_key_id = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, access_key_id).Step();
+  if (rc == SQLITE_DONE) return NotFoundError("store: no such access key");
+  if (rc != SQLITE_ROW) return Error(rc, "get access key");
+  return ReadAccessKey(raw);
+}
+
+StatusOr<std::vector<AccessKey>> SqliteStore::ListAccessKeys(int64_t account_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("SELECT access_key_id, secret, account_id, status, created_ms FROM "
+                           "access_keys WHERE account_id = ? ORDER BY created_ms, access_key_id"));
+  Stmt stmt(raw);
+  std::vector<AccessKey> out;
+  int rc;
+  stmt.Bind(1, account_id);
+  while ((rc = stmt.Step()) == SQLITE_ROW) {
+    ASSIGN_OR_RETURN(AccessKey key, ReadAccessKey(raw));
+    out.push_back(std::move(key));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "list access keys");
+  return out;
+}
+
+Status SqliteStore::SetAccessKeyStatus(const std::string& access_key_id, KeyStatus status) {
+  if (!ParseKeyStatus(KeyStatusName(status))) {
+    return InvalidArgumentError("unknown access key status");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("UPDATE access_keys SET status = ? WHERE access_key_id = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, KeyStatusName(status)).Bind(2, access_key_id).Step();
+  if (rc != SQLITE_DONE) return Error(rc, "set access key status");
+  if (sqlite3_changes(db_) == 0) return NotFoundError("store: no such access key");
+  return Status::Ok();
+}
+
+Status SqliteStore::DeleteAccessKey(const std::string& access_key_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare("DELETE FROM access_keys WHERE access_key_id = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, access_key_id).Step();
+  if (rc != SQLITE_DONE) return Error(rc, "delete access key");
+  if (sqlite3_changes(db_) == 0) return NotFoundError("store: no such access key");
+  return Status::Ok();
+}
+
+// ---- Identities --------------------------------------------------------------------------
+
+Status SqliteStore::CreateIdentity(const Identity& identity) {
+  RETURN_IF_ERROR(ValidateIdentity(identity));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("INSERT INTO identities (account_id, name, type, status, "
+                           "verification_token, token_expires_ms, created_ms, tags_json) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, identity.account_id)
+               .Bind(2, identity.name)
+               .Bind(3, IdentityTypeName(identity.type))
+               .Bind(4, VerificationStatusName(identity.status))
+               .Bind(5, identity.verification_token)
+               .Bind(6, UnixMillis(identity.token_expires))
+               .Bind(7, UnixMillis(identity.created))
+               .Bind(8, identity.tags_json)
+               .Step();
+  if (rc != SQLITE_DONE) return Error(rc, "create identity");
+  return Status::Ok();
+}
+
+StatusOr<Identity> SqliteStore::GetIdentity(int64_t account_id, const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kSelectIdentity.c_str()));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, account_id).Bind(2, name).Step();
+  if (rc == SQLITE_DONE) return NotFoundError("store: no such identity");
+  if (rc != SQLITE_ROW) return Error(rc, "get identity");
+  return ReadIdentity(raw);
+}
+
+StatusOr<std::vector<Identity>> SqliteStore::ListIdentities(int64_t account_id,
+                                                            const std::string& after, int limit) {
+  ASSIGN_OR_RETURN(int bounded, ValidateListLimit(limit));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kSelectIdentities.c_str()));
+  Stmt stmt(raw);
+  stmt.Bind(1, account_id).Bind(2, after).Bind(3, static_cast<int64_t>(bounded));
+  std::vector<Identity> out;
+  int rc;
+  while ((rc = stmt.Step()) == SQLITE_ROW) {
+    ASSIGN_OR_RETURN(Identity identity, ReadIdentity(raw));
+    out.push_back(std::move(identity));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "list identities");
+  return out;
+}
+
+Status SqliteStore::DeleteIdentity(int64_t account_id, const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("DELETE FROM identities WHERE account_id = ? AND name = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, account_id).Bind(2, name).Step();
+  if (rc != SQLITE_DONE) return Error(rc, "delete identity");
+  if (sqlite3_changes(db_) == 0) return NotFoundError("store: no such identity");
+  return Status::Ok();
+}
+
+Status SqliteStore::SetIdentityStatus(int64_t account_id, const std::string& name,
+                                      VerificationStatus status) {
+  if (!ParseVerificationStatus(VerificationStatusName(status))) {
+    return InvalidArgumentError("unknown verification status");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("UPDATE identities SET status = ? WHERE account_id = ? AND name = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, VerificationStatusName(status)).Bind(2, account_id).Bind(3, name).Step();
+  if (rc != SQLITE_DONE) return Error(rc, "set identity status");
+  if (sqlite3_changes(db_) == 0) return NotFoundError("store: no such identity");
+  return Status::Ok();
+}
+
+StatusOr<Identity> SqliteStore::FindIdentityByToken(const std::string& token) {
+  if (token.empty()) return NotFoundError("store: no identity with that token");
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kSelectIdentityByToken.c_str()));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, token).Step();
+  if (rc == SQLITE_DONE) return NotFoundError("store: no identity with that token");
+  if (rc != SQLITE_ROW) return Error(rc, "find identity by token");
+  return ReadIdentity(raw);
+}
+
+// ---- Send counting -------------------------------------------------------------------------
+
+Status SqliteStore::RecordSends(int64_t account_id, SysTime at, int64_t count) {
+  RETURN_IF_ERROR(ValidateSendCount(count));
+  if (count == 0) return Status::Ok();
+  const int64_t minute = SendBucketMinute(at);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto last = last_prune_minute_.find(account_id);
+  const bool prune =
+      last == last_prune_minute_.end() || minute - last->second >= kPruneEveryMinutes;
+
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  auto body = [&]() -> Status {
+    {
+      ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                       Prepare("INSERT INTO send_buckets (account_id, minute, count) "
+                               "VALUES (?, ?, ?) ON CONFLICT (account_id, minute) "
+                               "DO UPDATE SET count = count + excluded.count"));
+      Stmt stmt(raw);
+      int rc = stmt.Bind(1, account_id).Bind(2, minute).Bind(3, count).Step();
+      if (rc != SQLITE_DONE) return Error(rc, "record sends");
+    }
+    if (prune) {
+      const int64_t keep_from =
+          minute - std::chrono::duration_cast<std::chrono::minutes>(kSendBucketRetention).count();
+      ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                       Prepare("DELETE FROM send_buckets WHERE account_id = ? AND minute < ?"));
+      Stmt stmt(raw);
+      int rc = stmt.Bind(1, account_id).Bind(2, keep_from).Step();
+      if (rc != SQLITE_DONE) return Error(rc, "prune send buckets");
+    }
+    return Status::Ok();
+  };
+  Status st = body();
+  if (!st.ok()) {
+    Exec("ROLLBACK").IgnoreError();
+    return st;
+  }
+  RETURN_IF_ERROR(Exec("COMMIT"));
+  if (prune) last_prune_minute_[account_id] = minute;
+  return Status::Ok();
+}
+
+StatusOr<int64_t> SqliteStore::CountSendsSince(int64_t account_id, SysTime since) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare("SELECT COALESCE(SUM(count), 0) FROM send_buckets "
+                                               "WHERE account_id = ? AND minute >= ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, account_id).Bind(2, SendBucketMinute(since)).Step();
+  if (rc != SQLITE_ROW) return Error(rc, "count sends");
+  return static_cast<int64_t>(sqlite3_column_int64(raw, 0));
+}
+
+StatusOr<int64_t> SqliteStore::SendBucketCountForTest(int64_t account_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("SELECT COUNT(*) FROM send_buckets WHERE account_id = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, account_id).Step();
+  if (rc != SQLITE_ROW) return Error(rc, "count buckets");
+  return static_cast<int64_t>(sqlite3_column_int64(raw, 0));
+}
+
+StatusOr<std::string> SqliteStore::PragmaForTest(const std::string& name) {
+  static constexpr const char* kPragmas[] = {"PRAGMA journal_mode", "PRAGMA synchronous",
+                                             "PRAGMA foreign_keys", "PRAGMA secure_delete",
+                                             "PRAGMA busy_timeout"};
+  for (const char* sql : kPragmas) {
+    if ("PRAGMA " + name != sql) continue;
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(sql));
+    Stmt stmt(raw);
+    int rc = stmt.Step();
+    if (rc != SQLITE_ROW) return Error(rc, "read pragma");
+    return ColumnText(raw, 0);
+  }
+  return InvalidArgumentError("store: not a pragma this store sets: " + name);
+}
+
+}  // namespace herald::store

@@ -1,0 +1,98 @@
+// store/sqlite/sqlite_store.h: the embedded Store, one SQLite database file.
+//
+// Contract: implements store/store.h. Open() creates the file (mode 0600; SQLite gives the
+// -wal and -shm files the same mode) and its schema, or migrates an older schema forward
+// (a schema newer than this binary is kFailedPrecondition). The database runs in WAL mode
+// with synchronous=FULL, so a method that returned OK survives a crash or power loss, and
+// with foreign keys on. Several processes (the daemon and the CLI) may open the same file:
+// writers take the lock up front (BEGIN IMMEDIATE) and wait up to kBusyTimeout for one
+// another before giving up with kUnavailable. Error mapping: busy/locked/I/O/full/cannot
+// open -> kUnavailable, unique violation -> kAlreadyExists, missing account (foreign key)
+// -> kNotFound, corrupt file -> kDataLoss, anything else -> kInternal.
+// Thread-safety: safe from any thread. One connection per SqliteStore, serialised by a
+// mutex; calls block the calling thread for the duration of the SQLite work (an fsync on
+// every write), so keep them off latency-critical event loops.
+// Trust: the file is written only by herald (it holds access-key secrets: keep the data dir
+// 0700). Arguments are bounded by the Validate* checks of store.h; all SQL uses bound
+// parameters. Row values read back are checked (unknown enum names are kDataLoss).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "store/store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace herald::store {
+
+class SqliteStore final : public Store {
+ public:
+  // How long a call waits for another connection's write lock.
+  static constexpr std::chrono::milliseconds kBusyTimeout{5000};
+  // The schema version this binary writes.
+  static int SchemaVersion();
+
+  // Opens (creating if needed) the database at `path`. The parent directory must exist.
+  static StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  StatusOr<Account> CreateAccount(const std::string& name, SysTime now) override;
+  StatusOr<Account> GetAccount(int64_t id) override;
+  StatusOr<Account> GetAccountByName(const std::string& name) override;
+  StatusOr<std::vector<Account>> ListAccounts() override;
+  Status SetProduction(int64_t account_id, bool production) override;
+  Status SetSendingEnabled(int64_t account_id, bool enabled) override;
+  Status SetContactEmail(int64_t account_id, const std::string& email) override;
+
+  Status CreateAccessKey(const AccessKey& key) override;
+  StatusOr<AccessKey> GetAccessKey(const std::string& access_key_id) override;
+  StatusOr<std::vector<AccessKey>> ListAccessKeys(int64_t account_id) override;
+  Status SetAccessKeyStatus(const std::string& access_key_id, KeyStatus status) override;
+  Status DeleteAccessKey(const std::string& access_key_id) override;
+
+  Status CreateIdentity(const Identity& identity) override;
+  StatusOr<Identity> GetIdentity(int64_t account_id, const std::string& name) override;
+  StatusOr<std::vector<Identity>> ListIdentities(int64_t account_id, const std::string& after,
+                                                 int limit) override;
+  Status DeleteIdentity(int64_t account_id, const std::string& name) override;
+  Status SetIdentityStatus(int64_t account_id, const std::string& name,
+                           VerificationStatus status) override;
+  StatusOr<Identity> FindIdentityByToken(const std::string& token) override;
+
+  Status RecordSends(int64_t account_id, SysTime at, int64_t count) override;
+  StatusOr<int64_t> CountSendsSince(int64_t account_id, SysTime since) override;
+
+  // Number of send buckets stored for an account (tests check that pruning happens).
+  StatusOr<int64_t> SendBucketCountForTest(int64_t account_id);
+  // This connection's value of one of the pragmas Open() sets ("journal_mode",
+  // "synchronous", "foreign_keys", "secure_delete", "busy_timeout"), as text.
+  StatusOr<std::string> PragmaForTest(const std::string& name);
+
+ private:
+  class Stmt;
+  explicit SqliteStore(sqlite3* db);
+
+  Status Configure();  // pragmas
+  Status Migrate();    // schema_version and forward migrations
+  // Returns the cached prepared statement for `sql` (a string literal), reset and unbound.
+  StatusOr<sqlite3_stmt*> Prepare(const char* sql);
+  Status Exec(const char* sql);
+  Status Error(int rc, const std::string& what);
+  Status UpdateAccountColumn(const char* sql, int64_t account_id, int64_t value);
+
+  std::mutex mu_;
+  sqlite3* db_;                                           // guarded by mu_
+  std::unordered_map<const char*, sqlite3_stmt*> stmts_;  // guarded by mu_; key: literal
+  // Per account, the bucket minute of the last prune of old send buckets (guarded by mu_).
+  std::map<int64_t, int64_t> last_prune_minute_;
+};
+
+}  // namespace herald::store

@@ -1,0 +1,274 @@
+// SQLite-specific behaviour: files, modes, several connections, schema versions, damage.
+// The Store contract itself is tested in store_conformance_test.cc.
+#include "store/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/store_test_util.h"
+#include "tests/fakes/fake_clock.h"
+
+namespace herald::store {
+namespace {
+
+using std::chrono::seconds;
+
+// Restores the process umask when it goes out of scope.
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t mask) : old_(::umask(mask)) {}
+  ~ScopedUmask() { ::umask(old_); }
+
+ private:
+  mode_t old_;
+};
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 07777;  // not a mode a test expects
+  return st.st_mode & 0777;
+}
+
+// Runs `sql` on a separate raw connection (to inspect or damage the file from outside).
+void RawExec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  EXPECT_EQ(rc, SQLITE_OK) << (err != nullptr ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+std::string RawQueryText(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string out = "<error>";
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      const unsigned char* p = sqlite3_column_text(stmt, 0);
+      out = p != nullptr ? reinterpret_cast<const char*>(p) : "";
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+std::unique_ptr<SqliteStore> MustOpen(const std::string& path) {
+  auto s = SqliteStore::Open(path);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
+TEST(SqliteStoreTest, FilesAreOwnerOnlyEvenWithAPermissiveUmask) {
+  TempDir dir;
+  ScopedUmask umask(0);
+  const std::string path = dir.File("herald.db");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  FakeClock clock;
+  ASSERT_TRUE(store->CreateAccount("acme", clock.Now()).ok());
+  EXPECT_EQ(ModeOf(path), 0600);
+  // WAL mode: while the store is open the -wal and -shm files exist.
+  EXPECT_EQ(ModeOf(path + "-wal"), 0600);
+  EXPECT_EQ(ModeOf(path + "-shm"), 0600);
+}
+
+TEST(SqliteStoreTest, LooseModeOfAnExistingFileIsTightened) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  { std::ofstream(path).flush(); }
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(ModeOf(path), 0600);
+}
+
+TEST(SqliteStoreTest, PragmasAndSchemaVersionAreSet) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQueryText(path, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(*store->PragmaForTest("journal_mode"), "wal");
+  EXPECT_EQ(*store->PragmaForTest("synchronous"), "2");  // FULL
+  EXPECT_EQ(*store->PragmaForTest("foreign_keys"), "1");
+  EXPECT_EQ(*store->PragmaForTest("secure_delete"), "1");
+  EXPECT_EQ(*store->PragmaForTest("busy_timeout"),
+            std::to_string(SqliteStore::kBusyTimeout.count()));
+  EXPECT_EQ(store->PragmaForTest("synchronous = OFF").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(RawQueryText(path, "SELECT version FROM schema_version"),
+            std::to_string(SqliteStore::SchemaVersion()));
+  EXPECT_EQ(RawQueryText(path, "SELECT COUNT(*) FROM schema_version"), "1");
+}
+
+TEST(SqliteStoreTest, DataSurvivesReopenAndReopenDoesNotRemigrate) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  FakeClock clock;
+  int64_t id = 0;
+  {
+    auto store = MustOpen(path);
+    ASSERT_NE(store, nullptr);
+    auto a = store->CreateAccount("acme", clock.Now());
+    ASSERT_TRUE(a.ok());
+    id = a->id;
+    ASSERT_TRUE(store->RecordSends(id, clock.Now(), 7).ok());
+  }
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  auto a = store->GetAccountByName("acme");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->id, id);
+  EXPECT_EQ(*store->CountSendsSince(id, clock.Now() - std::chrono::hours(24)), 7);
+  EXPECT_EQ(RawQueryText(path, "SELECT COUNT(*) FROM schema_version"), "1");
+}
+
+TEST(SqliteStoreTest, NewerSchemaIsRefused) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  { ASSERT_NE(MustOpen(path), nullptr); }
+  RawExec(path, "UPDATE schema_version SET version = 999");
+  auto store = SqliteStore::Open(path);
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(SqliteStoreTest, NotADatabaseIsDataLoss) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  {
+    std::ofstream out(path);
+    out << std::string(4096, 'x');
+  }
+  auto store = SqliteStore::Open(path);
+  EXPECT_EQ(store.status().code(), StatusCode::kDataLoss) << store.status().ToString();
+}
+
+TEST(SqliteStoreTest, MissingDirectoryIsUnavailable) {
+  TempDir dir;
+  auto store = SqliteStore::Open(dir.File("no/such/dir/herald.db"));
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(SqliteStore::Open("").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(SqliteStoreTest, UnknownEnumInTheFileIsDataLoss) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  FakeClock clock;
+  auto a = store->CreateAccount("acme", clock.Now());
+  ASSERT_TRUE(a.ok());
+  Identity id;
+  id.account_id = a->id;
+  id.name = "acme.example";
+  id.type = IdentityType::kDomain;
+  ASSERT_TRUE(store->CreateIdentity(id).ok());
+  RawExec(path, "UPDATE identities SET status = 'BOGUS'");
+  EXPECT_EQ(store->GetIdentity(a->id, "acme.example").status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(store->ListIdentities(a->id, "", 10).status().code(), StatusCode::kDataLoss);
+}
+
+TEST(SqliteStoreTest, ListIdentitiesClampsTheLimit) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  FakeClock clock;
+  auto a = store->CreateAccount("acme", clock.Now());
+  ASSERT_TRUE(a.ok());
+  // One transaction for all rows (one fsync instead of a thousand).
+  RawExec(path, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+                    std::to_string(kMaxListLimit + 2) +
+                    ") INSERT INTO identities (account_id, name, type, status, created_ms) "
+                    "SELECT " +
+                    std::to_string(a->id) + ", 'd' || i, 'DOMAIN', 'PENDING', 0 FROM n");
+  auto all = store->ListIdentities(a->id, "", 1 << 30);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(static_cast<int>(all->size()), kMaxListLimit);
+  auto rest = store->ListIdentities(a->id, all->back().name, kMaxListLimit);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(rest->size(), 3u);
+}
+
+// The daemon and the CLI open the same file: each sees the other's committed writes.
+TEST(SqliteStoreTest, TwoStoresOnOneFileSeeEachOthersWrites) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  auto daemon = MustOpen(path);
+  auto cli = MustOpen(path);
+  ASSERT_NE(daemon, nullptr);
+  ASSERT_NE(cli, nullptr);
+  FakeClock clock;
+
+  auto a = cli->CreateAccount("acme", clock.Now());
+  ASSERT_TRUE(a.ok());
+  AccessKey key;
+  key.access_key_id = "AKIAAAAAAAAAAAAAAAA1";
+  key.secret = std::string(40, 's');
+  key.account_id = a->id;
+  key.created = clock.Now();
+  ASSERT_TRUE(cli->CreateAccessKey(key).ok());
+
+  // The daemon reads (and caches its prepared statement), then the CLI revokes the key.
+  auto seen = daemon->GetAccessKey(key.access_key_id);
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(seen->status, KeyStatus::kActive);
+  ASSERT_TRUE(cli->SetAccessKeyStatus(key.access_key_id, KeyStatus::kInactive).ok());
+  EXPECT_EQ(daemon->GetAccessKey(key.access_key_id)->status, KeyStatus::kInactive);
+
+  // Uniqueness holds across connections.
+  EXPECT_EQ(daemon->CreateAccount("acme", clock.Now()).status().code(), StatusCode::kAlreadyExists);
+
+  // Sends recorded by the daemon are visible to the CLI.
+  ASSERT_TRUE(daemon->RecordSends(a->id, clock.Now(), 3).ok());
+  EXPECT_EQ(*cli->CountSendsSince(a->id, clock.Now() - std::chrono::hours(24)), 3);
+
+  ASSERT_TRUE(cli->DeleteAccessKey(key.access_key_id).ok());
+  EXPECT_EQ(daemon->GetAccessKey(key.access_key_id).status().code(), StatusCode::kNotFound);
+}
+
+TEST(SqliteStoreTest, ConcurrentWritersOnTwoConnectionsWaitForEachOther) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  auto first = MustOpen(path);
+  auto second = MustOpen(path);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  FakeClock clock;
+  auto a = first->CreateAccount("acme", clock.Now());
+  ASSERT_TRUE(a.ok());
+  constexpr int kPerThread = 15;
+  std::vector<Status> results(2 * kPerThread);
+  auto work = [&](SqliteStore* s, int base) {
+    for (int i = 0; i < kPerThread; ++i) {
+      results[base + i] = s->RecordSends(a->id, clock.Now() + seconds(i), 1);
+    }
+  };
+  std::thread t1(work, first.get(), 0);
+  std::thread t2(work, second.get(), kPerThread);
+  // A reader on a third connection runs alongside the writers (WAL: readers never block).
+  auto reader = MustOpen(path);
+  ASSERT_NE(reader, nullptr);
+  for (int i = 0; i < 10; ++i) {
+    auto n = reader->CountSendsSince(a->id, clock.Now());
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+  }
+  t1.join();
+  t2.join();
+  for (const Status& st : results) EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(*reader->CountSendsSince(a->id, clock.Now()), 2 * kPerThread);
+}
+
+}  // namespace
+}  // namespace herald::store

@@ -1,0 +1,504 @@
+// The behavioural contract of store/store.h, run against every implementation: the SQLite
+// store and the in-memory fake (tests/fakes/mem_store.h), so that the fake stays honest.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite/sqlite_store.h"
+#include "store/store.h"
+#include "store/store_test_util.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/mem_store.h"
+
+namespace herald::store {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+struct SqliteFactory {
+  TempDir dir;
+  StorePtr Make() {
+    auto s = SqliteStore::Open(dir.File("herald.db"));
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    if (!s.ok()) return nullptr;
+    return std::move(s).value();
+  }
+  static int64_t Buckets(Store& s, int64_t account_id) {
+    auto n = dynamic_cast<SqliteStore&>(s).SendBucketCountForTest(account_id);
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    return n.ok() ? *n : -1;
+  }
+};
+
+struct MemFactory {
+  StorePtr Make() { return std::make_unique<MemStore>(); }
+  static int64_t Buckets(Store& s, int64_t account_id) {
+    return dynamic_cast<MemStore&>(s).SendBucketCountForTest(account_id);
+  }
+};
+
+template <typename F>
+class StoreConformanceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = factory_.Make();
+    ASSERT_NE(store_, nullptr);
+  }
+
+  int64_t NewAccount(const std::string& name) {
+    auto a = store_->CreateAccount(name, clock_.Now());
+    EXPECT_TRUE(a.ok()) << a.status().ToString();
+    return a.ok() ? a->id : -1;
+  }
+
+  AccessKey Key(const std::string& id, int64_t account_id, SysTime created) {
+    AccessKey k;
+    k.access_key_id = id;
+    k.secret = "secret-for-" + id;
+    k.account_id = account_id;
+    k.created = created;
+    return k;
+  }
+
+  Identity MakeIdentity(int64_t account_id, const std::string& name,
+                        IdentityType type = IdentityType::kDomain) {
+    Identity id;
+    id.account_id = account_id;
+    id.name = name;
+    id.type = type;
+    id.verification_token = "tok-" + name;
+    id.created = clock_.Now();
+    id.token_expires = clock_.Now() + hours(24);
+    return id;
+  }
+
+  std::vector<std::string> Names(const std::vector<Identity>& ids) {
+    std::vector<std::string> out;
+    for (const auto& i : ids) out.push_back(i.name);
+    return out;
+  }
+
+  F factory_;
+  StorePtr store_;
+  FakeClock clock_;
+};
+
+using Implementations = ::testing::Types<SqliteFactory, MemFactory>;
+TYPED_TEST_SUITE(StoreConformanceTest, Implementations);
+
+TYPED_TEST(StoreConformanceTest, CreateAccountHasDefaultsAndCanBeReadBack) {
+  SysTime now = this->clock_.Now() + std::chrono::microseconds(1234);  // sub-ms is dropped
+  auto created = this->store_->CreateAccount("acme", now);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_GT(created->id, 0);
+  EXPECT_EQ(created->name, "acme");
+  EXPECT_FALSE(created->production);
+  EXPECT_TRUE(created->sending_enabled);
+  EXPECT_EQ(created->enforcement_status, "HEALTHY");
+  EXPECT_EQ(created->contact_email, "");
+  EXPECT_EQ(UnixMillis(created->created), UnixMillis(now));
+  EXPECT_EQ(created->created, FromUnixMillis(UnixMillis(now)));
+
+  auto by_id = this->store_->GetAccount(created->id);
+  ASSERT_TRUE(by_id.ok());
+  EXPECT_EQ(by_id->name, "acme");
+  EXPECT_EQ(by_id->created, created->created);
+  auto by_name = this->store_->GetAccountByName("acme");
+  ASSERT_TRUE(by_name.ok());
+  EXPECT_EQ(by_name->id, created->id);
+}
+
+TYPED_TEST(StoreConformanceTest, MissingAccountIsNotFound) {
+  EXPECT_EQ(this->store_->GetAccount(42).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->GetAccountByName("nobody").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->SetProduction(42, true).code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->SetSendingEnabled(42, false).code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->SetContactEmail(42, "a@b.c").code(), StatusCode::kNotFound);
+}
+
+TYPED_TEST(StoreConformanceTest, DuplicateAccountIsAlreadyExists) {
+  this->NewAccount("acme");
+  auto again = this->store_->CreateAccount("acme", this->clock_.Now());
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+  // Names are compared exactly: a different case is a different account.
+  EXPECT_TRUE(this->store_->CreateAccount("ACME", this->clock_.Now()).ok());
+}
+
+TYPED_TEST(StoreConformanceTest, InvalidAccountNameIsRejected) {
+  EXPECT_EQ(this->store_->CreateAccount("", this->clock_.Now()).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->store_->CreateAccount(std::string(1000, 'a'), this->clock_.Now()).status().code(),
+            StatusCode::kInvalidArgument);
+  auto list = this->store_->ListAccounts();
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+}
+
+TYPED_TEST(StoreConformanceTest, HostileLookingNamesAreJustData) {
+  const std::string name = "o'brien\"; DROP TABLE accounts; --";
+  int64_t id = this->NewAccount(name);
+  auto a = this->store_->GetAccountByName(name);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->id, id);
+  EXPECT_EQ(this->store_->GetAccountByName("o'brien").status().code(), StatusCode::kNotFound);
+}
+
+TYPED_TEST(StoreConformanceTest, ListAccountsIsOrderedById) {
+  int64_t c = this->NewAccount("charlie");
+  int64_t a = this->NewAccount("alpha");
+  int64_t b = this->NewAccount("bravo");
+  EXPECT_LT(c, a);
+  EXPECT_LT(a, b);
+  auto list = this->store_->ListAccounts();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[0].name, "charlie");
+  EXPECT_EQ((*list)[1].name, "alpha");
+  EXPECT_EQ((*list)[2].name, "bravo");
+}
+
+TYPED_TEST(StoreConformanceTest, AccountSettersChangeOnlyTheirField) {
+  int64_t id = this->NewAccount("acme");
+  int64_t other = this->NewAccount("other");
+  ASSERT_TRUE(this->store_->SetProduction(id, true).ok());
+  ASSERT_TRUE(this->store_->SetSendingEnabled(id, false).ok());
+  ASSERT_TRUE(this->store_->SetContactEmail(id, "ops@acme.example").ok());
+  auto a = this->store_->GetAccount(id);
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->production);
+  EXPECT_FALSE(a->sending_enabled);
+  EXPECT_EQ(a->contact_email, "ops@acme.example");
+  EXPECT_EQ(a->name, "acme");
+
+  auto o = this->store_->GetAccount(other);
+  ASSERT_TRUE(o.ok());
+  EXPECT_FALSE(o->production);
+  EXPECT_TRUE(o->sending_enabled);
+  EXPECT_EQ(o->contact_email, "");
+
+  // Setting the same value again still succeeds (the row exists).
+  EXPECT_TRUE(this->store_->SetProduction(id, true).ok());
+  ASSERT_TRUE(this->store_->SetProduction(id, false).ok());
+  EXPECT_FALSE(this->store_->GetAccount(id)->production);
+  EXPECT_EQ(this->store_->SetContactEmail(id, std::string(400, 'x')).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->store_->GetAccount(id)->contact_email, "ops@acme.example");
+}
+
+TYPED_TEST(StoreConformanceTest, AccessKeyRoundTrip) {
+  int64_t id = this->NewAccount("acme");
+  AccessKey key = this->Key("AKIAAAAAAAAAAAAAAAA1", id, this->clock_.Now());
+  key.secret = std::string(40, 'S');
+  ASSERT_TRUE(this->store_->CreateAccessKey(key).ok());
+  auto got = this->store_->GetAccessKey("AKIAAAAAAAAAAAAAAAA1");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->access_key_id, key.access_key_id);
+  EXPECT_EQ(got->secret, key.secret);
+  EXPECT_EQ(got->account_id, id);
+  EXPECT_EQ(got->status, KeyStatus::kActive);
+  EXPECT_EQ(got->created, key.created);
+  EXPECT_EQ(this->store_->GetAccessKey("AKIAAAAAAAAAAAAAAAA2").status().code(),
+            StatusCode::kNotFound);
+}
+
+TYPED_TEST(StoreConformanceTest, AccessKeyDuplicatesAndMissingAccount) {
+  int64_t id = this->NewAccount("acme");
+  int64_t other = this->NewAccount("other");
+  ASSERT_TRUE(this->store_->CreateAccessKey(this->Key("AKIA1", id, this->clock_.Now())).ok());
+  // The same key id is refused even for another account; the first key is untouched.
+  EXPECT_EQ(this->store_->CreateAccessKey(this->Key("AKIA1", other, this->clock_.Now())).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(this->store_->GetAccessKey("AKIA1")->account_id, id);
+  EXPECT_EQ(this->store_->CreateAccessKey(this->Key("AKIA2", 999, this->clock_.Now())).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->GetAccessKey("AKIA2").status().code(), StatusCode::kNotFound);
+  AccessKey bad = this->Key("AKIA3", id, this->clock_.Now());
+  bad.secret.clear();
+  EXPECT_EQ(this->store_->CreateAccessKey(bad).code(), StatusCode::kInvalidArgument);
+}
+
+TYPED_TEST(StoreConformanceTest, ListAccessKeysOrderedByCreationThenId) {
+  int64_t id = this->NewAccount("acme");
+  int64_t other = this->NewAccount("other");
+  SysTime t = this->clock_.Now();
+  // Creation order differs from id order; the two created at `t` tie and go by id.
+  ASSERT_TRUE(this->store_->CreateAccessKey(this->Key("AKIAA", id, t + seconds(2))).ok());
+  ASSERT_TRUE(this->store_->CreateAccessKey(this->Key("AKIAZ", id, t)).ok());
+  ASSERT_TRUE(this->store_->CreateAccessKey(this->Key("AKIAM", id, t)).ok());
+  ASSERT_TRUE(this->store_->CreateAccessKey(this->Key("AKIAO", other, t)).ok());
+  auto keys = this->store_->ListAccessKeys(id);
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 3u);
+  EXPECT_EQ((*keys)[0].access_key_id, "AKIAM");
+  EXPECT_EQ((*keys)[1].access_key_id, "AKIAZ");
+  EXPECT_EQ((*keys)[2].access_key_id, "AKIAA");
+  auto none = this->store_->ListAccessKeys(12345);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TYPED_TEST(StoreConformanceTest, AccessKeyStatusChangesAndDelete) {
+  int64_t id = this->NewAccount("acme");
+  ASSERT_TRUE(this->store_->CreateAccessKey(this->Key("AKIA1", id, this->clock_.Now())).ok());
+  ASSERT_TRUE(this->store_->CreateAccessKey(this->Key("AKIA2", id, this->clock_.Now())).ok());
+  ASSERT_TRUE(this->store_->SetAccessKeyStatus("AKIA1", KeyStatus::kInactive).ok());
+  EXPECT_EQ(this->store_->GetAccessKey("AKIA1")->status, KeyStatus::kInactive);
+  EXPECT_EQ(this->store_->GetAccessKey("AKIA2")->status, KeyStatus::kActive);
+  ASSERT_TRUE(this->store_->SetAccessKeyStatus("AKIA1", KeyStatus::kActive).ok());
+  EXPECT_EQ(this->store_->GetAccessKey("AKIA1")->status, KeyStatus::kActive);
+  EXPECT_EQ(this->store_->SetAccessKeyStatus("AKIA9", KeyStatus::kInactive).code(),
+            StatusCode::kNotFound);
+
+  ASSERT_TRUE(this->store_->DeleteAccessKey("AKIA1").ok());
+  EXPECT_EQ(this->store_->GetAccessKey("AKIA1").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->DeleteAccessKey("AKIA1").code(), StatusCode::kNotFound);
+  auto keys = this->store_->ListAccessKeys(id);
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ((*keys)[0].access_key_id, "AKIA2");
+}
+
+TYPED_TEST(StoreConformanceTest, IdentityRoundTripKeepsEveryField) {
+  int64_t id = this->NewAccount("acme");
+  Identity in = this->MakeIdentity(id, "user@acme.example", IdentityType::kEmailAddress);
+  in.status = VerificationStatus::kTemporaryFailure;
+  in.tags_json = R"([{"Key":"team","Value":"ops"}])";
+  in.token_expires = this->clock_.Now() + hours(24) + std::chrono::microseconds(999);
+  ASSERT_TRUE(this->store_->CreateIdentity(in).ok());
+  auto out = this->store_->GetIdentity(id, "user@acme.example");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->account_id, id);
+  EXPECT_EQ(out->name, in.name);
+  EXPECT_EQ(out->type, IdentityType::kEmailAddress);
+  EXPECT_EQ(out->status, VerificationStatus::kTemporaryFailure);
+  EXPECT_EQ(out->verification_token, in.verification_token);
+  EXPECT_EQ(out->token_expires, FromUnixMillis(UnixMillis(in.token_expires)));
+  EXPECT_EQ(out->created, in.created);
+  EXPECT_EQ(out->tags_json, in.tags_json);
+}
+
+TYPED_TEST(StoreConformanceTest, IdentityDuplicatesAndMissing) {
+  int64_t a = this->NewAccount("a");
+  int64_t b = this->NewAccount("b");
+  ASSERT_TRUE(this->store_->CreateIdentity(this->MakeIdentity(a, "example.com")).ok());
+  EXPECT_EQ(this->store_->CreateIdentity(this->MakeIdentity(a, "example.com")).code(),
+            StatusCode::kAlreadyExists);
+  // Identities are per account: another account may claim the same name.
+  EXPECT_TRUE(this->store_->CreateIdentity(this->MakeIdentity(b, "example.com")).ok());
+  EXPECT_EQ(this->store_->CreateIdentity(this->MakeIdentity(77, "example.org")).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->GetIdentity(a, "example.org").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->GetIdentity(77, "example.com").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->CreateIdentity(this->MakeIdentity(a, "")).code(),
+            StatusCode::kInvalidArgument);
+}
+
+TYPED_TEST(StoreConformanceTest, ListIdentitiesPaginatesInNameOrder) {
+  int64_t a = this->NewAccount("a");
+  int64_t b = this->NewAccount("b");
+  for (const char* n : {"delta.example", "alpha.example", "\xc3\xa9t\xc3\xa9.example",
+                        "charlie.example", "bravo.example", "zulu.example"}) {
+    ASSERT_TRUE(this->store_->CreateIdentity(this->MakeIdentity(a, n)).ok());
+  }
+  ASSERT_TRUE(this->store_->CreateIdentity(this->MakeIdentity(b, "bravo2.example")).ok());
+
+  auto p1 = this->store_->ListIdentities(a, "", 2);
+  ASSERT_TRUE(p1.ok());
+  EXPECT_EQ(this->Names(*p1), (std::vector<std::string>{"alpha.example", "bravo.example"}));
+  auto p2 = this->store_->ListIdentities(a, p1->back().name, 2);
+  ASSERT_TRUE(p2.ok());
+  EXPECT_EQ(this->Names(*p2), (std::vector<std::string>{"charlie.example", "delta.example"}));
+  auto p3 = this->store_->ListIdentities(a, p2->back().name, 2);
+  ASSERT_TRUE(p3.ok());
+  // Byte order: the UTF-8 lead byte 0xC3 sorts after every ASCII letter.
+  EXPECT_EQ(this->Names(*p3),
+            (std::vector<std::string>{"zulu.example", "\xc3\xa9t\xc3\xa9.example"}));
+  auto p4 = this->store_->ListIdentities(a, p3->back().name, 2);
+  ASSERT_TRUE(p4.ok());
+  EXPECT_TRUE(p4->empty());
+
+  // `after` need not be an existing name, and is exclusive.
+  auto mid = this->store_->ListIdentities(a, "bravo.example", 100);
+  ASSERT_TRUE(mid.ok());
+  EXPECT_EQ(mid->size(), 4u);
+  EXPECT_EQ(mid->front().name, "charlie.example");
+  auto from_c = this->store_->ListIdentities(a, "c", 1);
+  ASSERT_TRUE(from_c.ok());
+  EXPECT_EQ(this->Names(*from_c), (std::vector<std::string>{"charlie.example"}));
+
+  auto other = this->store_->ListIdentities(b, "", 100);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(this->Names(*other), (std::vector<std::string>{"bravo2.example"}));
+
+  EXPECT_EQ(this->store_->ListIdentities(a, "", 0).status().code(), StatusCode::kInvalidArgument);
+}
+
+TYPED_TEST(StoreConformanceTest, IdentityStatusAndDelete) {
+  int64_t a = this->NewAccount("a");
+  ASSERT_TRUE(this->store_->CreateIdentity(this->MakeIdentity(a, "example.com")).ok());
+  ASSERT_TRUE(this->store_->CreateIdentity(this->MakeIdentity(a, "example.net")).ok());
+  ASSERT_TRUE(this->store_->SetIdentityStatus(a, "example.com", VerificationStatus::kSuccess).ok());
+  EXPECT_EQ(this->store_->GetIdentity(a, "example.com")->status, VerificationStatus::kSuccess);
+  EXPECT_EQ(this->store_->GetIdentity(a, "example.net")->status, VerificationStatus::kPending);
+  EXPECT_EQ(this->store_->SetIdentityStatus(a, "example.org", VerificationStatus::kFailed).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(
+      this->store_->SetIdentityStatus(a + 1, "example.com", VerificationStatus::kFailed).code(),
+      StatusCode::kNotFound);
+
+  ASSERT_TRUE(this->store_->DeleteIdentity(a, "example.com").ok());
+  EXPECT_EQ(this->store_->GetIdentity(a, "example.com").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->DeleteIdentity(a, "example.com").code(), StatusCode::kNotFound);
+  EXPECT_TRUE(this->store_->GetIdentity(a, "example.net").ok());
+  // A deleted identity can be created again.
+  EXPECT_TRUE(this->store_->CreateIdentity(this->MakeIdentity(a, "example.com")).ok());
+}
+
+TYPED_TEST(StoreConformanceTest, FindIdentityByTokenMatchesEmailIdentitiesOnly) {
+  int64_t a = this->NewAccount("a");
+  int64_t b = this->NewAccount("b");
+  Identity email = this->MakeIdentity(b, "user@b.example", IdentityType::kEmailAddress);
+  email.verification_token = "secret-link-token";
+  ASSERT_TRUE(this->store_->CreateIdentity(email).ok());
+  Identity domain = this->MakeIdentity(a, "a.example", IdentityType::kDomain);
+  domain.verification_token = "public-txt-value";
+  ASSERT_TRUE(this->store_->CreateIdentity(domain).ok());
+  Identity no_token = this->MakeIdentity(a, "x@a.example", IdentityType::kEmailAddress);
+  no_token.verification_token = "";
+  ASSERT_TRUE(this->store_->CreateIdentity(no_token).ok());
+
+  auto found = this->store_->FindIdentityByToken("secret-link-token");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(found->account_id, b);
+  EXPECT_EQ(found->name, "user@b.example");
+  EXPECT_EQ(this->store_->FindIdentityByToken("public-txt-value").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->FindIdentityByToken("").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->FindIdentityByToken("secret-link").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->FindIdentityByToken("secret-link-token%").status().code(),
+            StatusCode::kNotFound);
+}
+
+TYPED_TEST(StoreConformanceTest, RollingSendWindow) {
+  int64_t a = this->NewAccount("a");
+  int64_t b = this->NewAccount("b");
+  FakeClock& clock = this->clock_;
+  clock.SetWallForTest(1795000020000 + 10000);  // 10 s into a minute
+  ASSERT_EQ(SendBucketMinute(clock.Now() + seconds(49)), SendBucketMinute(clock.Now()));
+  const SysTime start = clock.Now();
+  ASSERT_TRUE(this->store_->RecordSends(a, clock.Now(), 10).ok());
+  ASSERT_TRUE(this->store_->RecordSends(a, clock.Now() + seconds(5), 5).ok());  // same minute
+  ASSERT_TRUE(this->store_->RecordSends(b, clock.Now(), 1000).ok());
+  clock.Advance(hours(1));
+  ASSERT_TRUE(this->store_->RecordSends(a, clock.Now(), 20).ok());
+  clock.Advance(hours(22));
+  ASSERT_TRUE(this->store_->RecordSends(a, clock.Now(), 40).ok());
+  EXPECT_TRUE(this->store_->RecordSends(a, clock.Now(), 0).ok());
+
+  // 23 h after the start: everything is inside the last 24 h.
+  EXPECT_EQ(*this->store_->CountSendsSince(a, clock.Now() - hours(24)), 75);
+  EXPECT_EQ(*this->store_->CountSendsSince(b, clock.Now() - hours(24)), 1000);
+  // 24 h + 2 min after the start: the first minute's 15 have left the window.
+  clock.Advance(hours(1) + minutes(2));
+  EXPECT_EQ(*this->store_->CountSendsSince(a, clock.Now() - hours(24)), 60);
+  // 25 h + 2 min: the second batch has left too.
+  clock.Advance(hours(1));
+  EXPECT_EQ(*this->store_->CountSendsSince(a, clock.Now() - hours(24)), 40);
+  // Since the very start everything still counts (nothing old enough to prune).
+  EXPECT_EQ(*this->store_->CountSendsSince(a, start), 75);
+  // Granularity is a minute: a `since` inside the first minute counts that whole bucket.
+  EXPECT_EQ(*this->store_->CountSendsSince(a, start + seconds(30)), 75);
+  EXPECT_EQ(*this->store_->CountSendsSince(a, start + seconds(60)), 60);
+  EXPECT_EQ(*this->store_->CountSendsSince(12345, start), 0);
+}
+
+TYPED_TEST(StoreConformanceTest, RecordSendsRejectsBadInput) {
+  int64_t a = this->NewAccount("a");
+  EXPECT_EQ(this->store_->RecordSends(a, this->clock_.Now(), -1).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->store_->RecordSends(a, this->clock_.Now(), kMaxSendsPerRecord + 1).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->store_->RecordSends(a + 100, this->clock_.Now(), 1).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(*this->store_->CountSendsSince(a, this->clock_.Now() - hours(24)), 0);
+}
+
+TYPED_TEST(StoreConformanceTest, OldSendBucketsArePruned) {
+  int64_t a = this->NewAccount("a");
+  int64_t b = this->NewAccount("b");
+  ASSERT_TRUE(this->store_->RecordSends(a, this->clock_.Now(), 1).ok());
+  ASSERT_TRUE(this->store_->RecordSends(b, this->clock_.Now(), 1).ok());
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(this->store_->RecordSends(a, this->clock_.Now() + minutes(i), 1).ok());
+  }
+  EXPECT_EQ(TypeParam::Buckets(*this->store_, a), 6);
+  this->clock_.Advance(hours(49));
+  ASSERT_TRUE(this->store_->RecordSends(a, this->clock_.Now(), 2).ok());
+  EXPECT_EQ(TypeParam::Buckets(*this->store_, a), 1);
+  EXPECT_EQ(*this->store_->CountSendsSince(a, this->clock_.Now() - hours(24)), 2);
+  // Another account's buckets are pruned only on its own writes.
+  EXPECT_EQ(TypeParam::Buckets(*this->store_, b), 1);
+}
+
+TYPED_TEST(StoreConformanceTest, ConcurrentRecordSendsAreAllCounted) {
+  int64_t a = this->NewAccount("a");
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 10;
+  std::vector<std::thread> threads;
+  std::vector<Status> results(kThreads * kPerThread);
+  const SysTime at = this->clock_.Now();
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        results[t * kPerThread + i] = this->store_->RecordSends(a, at + seconds(i), t + 1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const Status& st : results) EXPECT_TRUE(st.ok()) << st.ToString();
+  // Sum over threads of (t + 1) * kPerThread.
+  EXPECT_EQ(*this->store_->CountSendsSince(a, at), (1 + 2 + 3 + 4) * kPerThread);
+}
+
+// The limit clamp needs more than kMaxListLimit rows: one call per row is cheap only in
+// memory (the SQLite variant, which bulk-loads its rows, is in sqlite_store_test.cc).
+TEST(MemStoreTest, ListIdentitiesClampsTheLimit) {
+  MemStore store;
+  FakeClock clock;
+  auto a = store.CreateAccount("a", clock.Now());
+  ASSERT_TRUE(a.ok());
+  for (int i = 0; i < kMaxListLimit + 3; ++i) {
+    Identity id;
+    id.account_id = a->id;
+    id.name = "d" + std::to_string(i);
+    ASSERT_TRUE(store.CreateIdentity(id).ok());
+  }
+  auto all = store.ListIdentities(a->id, "", 1 << 30);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(static_cast<int>(all->size()), kMaxListLimit);
+}
+
+TEST(MemStoreTest, FailAllForTestFailsEveryCallUntilCleared) {
+  MemStore store;
+  FakeClock clock;
+  auto a = store.CreateAccount("a", clock.Now());
+  ASSERT_TRUE(a.ok());
+  store.FailAllForTest(UnavailableError("disk on fire"));
+  EXPECT_EQ(store.GetAccount(a->id).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.RecordSends(a->id, clock.Now(), 1).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.CountSendsSince(a->id, clock.Now()).status().code(), StatusCode::kUnavailable);
+  store.FailAllForTest(Status::Ok());
+  EXPECT_TRUE(store.GetAccount(a->id).ok());
+  EXPECT_EQ(*store.CountSendsSince(a->id, clock.Now()), 0);
+}
+
+}  // namespace
+}  // namespace herald::store

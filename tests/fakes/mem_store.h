@@ -1,0 +1,280 @@
+// tests/fakes/mem_store.h: an in-memory Store for unit tests.
+//
+// Contract: the same observable semantics as store/sqlite/SqliteStore (the conformance
+// test in src/store/store_conformance_test.cc runs the same checks against both):
+// kAlreadyExists for duplicates (checked before the account's existence), kNotFound for
+// missing rows and for keys/identities/sends of a missing account, kInvalidArgument via
+// the shared Validate* checks, ids from 1 upwards, list orderings as documented in
+// store.h, times truncated to milliseconds, per-minute send buckets pruned like the real
+// store. Nothing is persisted. FailAllForTest(status) makes every method return `status`
+// (e.g. kUnavailable) until cleared with Status::Ok(), to test callers' error paths.
+// Thread-safety: safe from any thread (one mutex).
+// Trust: test-only. Link herald_store (for the shared helpers in store.h).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/store.h"
+
+namespace herald::store {
+
+class MemStore final : public Store {
+ public:
+  MemStore() = default;
+
+  void FailAllForTest(Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_ = std::move(status);
+  }
+
+  StatusOr<Account> CreateAccount(const std::string& name, SysTime now) override {
+    RETURN_IF_ERROR(ValidateAccountName(name));
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    for (const auto& [id, a] : accounts_) {
+      if (a.name == name) return AlreadyExistsError("store: account name exists");
+    }
+    Account a;
+    a.id = next_account_id_++;
+    a.name = name;
+    a.created = Ms(now);
+    accounts_[a.id] = a;
+    return a;
+  }
+
+  StatusOr<Account> GetAccount(int64_t id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    auto it = accounts_.find(id);
+    if (it == accounts_.end()) return NotFoundError("store: account " + std::to_string(id));
+    return it->second;
+  }
+
+  StatusOr<Account> GetAccountByName(const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    for (const auto& [id, a] : accounts_) {
+      if (a.name == name) return a;
+    }
+    return NotFoundError("store: no account with that name");
+  }
+
+  StatusOr<std::vector<Account>> ListAccounts() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    std::vector<Account> out;
+    for (const auto& [id, a] : accounts_) out.push_back(a);
+    return out;
+  }
+
+  Status SetProduction(int64_t account_id, bool production) override {
+    return UpdateAccount(account_id, [&](Account& a) { a.production = production; });
+  }
+  Status SetSendingEnabled(int64_t account_id, bool enabled) override {
+    return UpdateAccount(account_id, [&](Account& a) { a.sending_enabled = enabled; });
+  }
+  Status SetContactEmail(int64_t account_id, const std::string& email) override {
+    RETURN_IF_ERROR(ValidateContactEmail(email));
+    return UpdateAccount(account_id, [&](Account& a) { a.contact_email = email; });
+  }
+
+  Status CreateAccessKey(const AccessKey& key) override {
+    RETURN_IF_ERROR(ValidateAccessKey(key));
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    if (keys_.count(key.access_key_id) != 0) {
+      return AlreadyExistsError("store: access key id exists");
+    }
+    if (accounts_.count(key.account_id) == 0) {
+      return NotFoundError("store: create access key: account not found");
+    }
+    AccessKey k = key;
+    k.created = Ms(k.created);
+    keys_[k.access_key_id] = k;
+    return Status::Ok();
+  }
+
+  StatusOr<AccessKey> GetAccessKey(const std::string& access_key_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    auto it = keys_.find(access_key_id);
+    if (it == keys_.end()) return NotFoundError("store: no such access key");
+    return it->second;
+  }
+
+  StatusOr<std::vector<AccessKey>> ListAccessKeys(int64_t account_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    std::vector<AccessKey> out;
+    for (const auto& [id, k] : keys_) {
+      if (k.account_id == account_id) out.push_back(k);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const AccessKey& a, const AccessKey& b) {
+      return a.created < b.created;  // ties keep access_key_id order (the map's)
+    });
+    return out;
+  }
+
+  Status SetAccessKeyStatus(const std::string& access_key_id, KeyStatus status) override {
+    if (!ParseKeyStatus(KeyStatusName(status))) {
+      return InvalidArgumentError("unknown access key status");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    auto it = keys_.find(access_key_id);
+    if (it == keys_.end()) return NotFoundError("store: no such access key");
+    it->second.status = status;
+    return Status::Ok();
+  }
+
+  Status DeleteAccessKey(const std::string& access_key_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    if (keys_.erase(access_key_id) == 0) return NotFoundError("store: no such access key");
+    return Status::Ok();
+  }
+
+  Status CreateIdentity(const Identity& identity) override {
+    RETURN_IF_ERROR(ValidateIdentity(identity));
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    auto key = std::make_pair(identity.account_id, identity.name);
+    if (identities_.count(key) != 0) return AlreadyExistsError("store: identity exists");
+    if (accounts_.count(identity.account_id) == 0) {
+      return NotFoundError("store: create identity: account not found");
+    }
+    Identity copy = identity;
+    copy.created = Ms(copy.created);
+    copy.token_expires = Ms(copy.token_expires);
+    identities_[key] = copy;
+    return Status::Ok();
+  }
+
+  StatusOr<Identity> GetIdentity(int64_t account_id, const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    auto it = identities_.find(std::make_pair(account_id, name));
+    if (it == identities_.end()) return NotFoundError("store: no such identity");
+    return it->second;
+  }
+
+  StatusOr<std::vector<Identity>> ListIdentities(int64_t account_id, const std::string& after,
+                                                 int limit) override {
+    ASSIGN_OR_RETURN(int bounded, ValidateListLimit(limit));
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    std::vector<Identity> out;
+    for (auto it = identities_.upper_bound(std::make_pair(account_id, after));
+         it != identities_.end() && it->first.first == account_id &&
+         static_cast<int>(out.size()) < bounded;
+         ++it) {
+      out.push_back(it->second);
+    }
+    return out;
+  }
+
+  Status DeleteIdentity(int64_t account_id, const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    if (identities_.erase(std::make_pair(account_id, name)) == 0) {
+      return NotFoundError("store: no such identity");
+    }
+    return Status::Ok();
+  }
+
+  Status SetIdentityStatus(int64_t account_id, const std::string& name,
+                           VerificationStatus status) override {
+    if (!ParseVerificationStatus(VerificationStatusName(status))) {
+      return InvalidArgumentError("unknown verification status");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    auto it = identities_.find(std::make_pair(account_id, name));
+    if (it == identities_.end()) return NotFoundError("store: no such identity");
+    it->second.status = status;
+    return Status::Ok();
+  }
+
+  StatusOr<Identity> FindIdentityByToken(const std::string& token) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    if (!token.empty()) {
+      for (const auto& [key, id] : identities_) {
+        if (id.type == IdentityType::kEmailAddress && id.verification_token == token) return id;
+      }
+    }
+    return NotFoundError("store: no identity with that token");
+  }
+
+  Status RecordSends(int64_t account_id, SysTime at, int64_t count) override {
+    RETURN_IF_ERROR(ValidateSendCount(count));
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    if (count == 0) return Status::Ok();
+    if (accounts_.count(account_id) == 0) {
+      return NotFoundError("store: record sends: account not found");
+    }
+    const int64_t minute = SendBucketMinute(at);
+    buckets_[{account_id, minute}] += count;
+    auto last = last_prune_minute_.find(account_id);
+    if (last == last_prune_minute_.end() || minute - last->second >= 60) {
+      const int64_t keep_from =
+          minute - std::chrono::duration_cast<std::chrono::minutes>(kSendBucketRetention).count();
+      buckets_.erase(buckets_.lower_bound({account_id, std::numeric_limits<int64_t>::min()}),
+                     buckets_.lower_bound({account_id, keep_from}));
+      last_prune_minute_[account_id] = minute;
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<int64_t> CountSendsSince(int64_t account_id, SysTime since) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    int64_t total = 0;
+    for (auto it = buckets_.lower_bound({account_id, SendBucketMinute(since)});
+         it != buckets_.end() && it->first.first == account_id; ++it) {
+      total += it->second;
+    }
+    return total;
+  }
+
+  // Number of send buckets held for an account (mirrors SqliteStore's hook).
+  int64_t SendBucketCountForTest(int64_t account_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t n = 0;
+    for (const auto& [key, count] : buckets_) n += key.first == account_id ? 1 : 0;
+    return n;
+  }
+
+ private:
+  static SysTime Ms(SysTime t) { return FromUnixMillis(UnixMillis(t)); }
+
+  template <typename F>
+  Status UpdateAccount(int64_t account_id, F&& f) {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    auto it = accounts_.find(account_id);
+    if (it == accounts_.end()) return NotFoundError("store: account " + std::to_string(account_id));
+    f(it->second);
+    return Status::Ok();
+  }
+
+  std::mutex mu_;
+  Status fail_;  // guarded by mu_
+  int64_t next_account_id_ = 1;
+  std::map<int64_t, Account> accounts_;
+  std::map<std::string, AccessKey> keys_;
+  std::map<std::pair<int64_t, std::string>, Identity> identities_;
+  std::map<std::pair<int64_t, int64_t>, int64_t> buckets_;  // (account, minute) -> count
+  std::map<int64_t, int64_t> last_prune_minute_;
+};
+
+}  // namespace herald::store
