@@ -36,7 +36,7 @@ asan: setup
 	@cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=ON \
 	  -DHERALD_BUILD_SERVER=ON -DCMAKE_CXX_FLAGS="-O1" >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target herald_unit_tests
-	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -j $(JOBS) -L unit
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
 
 fuzz: setup
 	@scripts/fuzz-smoke.sh $(FUZZ_BUILD)

@@ -84,8 +84,14 @@ run() {
   "$LOAD" --endpoint "$HTTP" --access-key "$AKID" --secret "$SECRET" --from sender@bench.example \
     --to "$TO" --threads "$THREADS" --requests "$1" --body-bytes "$BYTES"
 }
-run "$WARMUP" >/dev/null
-OUT=$(run "$REQUESTS")
+if ! OUT=$(run "$WARMUP"); then
+  echo "warm-up requests failed: $OUT" >&2
+  exit 1
+fi
+if ! OUT=$(run "$REQUESTS"); then
+  echo "requests failed: $OUT" >&2
+  exit 1
+fi
 
 kill -TERM "$HERALD_PID"
 rc=0

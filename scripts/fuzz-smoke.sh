@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 build=${1:-build-fuzz}
 secs=${FUZZ_SECONDS:-10}
 CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_FUZZ=ON \
-  -DHERALD_BUILD_SERVER=OFF >/dev/null
+  -DHERALD_BUILD_SERVER=ON >/dev/null
 targets=$(cmake --build "$build" --target help | sed -n 's/^\.\.\. \([a-z0-9_]*_fuzz\)$/\1/p; s/^\([a-z0-9_]*_fuzz\):.*/\1/p' | sort -u)
 if [ -z "$targets" ]; then echo "fuzz: no targets"; exit 0; fi
 cmake --build "$build" -j "$(nproc)" --target $targets
@@ -17,7 +17,8 @@ for t in $targets; do
   seeds="tests/fuzz/seeds/${t%_fuzz}"
   [ -d "$seeds" ] || seeds=""
   echo "fuzz: $t for ${secs}s"
-  "$build/$t" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=0 "$corpus" $seeds \
+  bin=$(find "$build" -type f -name "$t" -perm -u+x | head -1)
+  "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=0 "$corpus" $seeds \
     >"$build/$t.log" 2>&1 || { tail -50 "$build/$t.log"; echo "fuzz: $t FAILED"; exit 1; }
   passed=$((passed + 1))
 done

@@ -13,8 +13,12 @@ BUILD_PKGS="g++ cmake make pkg-config ccache clang libclang-rt-14-dev clang-form
   libssl-dev libsqlite3-dev nlohmann-json3-dev libtomlplusplus-dev libidn2-dev zlib1g-dev
   libcpp-httplib-dev libcli11-dev libc-ares-dev libgtest-dev libgmock-dev"
 # Real peers for the integration tests and benchmarks.
-PEER_PKGS="postfix swaks libnet-ssleay-perl awscli python3-boto3 python3 nodejs npm
+PEER_PKGS="postfix swaks libnet-ssleay-perl awscli python3-boto3 python3
   dnsmasq-base sqlite3 openssl procps"
+
+# Node.js and npm: any install will do (the machine image may carry its own build).
+if ! command -v node >/dev/null 2>&1; then PEER_PKGS="$PEER_PKGS nodejs"; fi
+if ! command -v npm >/dev/null 2>&1; then PEER_PKGS="$PEER_PKGS npm"; fi
 
 missing=()
 for p in $BUILD_PKGS $PEER_PKGS; do

@@ -245,14 +245,17 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   const int64_t daily =
       account->production ? config_.production_max_24h_send : config_.sandbox_max_24h_send;
   if (n_quota > 0) {
-    auto sent = store_.CountSendsSince(account->id, now - std::chrono::hours(24));
-    if (!sent.ok()) {
-      LogError("store unavailable", {{"error", sent.status().ToString()}});
+    StatusOr<bool> reserved = ReserveQuota(account->id, now, daily, n_quota);
+    if (!reserved.ok()) {
+      LogError("store unavailable", {{"error", reserved.status().ToString()}});
       return Reject(RejectKind::kTemporary, "Temporary service failure");
     }
-    if (*sent + n_quota > daily) return Reject(RejectKind::kDailyQuota, "");
+    if (!*reserved) return Reject(RejectKind::kDailyQuota, "");
   }
-  if (!TakeRateTokens(account->id, rate, n_total)) return Reject(RejectKind::kMaxSendRate, "");
+  if (!TakeRateTokens(account->id, rate, n_total)) {
+    ReleaseQuota(account->id, n_quota);
+    return Reject(RejectKind::kMaxSendRate, "");
+  }
 
   // The final message: herald's Message-ID and Date when the client gave none.
   const std::string message_id = NewMessageId(now);
@@ -270,6 +273,7 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   std::string final_message = mail::Serialize(added, parsed.body);
   auto final_parsed = mail::ParseMessage(final_message);
   if (!final_parsed.ok()) {
+    ReleaseQuota(account->id, n_quota);
     return Reject(RejectKind::kMessageRejected, final_parsed.status().message());
   }
 
@@ -297,13 +301,10 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   Status st = spool_.Store(rec);
   if (!st.ok()) {
     LogError("spool store failed", {{"error", st.ToString()}});
+    ReleaseQuota(account->id, n_quota);
     return Reject(RejectKind::kTemporary, "Temporary service failure");
   }
   // From here on the message is accepted: failures below are logged, never reported.
-  if (n_quota > 0) {
-    Status rs = store_.RecordSends(account->id, now, n_quota);
-    if (!rs.ok()) LogWarn("send counter not updated", {{"error", rs.ToString()}});
-  }
 
   std::string batch = EventLine("Send", mail_obj, "send", nlohmann::json::object());
   std::vector<uint32_t> done;
@@ -326,6 +327,51 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
     if (!ds.ok()) LogError("spool mark-done failed", {{"error", ds.ToString()}});
   }
   return Accepted{message_id};
+}
+
+StatusOr<bool> SendingServiceImpl::ReserveQuota(int64_t account_id, SysTime now, int64_t daily,
+                                                int64_t n) {
+  std::lock_guard<std::mutex> lock(count_mu_);
+  QuotaCount& q = counts_[account_id];
+  // Once a second per account: write the sends counted since, and re-read the 24-hour sum,
+  // so the store sees one write per second per account instead of one per message.
+  if (!q.loaded || now - q.refreshed >= std::chrono::seconds(1)) {
+    if (q.unflushed > 0) {
+      RETURN_IF_ERROR(store_.RecordSends(account_id, q.unflushed_at, q.unflushed));
+      q.unflushed = 0;
+    }
+    ASSIGN_OR_RETURN(q.store_count, store_.CountSendsSince(account_id, now - std::chrono::hours(24)));
+    q.refreshed = now;
+    q.loaded = true;
+  }
+  if (q.store_count + q.unflushed + n > daily) return false;
+  if (q.unflushed == 0) q.unflushed_at = now;
+  q.unflushed += n;
+  return true;
+}
+
+void SendingServiceImpl::ReleaseQuota(int64_t account_id, int64_t n) {
+  if (n <= 0) return;
+  std::lock_guard<std::mutex> lock(count_mu_);
+  QuotaCount& q = counts_[account_id];
+  q.unflushed = std::max<int64_t>(0, q.unflushed - n);
+}
+
+Status SendingServiceImpl::FlushSendCounts() {
+  std::lock_guard<std::mutex> lock(count_mu_);
+  for (auto& [account_id, q] : counts_) {
+    if (q.unflushed > 0) {
+      RETURN_IF_ERROR(store_.RecordSends(account_id, q.unflushed_at, q.unflushed));
+      q.unflushed = 0;
+    }
+    q.loaded = false;
+  }
+  return Status::Ok();
+}
+
+SendingServiceImpl::~SendingServiceImpl() {
+  Status s = FlushSendCounts();
+  if (!s.ok()) LogWarn("send counts not flushed", {{"error", s.ToString()}});
 }
 
 StatusOr<int64_t> SendingServiceImpl::Recover() {

@@ -44,7 +44,13 @@ class SendingServiceImpl final : public SendingService {
   SendingServiceImpl(const SendingConfig& config, Clock& clock, store::Store& store,
                      spool::Spool& spool, events::EventSink& events);
 
+  ~SendingServiceImpl() override;  // flushes the send counts
+
   SubmitResult Submit(const Submission& submission) override;
+
+  // Writes the send counts not yet in the store (at most a second's worth is held back;
+  // a crash can lose that second, making the 24-hour count err low by it).
+  Status FlushSendCounts();
 
   // Replays unfinished simulator recipients; returns the number of queued messages.
   StatusOr<int64_t> Recover();
@@ -54,6 +60,9 @@ class SendingServiceImpl final : public SendingService {
   bool IsVerified(int64_t account_id, const std::string& address);
   // Token bucket with debt (SES lets a burst through, then refuses until it is paid back).
   bool TakeRateTokens(int64_t account_id, double rate, int64_t n);
+  // Counts `n` recipients against the rolling daily quota if they fit: false when not.
+  StatusOr<bool> ReserveQuota(int64_t account_id, SysTime now, int64_t daily, int64_t n);
+  void ReleaseQuota(int64_t account_id, int64_t n);
 
   const SendingConfig config_;
   Clock& clock_;
@@ -65,6 +74,16 @@ class SendingServiceImpl final : public SendingService {
     double tokens = 0;
     std::chrono::steady_clock::time_point last;
   };
+  struct QuotaCount {
+    bool loaded = false;
+    int64_t store_count = 0;  // 24-hour sum in the store at `refreshed`
+    int64_t unflushed = 0;    // counted here, not yet written
+    SysTime unflushed_at;     // when the first of them was counted
+    SysTime refreshed;
+  };
+  std::mutex count_mu_;
+  std::map<int64_t, QuotaCount> counts_;  // guarded by count_mu_
+
   std::mutex rate_mu_;
   std::map<int64_t, Bucket> buckets_;  // guarded by rate_mu_
 };

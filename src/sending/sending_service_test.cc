@@ -194,6 +194,7 @@ TEST_F(SendingServiceTest, RealRecipientsStayQueuedWithHeraldHeaders) {
   EXPECT_EQ(body->find("Message-ID: <0100"), std::string::npos);
   EXPECT_EQ(body->rfind("Date: ", 0), 0u);  // herald adds Date at the top
   EXPECT_EQ(sink_.events_[0]["mail"]["commonHeaders"]["messageId"], "client-id@example.com");
+  ASSERT_TRUE(service_->FlushSendCounts().ok());
   EXPECT_EQ(*store_.CountSendsSince(account_.id, clock_.Now() - std::chrono::hours(1)), 1);
 }
 
@@ -232,6 +233,11 @@ TEST_F(SendingServiceTest, DailyQuotaCountsRealRecipientsOnly) {
             nullptr);
   clock_.Advance(std::chrono::hours(25));
   EXPECT_NE(AsAccepted(service_->Submit(Make({"d@example.org", "e@example.org"}))), nullptr);
+  // A fresh service (a restart) sees the counts the first one wrote.
+  Rebuild();
+  auto again = service_->Submit(Make({"f@example.org", "g@example.org"}));
+  ASSERT_NE(AsRejected(again), nullptr);
+  EXPECT_EQ(AsRejected(again)->kind, RejectKind::kDailyQuota);
 }
 
 TEST_F(SendingServiceTest, PausedAccountAndLimits) {

@@ -27,6 +27,10 @@ from harness import SENDER, SIM, SIM_ADDRS, VERIFIED_RCPT
 
 MAX_BYTES = 1048576  # [sending] max_message_bytes in this test's config
 
+ONE_CONTENT = "Content must contain exactly one of Simple, Raw or Template."
+SUBJECT_CRLF = ("Invalid value for Content.Simple.Subject: CR and LF are not allowed (header "
+                "injection).")
+BARE_CRLF = "554 5.6.11 Bare <CR> or <LF> in message data; message refused"
 NOT_VERIFIED = ("Email address is not verified. The following identities failed the check "
                 "in region US-EAST-1: ")
 
@@ -73,70 +77,81 @@ API_CASES = [
      simple(frm="stranger@unverified.example", to=["someone@example.com"]),
      (400, "MessageRejected",
       NOT_VERIFIED + "stranger@unverified.example, someone@example.com")),
-    ("verified domain does not cover a subdomain", simple(frm="x@sub.domain.example"),
-     (400, "MessageRejected", NOT_VERIFIED + "x@sub.domain.example")),
+    # domain.example is verified; a name that merely ends with it is another domain.
+    ("look-alike of a verified domain", simple(frm="x@evildomain.example"),
+     (400, "MessageRejected", NOT_VERIFIED + "x@evildomain.example")),
     ("missing From (Simple)", simple(frm=None),
-     (400, "BadRequestException", re_(r"(?i)from"))),
+     (400, "BadRequestException", "Missing required parameter: FromEmailAddress.")),
     ("missing Content", {"FromEmailAddress": SENDER,
                          "Destination": {"ToAddresses": [SIM_ADDRS[0]]}},
-     (400, "BadRequestException", re_(r".+"))),
+     (400, "BadRequestException", "Missing required parameter: Content.")),
     ("two kinds of Content", dict(simple(), Content={
         "Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "t"}}},
         "Raw": {"Data": base64.b64encode(plain_msg().encode()).decode()}}),
-     (400, "BadRequestException", re_(r".+"))),
-    ("no recipients", simple(to=[]), (400, "BadRequestException", re_(r".+"))),
+     (400, "BadRequestException", ONE_CONTENT)),
+    ("no recipients", simple(to=[]),
+     (400, "BadRequestException", "Destination must contain at least one recipient address.")),
     ("invalid To address", simple(to=["not-an-address"]),
-     (400, "BadRequestException", re_(r"(?i)(address|domain)"))),
+     (400, "BadRequestException", "Illegal address in Destination.ToAddresses[0]: missing '@' "
+                                  "in address 'not-an-address'")),
     ("invalid From address", simple(frm="sender@@verified.example"),
-     (400, "BadRequestException", re_(r"(?i)(address|domain)"))),
+     (400, "BadRequestException", "Illegal address in FromEmailAddress: missing domain after '@'")),
     ("To with a space in the domain", simple(to=["a@exa mple.com"]),
-     (400, "BadRequestException", re_(r"(?i)(address|domain)"))),
+     (400, "BadRequestException", re_(r"^Illegal address in Destination\.ToAddresses\[0\]: "))),
     ("IDN: 8-bit local part (SES takes 7-bit only)",
      simple(to=["j\u00f6rg@" + SIM]),
-     (400, "BadRequestException", re_(r"(?i)(address|local|ascii|7-bit)"))),
+     (400, "BadRequestException", "Illegal address in Destination.ToAddresses[0]: non-ASCII "
+                                  "local part 'j\u00f6rg' (SMTPUTF8 is not supported)")),
     ("51 recipients", simple(to=["success+%d@%s" % (i, SIM) for i in range(51)]),
      (400, "BadRequestException", "Recipient count exceeds 50.")),
     ("header injection via Subject",
      simple(subject="Hello\r\nBcc: victim@example.com"),
-     (400, "BadRequestException", re_(r"(?i)subject"))),
+     (400, "BadRequestException", SUBJECT_CRLF)),
     ("header injection via Subject (bare LF)", simple(subject="Hello\nBcc: victim@example.com"),
-     (400, "BadRequestException", re_(r"(?i)subject"))),
+     (400, "BadRequestException", SUBJECT_CRLF)),
     ("header injection via Headers value",
      simple(Content={"Simple": {"Headers": [{"Name": "X-Tag",
                                              "Value": "a\r\nBcc: victim@example.com"}]}}),
-     (400, "BadRequestException", re_(r"(?i)header"))),
+     (400, "BadRequestException", "Invalid value for Content.Simple.Headers[0].Value: CR and LF "
+                                  "are not allowed (header injection).")),
     ("invalid header name", simple(Content={"Simple": {"Headers": [
         {"Name": "X Bad:Name", "Value": "v"}]}}),
-     (400, "BadRequestException", re_(r"(?i)header"))),
+     (400, "BadRequestException", "Invalid header name in Content.Simple.Headers[0].Name: 1 to "
+                                  "126 printable ASCII characters other than ':' are required.")),
     ("16 custom headers (max 15)", simple(Content={"Simple": {"Headers": [
         {"Name": "X-H%d" % i, "Value": "v"} for i in range(16)]}}),
-     (400, "BadRequestException", re_(r"(?i)header"))),
+     (400, "BadRequestException",
+      "Too many headers in Content.Simple.Headers: at most 15 are allowed.")),
     ("CRLF in FromEmailAddress", simple(frm=SENDER + "\r\nBcc: victim@example.com"),
-     (400, "BadRequestException", re_(r"(?i)(address|domain|illegal)"))),
+     (400, "BadRequestException", "Invalid address in FromEmailAddress: CR and LF are not "
+                                  "allowed (header injection).")),
     ("bad base64 in Raw.Data", raw("", data="!!!! not base64 ****"),
-     (400, "BadRequestException", re_(r"(?i)base64"))),
+     (400, "BadRequestException", "Invalid value for Content.Raw.Data: not valid base64.")),
     ("Raw without a From header and no FromEmailAddress",
      raw("To: %s\r\nSubject: s\r\n\r\nbody\r\n" % SIM_ADDRS[0], frm=None),
-     (400, "BadRequestException", re_(r"From"))),
+     (400, "BadRequestException", "Missing required header 'From'.")),
     ("Raw From header not verified",
      raw(plain_msg(frm="stranger@unverified.example"), frm=None),
      (400, "MessageRejected", NOT_VERIFIED + "stranger@unverified.example")),
     ("oversized Raw message", raw(plain_msg(body="x" * 76 + "\r\n") +
                                   ("y" * 998 + "\r\n") * (MAX_BYTES // 1000 + 10)),
-     (400, "MessageRejected", re_(r"(?i)(too long|length|size|large)"))),
+     (400, "MessageRejected", re_(r"^Message length is more than %d bytes long: '\d+'\.$"
+                                  % MAX_BYTES))),
     ("TemplateData not JSON", {"FromEmailAddress": SENDER,
                                "Destination": {"ToAddresses": [SIM_ADDRS[0]]},
                                "Content": {"Template": {
                                    "TemplateContent": {"Subject": "s", "Text": "{{a}}"},
                                    "TemplateData": "{not json"}}},
-     (400, "BadRequestException", re_(r"(?i)(template|json)"))),
+     (400, "BadRequestException",
+      "Invalid value for Content.Template.TemplateData: must be a JSON object.")),
     ("EmailTags name with illegal characters",
      simple(EmailTags=[{"Name": "bad name!", "Value": "v"}]),
-     (400, "BadRequestException", re_(r"(?i)tag"))),
+     (400, "BadRequestException", "Invalid value for EmailTags[0].Name: 1 to 256 ASCII "
+                                  "letters, digits, '_' or '-' are required.")),
     ("body is not JSON", b"{\"FromEmailAddress\": ",
-     (400, "BadRequestException", re_(r".+"))),
+     (400, "BadRequestException", "The request body is not valid JSON.")),
     ("field of the wrong type", {"FromEmailAddress": ["a@b.c"], "Content": {}},
-     (400, "BadRequestException", re_(r".+"))),
+     (400, "BadRequestException", re_(r"^(Invalid value for FromEmailAddress|Content must)"))),
 ]
 
 
@@ -487,24 +502,26 @@ def _smtp_starttls_twice(t):
 
 SMTP_CASES = [
     ("MAIL before AUTH", _smtp_mail_before_auth, "530 Authentication required"),
-    ("MAIL before EHLO", _smtp_mail_before_ehlo, re_(r"^5(03|30) ")),
+    ("MAIL before EHLO", _smtp_mail_before_ehlo, "503 5.5.1 Error: send HELO/EHLO first"),
     ("bad AUTH password", _smtp_bad_password, "535 Authentication Credentials Invalid"),
     ("unknown AUTH user", _smtp_bad_user, "535 Authentication Credentials Invalid"),
     ("API secret as SMTP password", _smtp_api_secret_as_password,
      "535 Authentication Credentials Invalid"),
-    ("AUTH PLAIN bad base64", _smtp_auth_bad_base64, re_(r"^501 ")),
-    ("AUTH unknown mechanism", _smtp_auth_unknown_mech, re_(r"^504 ")),
-    ("AUTH LOGIN cancelled", _smtp_auth_cancel, re_(r"^501 ")),
-    ("AUTH before TLS", _smtp_auth_before_tls, re_(r"^530 ")),
-    ("unknown command", _smtp_unknown_command, re_(r"^500 ")),
-    ("RCPT before MAIL", _smtp_rcpt_before_mail, re_(r"^503 ")),
-    ("DATA before RCPT", _smtp_data_before_rcpt, re_(r"^(503|554) ")),
-    ("nested MAIL", _smtp_nested_mail, re_(r"^503 ")),
+    ("AUTH PLAIN bad base64", _smtp_auth_bad_base64, "501 5.5.2 Cannot decode response"),
+    ("AUTH unknown mechanism", _smtp_auth_unknown_mech,
+     "504 5.5.4 Unrecognized authentication type"),
+    ("AUTH LOGIN cancelled", _smtp_auth_cancel, "501 5.7.0 Authentication aborted"),
+    ("AUTH before TLS", _smtp_auth_before_tls, "530 Must issue a STARTTLS command first"),
+    ("unknown command", _smtp_unknown_command, "500 5.5.2 Error: command not recognized"),
+    ("RCPT before MAIL", _smtp_rcpt_before_mail, "503 5.5.1 Error: need MAIL command"),
+    ("DATA before RCPT", _smtp_data_before_rcpt, "503 5.5.1 Error: need RCPT command"),
+    ("nested MAIL", _smtp_nested_mail, "503 5.5.1 Error: nested MAIL command"),
     ("invalid MAIL FROM", _smtp_bad_mail_from,
      re_(r"^553 <?not-an-address>? Invalid email address$")),
     ("invalid RCPT TO", _smtp_bad_rcpt, re_(r"^553 <?bad@@example\.com>? Invalid email address$")),
-    ("8-bit RCPT without SMTPUTF8", _smtp_8bit_rcpt, re_(r"^5(00|01|50|53) ")),
-    ("command line too long", _smtp_long_command, re_(r"^500 ")),
+    ("8-bit RCPT without SMTPUTF8", _smtp_8bit_rcpt,
+     "500 5.5.2 Error: invalid characters in command"),
+    ("command line too long", _smtp_long_command, "500 5.5.0 Line too long"),
     ("unverified MAIL FROM", _smtp_unverified_from,
      "554 Message rejected: " + NOT_VERIFIED + "stranger@unverified.example"),
     ("sandbox recipient not verified", _smtp_unverified_rcpt,
@@ -513,16 +530,16 @@ SMTP_CASES = [
      "554 Message rejected: " + NOT_VERIFIED + "stranger@unverified.example"),
     ("51 recipients", _smtp_51_rcpts, "554 Transaction failed: Recipient count exceeds 50."),
     ("message without From header", _smtp_no_from_header,
-     re_(r"^554 .*From")),
+     "554 Transaction failed: Missing required header 'From'."),
     ("oversized message", _smtp_oversized, "552 Message is too long."),
-    ("MAIL SIZE= over the limit", _smtp_size_param, re_(r"^552 ")),
-    ("bare LF in DATA", _smtp_bare_lf, re_(r"^5\d\d [^|]*$")),
-    ("bare CR in DATA", _smtp_bare_cr, re_(r"^5\d\d [^|]*$")),
-    ("<LF>.<CR><LF> smuggling", _smtp_lf_dot_crlf_smuggling, re_(r"^5\d\d (?!.*250 Ok)")),
-    ("<CR><LF>.<LF> smuggling", _smtp_crlf_dot_lf_smuggling, re_(r"^5\d\d (?!.*250 Ok)")),
+    ("MAIL SIZE= over the limit", _smtp_size_param, "552 Message is too long."),
+    ("bare LF in DATA", _smtp_bare_lf, BARE_CRLF),
+    ("bare CR in DATA", _smtp_bare_cr, BARE_CRLF),
+    ("<LF>.<CR><LF> smuggling", _smtp_lf_dot_crlf_smuggling, BARE_CRLF),
+    ("<CR><LF>.<LF> smuggling", _smtp_crlf_dot_lf_smuggling, BARE_CRLF),
     ("pipelined command after STARTTLS", _smtp_pipelined_after_starttls,
      re_(r"^(junk ignored|connection refused or dropped)$")),
-    ("STARTTLS inside TLS", _smtp_starttls_twice, re_(r"^5\d\d ")),
+    ("STARTTLS inside TLS", _smtp_starttls_twice, "554 5.5.1 Error: TLS already active"),
 ]
 
 

@@ -8,6 +8,7 @@ contain every MessageId that a client saw acknowledged (250 Ok <id> / 200), with
 recipients.
 """
 
+import sys
 import threading
 import time
 
@@ -16,7 +17,7 @@ from harness import SENDER
 
 SMTP_THREADS = 4
 API_THREADS = 4
-KILL_AFTER_ACKS = 120  # SIGKILL once this many messages were acknowledged...
+KILL_AFTER_ACKS = 400  # SIGKILL once this many messages were acknowledged...
 KILL_AFTER_SECONDS = 8  # ...or after this long, whichever comes first
 
 
@@ -99,6 +100,8 @@ class Crash(harness.HeraldCase):
         self.assertEqual(rc, 0, self.herald.log_tail())
 
         spool = self.herald.spool_list()
+        sys.stderr.write("\n%d messages acknowledged before SIGKILL, %d in the spool\n"
+                         % (len(snapshot), len(spool)))
         self.assertIsInstance(spool, list)
         by_id = {}
         for entry in spool:
