@@ -120,6 +120,7 @@ WorkerResult RunWorker(const Options& o, std::atomic<int64_t>* next) {
   WorkerResult r;
   httplib::Client client(o.host, o.port);
   client.set_keep_alive(true);
+  client.set_tcp_nodelay(true);  // no Nagle delay between the header and body writes
   client.set_connection_timeout(10);
   client.set_read_timeout(60);
   client.set_write_timeout(60);

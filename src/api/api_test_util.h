@@ -28,6 +28,8 @@ class FakeSending final : public sending::SendingService {
     submissions.push_back(s);
     return next;
   }
+  StatusOr<int64_t> SentLast24Hours(int64_t /*account_id*/) override { return sent_last_24h; }
+  int64_t sent_last_24h = 0;
   std::vector<sending::Submission> submissions;
   sending::SubmitResult next = sending::Accepted{"0100018c-test-message-id-000000"};
 };

@@ -429,7 +429,7 @@ std::optional<ApiError> ParseSendEmailRequest(std::string_view body, const SendE
   }
   const size_t count = given.to.size() + given.cc.size() + given.bcc.size();
   if (count > static_cast<size_t>(limits.max_recipients)) {
-    return ApiError{400, "MessageRejected",
+    return ApiError{400, "BadRequestException",
                     "Recipient count exceeds " + std::to_string(limits.max_recipients) + "."};
   }
   std::vector<std::string> recipients;
@@ -543,7 +543,7 @@ std::optional<ApiError> ParseSendEmailRequest(std::string_view body, const SendE
         return e;
       }
       if (recipients.size() > static_cast<size_t>(limits.max_recipients)) {
-        return ApiError{400, "MessageRejected",
+        return ApiError{400, "BadRequestException",
                         "Recipient count exceeds " + std::to_string(limits.max_recipients) + "."};
       }
     }

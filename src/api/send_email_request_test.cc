@@ -30,7 +30,7 @@ TEST(ParseSendEmailRequestTest, RawHeaderRecipientsAreCounted) {
   auto e = ParseSendEmailRequest(R"({"Content":{"Raw":{"Data":")" + Base64Encode(mime) + R"("}}})",
                                  limits, &s);
   ASSERT_TRUE(e);
-  EXPECT_EQ(e->code, "MessageRejected");
+  EXPECT_EQ(e->code, "BadRequestException");
   EXPECT_EQ(e->message, "Recipient count exceeds 2.");
 }
 

@@ -362,10 +362,9 @@ HttpResponse SesV2Api::GetAccount(Call& call) {
   if (!account.ok()) {
     return ErrorResponse(Internal(account.status(), "GetAccount"));
   }
-  StatusOr<int64_t> sent =
-      store_.CountSendsSince(call.principal.account_id, clock_.Now() - std::chrono::hours(24));
+  StatusOr<int64_t> sent = sending_.SentLast24Hours(call.principal.account_id);
   if (!sent.ok()) {
-    return ErrorResponse(Internal(sent.status(), "CountSendsSince"));
+    return ErrorResponse(Internal(sent.status(), "SentLast24Hours"));
   }
   const SendQuotaLimits& q = account->production ? config_.production : config_.sandbox;
   json body = {

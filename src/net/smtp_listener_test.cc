@@ -27,6 +27,7 @@ class FakeSendingService : public sending::SendingService {
     if (rejection.has_value()) return *rejection;
     return sending::Accepted{"id-" + std::to_string(submissions.size())};
   }
+  StatusOr<int64_t> SentLast24Hours(int64_t /*account_id*/) override { return 0; }
   void Block() {
     std::lock_guard<std::mutex> lock(mu_);
     block_ = true;

@@ -83,6 +83,9 @@ class SendingService {
  public:
   virtual ~SendingService() = default;
   virtual SubmitResult Submit(const Submission& submission) = 0;
+  // Recipients counted against the account's rolling 24-hour quota, including sends not
+  // yet written to the store (GetAccount's SentLast24Hours).
+  virtual StatusOr<int64_t> SentLast24Hours(int64_t account_id) = 0;
 };
 
 // Turns credentials into a Principal; implemented over the store.

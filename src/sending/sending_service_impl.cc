@@ -138,9 +138,10 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
     return Reject(RejectKind::kSendingPaused, kPausedText);
   }
 
-  auto parsed_or = mail::ParseMessage(sub.message);
+  // ParseEntity: the From check is ours, to answer with SES's text.
+  auto parsed_or = mail::ParseEntity(sub.message);
   if (!parsed_or.ok()) {
-    return Reject(RejectKind::kMessageRejected, parsed_or.status().message());
+    return Reject(RejectKind::kBadRequest, parsed_or.status().message());
   }
   mail::ParsedMessage parsed = std::move(parsed_or).value();
 
@@ -156,7 +157,7 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
     }
     if (EqualsIgnoreCase(h.name, "X-SES-MESSAGE-TAGS")) {
       if (!ParseTagHeader(h.value, &user_tags)) {
-        return Reject(RejectKind::kMessageRejected,
+        return Reject(RejectKind::kBadRequest,
                       "Invalid X-SES-MESSAGE-TAGS header: tags must be name=value pairs of "
                       "letters, digits, '_' and '-'.");
       }
@@ -173,11 +174,11 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
 
   // Who the message claims to be from: every such identity must be verified.
   auto from = mail::HeaderAddresses(parsed, "From");
-  if (!from.ok() || from->empty()) {
-    return Reject(RejectKind::kMessageRejected,
-                  from.ok() ? "Missing From header." : "Illegal address in From header: " +
-                                                           from.status().message());
+  if (!from.ok()) {
+    return Reject(RejectKind::kBadRequest, "Illegal address in From header: " +
+                                               from.status().message());
   }
+  if (from->empty()) return Reject(RejectKind::kBadRequest, "Missing required header 'From'.");
   std::string source = sub.source;
   if (source.empty()) source = (*from)[0].Address();
   std::vector<std::string> to_check;
@@ -202,10 +203,10 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
     if (seen.insert(c).second) recipients.push_back(r);
   }
   if (recipients.empty()) {
-    return Reject(RejectKind::kMessageRejected, "Missing final '@domain'");
+    return Reject(RejectKind::kBadRequest, "Missing final '@domain'");
   }
   if (static_cast<int64_t>(recipients.size()) > config_.max_recipients) {
-    return Reject(RejectKind::kMessageRejected,
+    return Reject(RejectKind::kBadRequest,
                   "Recipient count exceeds " + std::to_string(config_.max_recipients) + ".");
   }
 
@@ -274,7 +275,7 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   auto final_parsed = mail::ParseMessage(final_message);
   if (!final_parsed.ok()) {
     ReleaseQuota(account->id, n_quota);
-    return Reject(RejectKind::kMessageRejected, final_parsed.status().message());
+    return Reject(RejectKind::kBadRequest, final_parsed.status().message());
   }
 
   MailInfo info;
@@ -348,6 +349,15 @@ StatusOr<bool> SendingServiceImpl::ReserveQuota(int64_t account_id, SysTime now,
   if (q.unflushed == 0) q.unflushed_at = now;
   q.unflushed += n;
   return true;
+}
+
+StatusOr<int64_t> SendingServiceImpl::SentLast24Hours(int64_t account_id) {
+  const SysTime now = clock_.Now();
+  ASSIGN_OR_RETURN(int64_t stored,
+                   store_.CountSendsSince(account_id, now - std::chrono::hours(24)));
+  std::lock_guard<std::mutex> lock(count_mu_);
+  auto it = counts_.find(account_id);
+  return stored + (it == counts_.end() ? 0 : it->second.unflushed);
 }
 
 void SendingServiceImpl::ReleaseQuota(int64_t account_id, int64_t n) {

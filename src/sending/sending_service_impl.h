@@ -47,6 +47,7 @@ class SendingServiceImpl final : public SendingService {
   ~SendingServiceImpl() override;  // flushes the send counts
 
   SubmitResult Submit(const Submission& submission) override;
+  StatusOr<int64_t> SentLast24Hours(int64_t account_id) override;
 
   // Writes the send counts not yet in the store (at most a second's worth is held back;
   // a crash can lose that second, making the 24-hour count err low by it).

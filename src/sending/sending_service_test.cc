@@ -172,7 +172,7 @@ TEST_F(SendingServiceTest, ControlHeadersAreHonouredAndRemoved) {
   auto bad = service_->Submit(
       Make({"success@simulator.amazonses.com"}, "X-SES-MESSAGE-TAGS: bad tag=x\r\n"));
   ASSERT_NE(AsRejected(bad), nullptr);
-  EXPECT_EQ(AsRejected(bad)->kind, RejectKind::kMessageRejected);
+  EXPECT_EQ(AsRejected(bad)->kind, RejectKind::kBadRequest);
   auto cs = service_->Submit(
       Make({"success@simulator.amazonses.com"}, "X-SES-CONFIGURATION-SET: marketing\r\n"));
   ASSERT_NE(AsRejected(cs), nullptr);
@@ -261,9 +261,11 @@ TEST_F(SendingServiceTest, PausedAccountAndLimits) {
 TEST_F(SendingServiceTest, MalformedMessageIsRejected) {
   Submission s = Make({"success@simulator.amazonses.com"});
   s.message = "From: sender@example.com\nSubject: bare lf\r\n\r\nx\r\n";
-  EXPECT_EQ(AsRejected(service_->Submit(s))->kind, RejectKind::kMessageRejected);
+  EXPECT_EQ(AsRejected(service_->Submit(s))->kind, RejectKind::kBadRequest);
   s.message = "Subject: no from\r\n\r\nx\r\n";
-  EXPECT_EQ(AsRejected(service_->Submit(s))->kind, RejectKind::kMessageRejected);
+  auto r = service_->Submit(s);
+  EXPECT_EQ(AsRejected(r)->kind, RejectKind::kBadRequest);
+  EXPECT_EQ(AsRejected(r)->message, "Missing required header 'From'.");
 }
 
 TEST_F(SendingServiceTest, RecoverReplaysUnfinishedSimulatorRecipients) {
