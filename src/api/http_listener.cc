@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "api/api_common.h"
+#include "base/host_port.h"
 #include "base/log.h"
 #include "base/strings.h"
 
@@ -21,37 +22,6 @@ const std::string* HttpResponse::FindHeader(std::string_view name) const {
   return nullptr;
 }
 
-Status ParseListenAddress(const std::string& listen, std::string* host, int* port) {
-  std::string_view s = listen;
-  std::string_view h;
-  std::string_view p;
-  if (!s.empty() && s.front() == '[') {
-    const size_t close = s.find(']');
-    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') {
-      return InvalidArgumentError("listen address \"" + listen + "\": expected [v6]:port");
-    }
-    h = s.substr(1, close - 1);
-    p = s.substr(close + 2);
-  } else {
-    const size_t colon = s.rfind(':');
-    if (colon == std::string_view::npos || s.find(':') != colon) {
-      return InvalidArgumentError("listen address \"" + listen + "\": expected host:port");
-    }
-    h = s.substr(0, colon);
-    p = s.substr(colon + 1);
-  }
-  if (h.empty()) {
-    return InvalidArgumentError("listen address \"" + listen + "\": empty host");
-  }
-  int value = -1;
-  const auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
-  if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || value < 0 || value > 65535) {
-    return InvalidArgumentError("listen address \"" + listen + "\": bad port");
-  }
-  *host = std::string(h);
-  *port = value;
-  return Status::Ok();
-}
 
 namespace {
 
@@ -102,8 +72,8 @@ Status HttpListener::Start() {
   }
   RETURN_IF_ERROR(ValidateConfig(config_));
   std::string host;
-  int port = 0;
-  RETURN_IF_ERROR(ParseListenAddress(config_.listen, &host, &port));
+  uint16_t port = 0;
+  RETURN_IF_ERROR(ParseHostPort(config_.listen, &host, &port));
 
   httplib::Server& svr = impl_->server;
   const size_t threads = static_cast<size_t>(config_.threads);
@@ -179,16 +149,17 @@ Status HttpListener::Start() {
         return httplib::Server::HandlerResponse::Handled;
       }));
 
+  int bound_port = port;
   if (port == 0) {
-    port = svr.bind_to_any_port(host);
-    if (port < 0) {
+    bound_port = svr.bind_to_any_port(host);
+    if (bound_port < 0) {
       return UnavailableError("cannot bind " + config_.listen);
     }
   } else if (!svr.bind_to_port(host, port)) {
     return UnavailableError("cannot bind " + config_.listen);
   }
-  impl_->bound =
-      (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  impl_->bound = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                 std::to_string(bound_port);
   impl_->started = true;
   impl_->thread = std::thread([impl = impl_.get()] {
     impl->server.listen_after_bind();

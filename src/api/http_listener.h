@@ -64,7 +64,4 @@ class HttpListener {
   std::unique_ptr<Impl> impl_;
 };
 
-// Splits "host:port" / "[v6]:port" (exposed for tests). kInvalidArgument when malformed.
-Status ParseListenAddress(const std::string& listen, std::string* host, int* port);
-
 }  // namespace herald::api

@@ -37,21 +37,6 @@ std::string HeaderOf(const HttpRequest& r, const std::string& name) {
   return "<absent>";
 }
 
-TEST(ParseListenAddressTest, Forms) {
-  std::string host;
-  int port = -1;
-  ASSERT_TRUE(ParseListenAddress("127.0.0.1:0", &host, &port).ok());
-  EXPECT_EQ(host, "127.0.0.1");
-  EXPECT_EQ(port, 0);
-  ASSERT_TRUE(ParseListenAddress("[::1]:8443", &host, &port).ok());
-  EXPECT_EQ(host, "::1");
-  EXPECT_EQ(port, 8443);
-  EXPECT_FALSE(ParseListenAddress("127.0.0.1", &host, &port).ok());
-  EXPECT_FALSE(ParseListenAddress("127.0.0.1:70000", &host, &port).ok());
-  EXPECT_FALSE(ParseListenAddress(":80", &host, &port).ok());
-  EXPECT_FALSE(ParseListenAddress("::1:80", &host, &port).ok());
-  EXPECT_FALSE(ParseListenAddress("[::1]80", &host, &port).ok());
-}
 
 TEST(HttpListenerTest, ServesOnAnyPortAndStops) {
   RecordingHandler handler;

@@ -32,16 +32,13 @@
 #include <thread>
 #include <vector>
 
+#include "base/host_port.h"
 #include "base/status.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
 
 namespace herald::net {
-
-// Splits "HOST:PORT" / "[V6]:PORT". Host "" or "*" means all IPv4 addresses, "localhost"
-// means 127.0.0.1; other hosts must be numeric.
-Status ParseHostPort(std::string_view text, std::string* host, uint16_t* port);
 
 // Shared between a server and its connections.
 struct StopSignal {

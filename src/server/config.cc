@@ -7,6 +7,7 @@
 #include <toml++/toml.h>
 #include <variant>
 
+#include "base/host_port.h"
 #include "base/log.h"
 
 namespace herald::server {
@@ -226,35 +227,9 @@ Status LoadConfigFile(const std::string& path, Config* config) {
   return Walk(path, result.table(), "", config);
 }
 
-Status ParseHostPort(const std::string& text, std::string* host, int* port) {
-  size_t colon;
-  if (!text.empty() && text[0] == '[') {
-    size_t close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return InvalidArgumentError("'" + text + "' is not [IPV6]:PORT");
-    }
-    *host = text.substr(1, close - 1);
-    colon = close + 1;
-  } else {
-    colon = text.rfind(':');
-    if (colon == std::string::npos || colon == 0) {
-      return InvalidArgumentError("'" + text + "' is not HOST:PORT");
-    }
-    *host = text.substr(0, colon);
-  }
-  std::string p = text.substr(colon + 1);
-  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) {
-    return InvalidArgumentError("'" + text + "' has no valid port");
-  }
-  int v = std::stoi(p);
-  if (v > 65535) return InvalidArgumentError("'" + text + "' has a port above 65535");
-  *port = v;
-  return Status::Ok();
-}
-
 Status ValidateConfig(const Config& c) {
   std::string host;
-  int port;
+  uint16_t port;
   RETURN_IF_ERROR(ParseHostPort(c.http_listen, &host, &port));
   if (!c.smtp_listen.empty()) RETURN_IF_ERROR(ParseHostPort(c.smtp_listen, &host, &port));
   if (!c.smtp_tls_listen.empty()) RETURN_IF_ERROR(ParseHostPort(c.smtp_tls_listen, &host, &port));

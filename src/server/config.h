@@ -67,7 +67,4 @@ Status ValidateConfig(const Config& config);
 // The Markdown reference of every key: name, type, default, bounds, meaning.
 std::string ConfigReferenceMarkdown();
 
-// "HOST:PORT" or "[V6]:PORT" split; port 0..65535.
-Status ParseHostPort(const std::string& text, std::string* host, int* port);
-
 }  // namespace herald::server
