@@ -32,7 +32,7 @@ api = json.load(open(sys.argv[2]))
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 machine = {"date_utc": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
            "cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
-           "postfix": subprocess.run(["postconf", "-h", "mail_version"], capture_output=True,
+           "postfix": subprocess.run(["postconf", "-d", "-h", "mail_version"], capture_output=True,
                                      text=True).stdout.strip(),
            "loadavg_before": sys.argv[4], "loadavg_after": sys.argv[5]}
 json.dump({"machine": machine, "smtp_accept": smtp, "sendemail_rate": api},

@@ -96,7 +96,7 @@ run_source() {
   smtp-source -s "$SESSIONS" -l "$BYTES" -m "$count" -S "$3" \
     -f bench@bench.example -t user@example.com "127.0.0.1:$port" >/dev/null
   t1=$(now)
-  echo "$t1 - $t0" | bc -l
+  /usr/bin/python3 -c "print($t1 - $t0)"
 }
 
 postfix_start() {
@@ -195,7 +195,7 @@ if [ "$ONLY" != herald ]; then
   fi
   postfix -c "$PF/etc" stop >/dev/null 2>&1
   PF_STARTED=
-  POSTFIX_RATE=$(echo "$MESSAGES / $PF_SECONDS" | bc -l)
+  POSTFIX_RATE=$(/usr/bin/python3 -c "print($MESSAGES / $PF_SECONDS)")
 fi
 if [ "$ONLY" != postfix ]; then
   herald_start
@@ -207,7 +207,7 @@ if [ "$ONLY" != postfix ]; then
     echo "herald spooled $queued messages, expected $((MESSAGES + WARMUP))" >&2
     exit 1
   fi
-  HERALD_RATE=$(echo "$MESSAGES / $HERALD_SECONDS" | bc -l)
+  HERALD_RATE=$(/usr/bin/python3 -c "print($MESSAGES / $HERALD_SECONDS)")
 fi
 
 RESULT=$(/usr/bin/python3 - "$POSTFIX_RATE" "$HERALD_RATE" "$MESSAGES" "$SESSIONS" "$BYTES" <<'EOF'

@@ -82,7 +82,58 @@ std::string NewMessageId(SysTime now) {
 SendingServiceImpl::SendingServiceImpl(const SendingConfig& config, Clock& clock,
                                        store::Store& store, spool::Spool& spool,
                                        events::EventSink& events)
-    : config_(config), clock_(clock), store_(store), spool_(spool), events_(events) {}
+    : config_(config), clock_(clock), store_(store), spool_(spool), events_(events) {
+  publisher_ = std::thread([this] { PublisherLoop(); });
+}
+
+void SendingServiceImpl::PublisherLoop() {
+  std::unique_lock<std::mutex> lock(pub_mu_);
+  while (true) {
+    pub_cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+    if (jobs_.empty()) break;  // stopping, and nothing left
+    std::vector<EventJob> jobs(std::make_move_iterator(jobs_.begin()),
+                               std::make_move_iterator(jobs_.end()));
+    jobs_.clear();
+    in_flight_ = jobs.size();
+    lock.unlock();
+    PublishJobs(jobs);
+    lock.lock();
+    in_flight_ = 0;
+    idle_cv_.notify_all();
+  }
+}
+
+void SendingServiceImpl::PublishJobs(std::vector<EventJob>& jobs) {
+  // The event log takes a few MiB per call; larger rounds go out in several calls.
+  constexpr size_t kMaxChunk = 2 << 20;
+  size_t i = 0;
+  while (i < jobs.size()) {
+    std::string chunk;
+    std::vector<spool::DoneMark> marks;
+    size_t j = i;
+    while (j < jobs.size() && (chunk.empty() || chunk.size() + jobs[j].lines.size() < kMaxChunk)) {
+      if (!chunk.empty()) chunk += "\n";
+      chunk += jobs[j].lines;
+      marks.push_back({jobs[j].message_id, std::move(jobs[j].done)});
+      ++j;
+    }
+    Status es = events_.Publish(chunk);
+    if (!es.ok()) {
+      // The messages stay unmarked in the spool; the next start publishes them again.
+      LogError("event log append failed",
+               {{"messages", std::to_string(j - i)}, {"error", es.ToString()}});
+    } else {
+      Status ds = spool_.MarkDoneMany(marks);
+      if (!ds.ok()) LogError("spool mark-done failed", {{"error", ds.ToString()}});
+    }
+    i = j;
+  }
+}
+
+void SendingServiceImpl::WaitForEvents() {
+  std::unique_lock<std::mutex> lock(pub_mu_);
+  idle_cv_.wait(lock, [this] { return jobs_.empty() && in_flight_ == 0; });
+}
 
 bool SendingServiceImpl::IsVerified(int64_t account_id, const std::string& address) {
   auto verified = [&](const std::string& name) {
@@ -296,7 +347,8 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
 
   spool::SpoolRecord rec;
   rec.id = message_id;
-  rec.recipient_count = static_cast<uint32_t>(recipients.size());
+  // One more than the recipients: the last index marks "events published".
+  rec.recipient_count = static_cast<uint32_t>(recipients.size()) + 1;
   rec.envelope = EncodeEnvelope(account->id, recipients, mail_obj, config_set);
   rec.body = std::move(final_message);
   Status st = spool_.Store(rec);
@@ -307,26 +359,25 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   }
   // From here on the message is accepted: failures below are logged, never reported.
 
-  std::string batch = EventLine("Send", mail_obj, "send", nlohmann::json::object());
-  std::vector<uint32_t> done;
+  EventJob job;
+  job.message_id = message_id;
+  job.lines = EventLine("Send", mail_obj, "send", nlohmann::json::object());
   const SysTime outcome_time = clock_.Now();
   for (size_t i = 0; i < recipients.size(); ++i) {
     if (outcomes[i] == SimOutcome::kNotSimulator) continue;
-    for (auto& line :
-         SimulatorOutcomeEvents(outcomes[i], mail_obj, recipients[i], now, outcome_time,
-                                config_.hostname)) {
-      batch += "\n";
-      batch += line;
+    for (auto& line : SimulatorOutcomeEvents(outcomes[i], mail_obj, recipients[i], now,
+                                             outcome_time, config_.hostname)) {
+      job.lines += "\n";
+      job.lines += line;
     }
-    done.push_back(static_cast<uint32_t>(i));
+    job.done.push_back(static_cast<uint32_t>(i));
   }
-  Status es = events_.Publish(batch);
-  if (!es.ok()) {
-    LogError("event log append failed", {{"message_id", message_id}, {"error", es.ToString()}});
-  } else if (!done.empty()) {
-    Status ds = spool_.MarkDone(message_id, done);
-    if (!ds.ok()) LogError("spool mark-done failed", {{"error", ds.ToString()}});
+  job.done.push_back(static_cast<uint32_t>(recipients.size()));
+  {
+    std::lock_guard<std::mutex> lock(pub_mu_);
+    jobs_.push_back(std::move(job));
   }
+  pub_cv_.notify_one();
   return Accepted{message_id};
 }
 
@@ -380,6 +431,12 @@ Status SendingServiceImpl::FlushSendCounts() {
 }
 
 SendingServiceImpl::~SendingServiceImpl() {
+  {
+    std::lock_guard<std::mutex> lock(pub_mu_);
+    stopping_ = true;
+  }
+  pub_cv_.notify_all();
+  publisher_.join();  // publishes whatever is still queued
   Status s = FlushSendCounts();
   if (!s.ok()) LogWarn("send counts not flushed", {{"error", s.ToString()}});
 }
@@ -398,6 +455,14 @@ StatusOr<int64_t> SendingServiceImpl::Recover() {
     std::set<uint32_t> done(m.done.begin(), m.done.end());
     std::vector<uint32_t> newly_done;
     std::string batch;
+    // Messages accepted by Submit() carry the "events published" index after the
+    // recipients; herald's own mail (identity verification) does not.
+    const bool has_marker = m.recipient_count == rcpts.size() + 1;
+    const uint32_t marker = static_cast<uint32_t>(rcpts.size());
+    if (has_marker && done.count(marker) == 0) {
+      batch = EventLine("Send", env["mail"], "send", nlohmann::json::object());
+      newly_done.push_back(marker);
+    }
     bool pending_real = false;
     for (uint32_t i = 0; i < rcpts.size() && i < m.recipient_count; ++i) {
       if (done.count(i) != 0 || !rcpts[i].is_string()) continue;

@@ -10,9 +10,12 @@
 // Trust: as sending_service.h.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "base/clock.h"
 #include "events/event_sink.h"
@@ -56,6 +59,10 @@ class SendingServiceImpl final : public SendingService {
   // Replays unfinished simulator recipients; returns the number of queued messages.
   StatusOr<int64_t> Recover();
 
+  // Blocks until every accepted message's events are published (or failed). For tests and
+  // for an orderly stop.
+  void WaitForEvents();
+
  private:
   // Whether `address` (canonical) is covered by a verified identity of the account.
   bool IsVerified(int64_t account_id, const std::string& address);
@@ -64,6 +71,19 @@ class SendingServiceImpl final : public SendingService {
   // Counts `n` recipients against the rolling daily quota if they fit: false when not.
   StatusOr<bool> ReserveQuota(int64_t account_id, SysTime now, int64_t daily, int64_t n);
   void ReleaseQuota(int64_t account_id, int64_t n);
+
+  // Events are published off the reply path: Submit() replies once the message is in the
+  // spool, and one publisher thread appends the events of many messages with one fsync,
+  // then marks them done in the spool. Each spooled message has one extra "recipient"
+  // (index = recipient count) that stands for "events published": a crash before it is
+  // marked makes Recover() publish them again (at least once, never lost).
+  struct EventJob {
+    std::string message_id;
+    std::string lines;
+    std::vector<uint32_t> done;
+  };
+  void PublisherLoop();
+  void PublishJobs(std::vector<EventJob>& jobs);
 
   const SendingConfig config_;
   Clock& clock_;
@@ -87,6 +107,14 @@ class SendingServiceImpl final : public SendingService {
 
   std::mutex rate_mu_;
   std::map<int64_t, Bucket> buckets_;  // guarded by rate_mu_
+
+  std::mutex pub_mu_;
+  std::condition_variable pub_cv_;   // jobs arrived or stopping
+  std::condition_variable idle_cv_;  // the publisher finished a round
+  std::deque<EventJob> jobs_;        // guarded by pub_mu_
+  size_t in_flight_ = 0;             // guarded by pub_mu_
+  bool stopping_ = false;            // guarded by pub_mu_
+  std::thread publisher_;
 };
 
 class StoreCredentialLookup final : public CredentialLookup {

@@ -71,6 +71,13 @@ class SendingServiceTest : public ::testing::Test {
     return s;
   }
 
+  // Submit, then wait for the publisher so the events are in the sink.
+  SubmitResult Send(const Submission& s) {
+    SubmitResult r = service_->Submit(s);
+    service_->WaitForEvents();
+    return r;
+  }
+
   std::vector<std::string> Types() const {
     std::vector<std::string> out;
     for (const auto& e : sink_.events_) out.push_back(e["eventType"].get<std::string>());
@@ -92,7 +99,7 @@ const Rejection* AsRejected(const SubmitResult& r) { return std::get_if<Rejectio
 TEST_F(SendingServiceTest, UnverifiedSenderIsRejectedWithSesText) {
   Submission s = Make({"success@simulator.amazonses.com"});
   s.message = "From: someone@unverified.org\r\nSubject: x\r\n\r\nb\r\n";
-  auto r = service_->Submit(s);
+  auto r = Send(s);
   ASSERT_NE(AsRejected(r), nullptr);
   EXPECT_EQ(AsRejected(r)->kind, RejectKind::kNotVerified);
   EXPECT_EQ(AsRejected(r)->message,
@@ -103,7 +110,7 @@ TEST_F(SendingServiceTest, UnverifiedSenderIsRejectedWithSesText) {
 }
 
 TEST_F(SendingServiceTest, SandboxRefusesUnverifiedRecipients) {
-  auto r = service_->Submit(Make({"Friend@Elsewhere.org", "success@simulator.amazonses.com"}));
+  auto r = Send(Make({"Friend@Elsewhere.org", "success@simulator.amazonses.com"}));
   ASSERT_NE(AsRejected(r), nullptr);
   EXPECT_EQ(AsRejected(r)->kind, RejectKind::kNotVerified);
   EXPECT_NE(AsRejected(r)->message.find("friend@elsewhere.org"), std::string::npos);
@@ -112,13 +119,13 @@ TEST_F(SendingServiceTest, SandboxRefusesUnverifiedRecipients) {
 TEST_F(SendingServiceTest, SubdomainOfVerifiedDomainIsVerified) {
   Submission s = Make({"success@simulator.amazonses.com"});
   s.message = "From: a@mail.example.com\r\n\r\nb\r\n";
-  EXPECT_NE(AsAccepted(service_->Submit(s)), nullptr);
+  EXPECT_NE(AsAccepted(Send(s)), nullptr);
   s.message = "From: a@notexample.com\r\n\r\nb\r\n";
-  EXPECT_NE(AsRejected(service_->Submit(s)), nullptr);
+  EXPECT_NE(AsRejected(Send(s)), nullptr);
 }
 
 TEST_F(SendingServiceTest, EverySimulatorAddressProducesSesEvents) {
-  auto r = service_->Submit(Make({"success@simulator.amazonses.com",
+  auto r = Send(Make({"success@simulator.amazonses.com",
                                   "bounce+x@simulator.amazonses.com",
                                   "ooto@simulator.amazonses.com",
                                   "complaint@simulator.amazonses.com",
@@ -159,7 +166,7 @@ TEST_F(SendingServiceTest, EverySimulatorAddressProducesSesEvents) {
 }
 
 TEST_F(SendingServiceTest, ControlHeadersAreHonouredAndRemoved) {
-  auto r = service_->Submit(Make({"success@simulator.amazonses.com"},
+  auto r = Send(Make({"success@simulator.amazonses.com"},
                                  "X-SES-MESSAGE-TAGS: campaign=fall, team=ops\r\n"
                                  "X-SES-SOURCE-ARN: arn:aws:ses:x\r\n"));
   ASSERT_NE(AsAccepted(r), nullptr);
@@ -169,11 +176,11 @@ TEST_F(SendingServiceTest, ControlHeadersAreHonouredAndRemoved) {
   for (const auto& h : mail["headers"]) {
     EXPECT_FALSE(StartsWithIgnoreCase(h["name"].get<std::string>(), "X-SES-"));
   }
-  auto bad = service_->Submit(
+  auto bad = Send(
       Make({"success@simulator.amazonses.com"}, "X-SES-MESSAGE-TAGS: bad tag=x\r\n"));
   ASSERT_NE(AsRejected(bad), nullptr);
   EXPECT_EQ(AsRejected(bad)->kind, RejectKind::kBadRequest);
-  auto cs = service_->Submit(
+  auto cs = Send(
       Make({"success@simulator.amazonses.com"}, "X-SES-CONFIGURATION-SET: marketing\r\n"));
   ASSERT_NE(AsRejected(cs), nullptr);
   EXPECT_EQ(AsRejected(cs)->kind, RejectKind::kConfigSetNotFound);
@@ -181,13 +188,14 @@ TEST_F(SendingServiceTest, ControlHeadersAreHonouredAndRemoved) {
 
 TEST_F(SendingServiceTest, RealRecipientsStayQueuedWithHeraldHeaders) {
   ASSERT_TRUE(store_.SetProduction(account_.id, true).ok());
-  auto r = service_->Submit(Make({"user@example.org", "success@simulator.amazonses.com"},
+  auto r = Send(Make({"user@example.org", "success@simulator.amazonses.com"},
                                  "Message-ID: <client-id@example.com>\r\n"));
   ASSERT_NE(AsAccepted(r), nullptr);
   auto queued = spool_.Recover();
   ASSERT_TRUE(queued.ok());
   ASSERT_EQ(queued->size(), 1u);
-  EXPECT_EQ((*queued)[0].done, (std::vector<uint32_t>{1}));
+  // The simulator recipient and the "events published" mark are done; the real one waits.
+  EXPECT_EQ((*queued)[0].done, (std::vector<uint32_t>{1, 2}));
   auto body = spool_.ReadBody(AsAccepted(r)->message_id);
   ASSERT_TRUE(body.ok());
   EXPECT_NE(body->find("Message-ID: <client-id@example.com>\r\n"), std::string::npos);
@@ -200,7 +208,7 @@ TEST_F(SendingServiceTest, RealRecipientsStayQueuedWithHeraldHeaders) {
 
 TEST_F(SendingServiceTest, SpoolFailureRejectsAndEmitsNothing) {
   spool_.FailNextStore(UnavailableError("fsync failed"));
-  auto r = service_->Submit(Make({"success@simulator.amazonses.com"}));
+  auto r = Send(Make({"success@simulator.amazonses.com"}));
   ASSERT_NE(AsRejected(r), nullptr);
   EXPECT_EQ(AsRejected(r)->kind, RejectKind::kTemporary);
   EXPECT_TRUE(sink_.events_.empty());
@@ -211,31 +219,31 @@ TEST_F(SendingServiceTest, RateLimitAllowsABurstThenRefusesUntilRepaid) {
   Rebuild();
   std::vector<std::string> five;
   for (int i = 0; i < 5; ++i) five.push_back("success+" + std::to_string(i) + "@simulator.amazonses.com");
-  EXPECT_NE(AsAccepted(service_->Submit(Make(five))), nullptr);
-  auto r = service_->Submit(Make({"success@simulator.amazonses.com"}));
+  EXPECT_NE(AsAccepted(Send(Make(five))), nullptr);
+  auto r = Send(Make({"success@simulator.amazonses.com"}));
   ASSERT_NE(AsRejected(r), nullptr);
   EXPECT_EQ(AsRejected(r)->kind, RejectKind::kMaxSendRate);
   clock_.Advance(std::chrono::seconds(3));
-  EXPECT_NE(AsRejected(service_->Submit(Make({"success@simulator.amazonses.com"}))), nullptr);
+  EXPECT_NE(AsRejected(Send(Make({"success@simulator.amazonses.com"}))), nullptr);
   clock_.Advance(std::chrono::seconds(3));
-  EXPECT_NE(AsAccepted(service_->Submit(Make({"success@simulator.amazonses.com"}))), nullptr);
+  EXPECT_NE(AsAccepted(Send(Make({"success@simulator.amazonses.com"}))), nullptr);
 }
 
 TEST_F(SendingServiceTest, DailyQuotaCountsRealRecipientsOnly) {
   ASSERT_TRUE(store_.SetProduction(account_.id, true).ok());
   config_.production_max_24h_send = 3;
   Rebuild();
-  EXPECT_NE(AsAccepted(service_->Submit(Make({"a@example.org", "b@example.org"}))), nullptr);
-  auto r = service_->Submit(Make({"c@example.org", "d@example.org"}));
+  EXPECT_NE(AsAccepted(Send(Make({"a@example.org", "b@example.org"}))), nullptr);
+  auto r = Send(Make({"c@example.org", "d@example.org"}));
   ASSERT_NE(AsRejected(r), nullptr);
   EXPECT_EQ(AsRejected(r)->kind, RejectKind::kDailyQuota);
-  EXPECT_NE(AsAccepted(service_->Submit(Make({"c@example.org", "success@simulator.amazonses.com"}))),
+  EXPECT_NE(AsAccepted(Send(Make({"c@example.org", "success@simulator.amazonses.com"}))),
             nullptr);
   clock_.Advance(std::chrono::hours(25));
-  EXPECT_NE(AsAccepted(service_->Submit(Make({"d@example.org", "e@example.org"}))), nullptr);
+  EXPECT_NE(AsAccepted(Send(Make({"d@example.org", "e@example.org"}))), nullptr);
   // A fresh service (a restart) sees the counts the first one wrote.
   Rebuild();
-  auto again = service_->Submit(Make({"f@example.org", "g@example.org"}));
+  auto again = Send(Make({"f@example.org", "g@example.org"}));
   ASSERT_NE(AsRejected(again), nullptr);
   EXPECT_EQ(AsRejected(again)->kind, RejectKind::kDailyQuota);
 }
@@ -245,39 +253,40 @@ TEST_F(SendingServiceTest, PausedAccountAndLimits) {
   config_.max_message_bytes = 1024;
   Rebuild();
   big.message += std::string(2000, 'x');
-  EXPECT_EQ(AsRejected(service_->Submit(big))->kind, RejectKind::kTooLarge);
+  EXPECT_EQ(AsRejected(Send(big))->kind, RejectKind::kTooLarge);
 
   std::vector<std::string> many;
   for (int i = 0; i < 51; ++i) many.push_back("success+" + std::to_string(i) + "@simulator.amazonses.com");
-  auto r = service_->Submit(Make(many));
+  auto r = Send(Make(many));
   ASSERT_NE(AsRejected(r), nullptr);
   EXPECT_EQ(AsRejected(r)->message, "Recipient count exceeds 50.");
 
   ASSERT_TRUE(store_.SetSendingEnabled(account_.id, false).ok());
-  EXPECT_EQ(AsRejected(service_->Submit(Make({"success@simulator.amazonses.com"})))->kind,
+  EXPECT_EQ(AsRejected(Send(Make({"success@simulator.amazonses.com"})))->kind,
             RejectKind::kSendingPaused);
 }
 
 TEST_F(SendingServiceTest, MalformedMessageIsRejected) {
   Submission s = Make({"success@simulator.amazonses.com"});
   s.message = "From: sender@example.com\nSubject: bare lf\r\n\r\nx\r\n";
-  EXPECT_EQ(AsRejected(service_->Submit(s))->kind, RejectKind::kBadRequest);
+  EXPECT_EQ(AsRejected(Send(s))->kind, RejectKind::kBadRequest);
   s.message = "Subject: no from\r\n\r\nx\r\n";
-  auto r = service_->Submit(s);
+  auto r = Send(s);
   EXPECT_EQ(AsRejected(r)->kind, RejectKind::kBadRequest);
   EXPECT_EQ(AsRejected(r)->message, "Missing required header 'From'.");
 }
 
 TEST_F(SendingServiceTest, RecoverReplaysUnfinishedSimulatorRecipients) {
   sink_.fail_ = true;  // the crash window: spooled, events not written
-  auto r = service_->Submit(Make({"bounce@simulator.amazonses.com"}));
+  auto r = Send(Make({"bounce@simulator.amazonses.com"}));
   ASSERT_NE(AsAccepted(r), nullptr);
   ASSERT_EQ(spool_.Recover()->size(), 1u);
   sink_.fail_ = false;
   auto queued = service_->Recover();
   ASSERT_TRUE(queued.ok());
   EXPECT_EQ(*queued, 0);
-  EXPECT_EQ(Types(), (std::vector<std::string>{"Bounce"}));
+  // Neither the Send event nor the outcome reached the log before: both come now.
+  EXPECT_EQ(Types(), (std::vector<std::string>{"Send", "Bounce"}));
   EXPECT_EQ(sink_.events_[0]["mail"]["messageId"], AsAccepted(r)->message_id);
   EXPECT_TRUE(spool_.Recover()->empty());
 }

@@ -9,19 +9,36 @@ GroupCommitter::GroupCommitter(BatchFn batch_fn, AfterFn after_fn, size_t max_ba
       after_fn_(std::move(after_fn)),
       max_batch_bytes_(max_batch_bytes) {}
 
-Status GroupCommitter::Commit(Request* req) {
-  std::unique_lock<std::mutex> lock(mu_);
-  req->done_ = false;
-  queue_.push_back(req);
-  while (!req->done_ && (leader_busy_ || queue_.front() != req)) {
-    req->cv_.wait(lock);
-  }
-  if (req->done_) {
-    return req->status;
-  }
+Status GroupCommitter::Commit(Request* req) { return CommitAll(std::span<Request* const>(&req, 1)); }
 
-  // Leader: take a batch from the front of the queue. Requests behind it stay queued and
-  // nobody else pops, so the batch is exactly queue_[0..n).
+Status GroupCommitter::CommitAll(std::span<Request* const> reqs) {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (Request* r : reqs) {
+    r->done_ = false;
+    queue_.push_back(r);
+  }
+  // Wait for each request in order; whenever the next one is at the front and nobody leads,
+  // lead a batch from it. The caller's requests are contiguous, so one batch usually takes
+  // them all.
+  Status first;
+  for (Request* req : reqs) {
+    while (!req->done_) {
+      if (leader_busy_ || queue_.front() != req) {
+        req->cv_.wait(lock);
+        continue;
+      }
+      LeadLocked(lock);
+    }
+    if (first.ok() && !req->status.ok()) {
+      first = req->status;
+    }
+  }
+  return first;
+}
+
+void GroupCommitter::LeadLocked(std::unique_lock<std::mutex>& lock) {
+  // Take a batch from the front of the queue. Requests behind it stay queued and nobody
+  // else pops, so the batch is exactly queue_[0..n).
   leader_busy_ = true;
   std::vector<Request*> batch;
   size_t bytes = 0;
@@ -41,9 +58,7 @@ Status GroupCommitter::Commit(Request* req) {
   for (Request* r : batch) {
     queue_.pop_front();
     r->done_ = true;
-    if (r != req) {
-      r->cv_.notify_one();
-    }
+    r->cv_.notify_one();
   }
   if (after_fn_) {
     lock.unlock();
@@ -54,7 +69,6 @@ Status GroupCommitter::Commit(Request* req) {
   if (!queue_.empty()) {
     queue_.front()->cv_.notify_one();
   }
-  return req->status;
 }
 
 uint64_t GroupCommitter::batches() const {

@@ -50,6 +50,9 @@ class GroupCommitter {
 
   // Returns req->status once its batch is done.
   Status Commit(Request* req);
+  // Queues all of `reqs` together (contiguously) and returns once every one is done: the
+  // first non-OK status, else OK. One caller's many records share one batch.
+  Status CommitAll(std::span<Request* const> reqs);
 
   // Number of batches run so far (for tests and stats).
   uint64_t batches() const;
@@ -57,6 +60,9 @@ class GroupCommitter {
   size_t QueuedForTest() const;
 
  private:
+  // Runs one batch from the front of the queue; called and returns with `lock` held.
+  void LeadLocked(std::unique_lock<std::mutex>& lock);
+
   BatchFn batch_fn_;
   AfterFn after_fn_;
   const size_t max_batch_bytes_;

@@ -1,6 +1,7 @@
 #include "spool/log_spool.h"
 
 #include <algorithm>
+#include <deque>
 #include <cstdio>
 #include <cstring>
 
@@ -588,42 +589,61 @@ Status LogSpool::Store(const SpoolRecord& record) {
 }
 
 Status LogSpool::MarkDone(std::string_view id, const std::vector<uint32_t>& recipients) {
+  return MarkDoneMany({DoneMark{std::string(id), recipients}});
+}
+
+Status LogSpool::MarkDoneMany(const std::vector<DoneMark>& marks) {
   if (options_.read_only) {
     return FailedPreconditionError("spool is open read-only");
   }
   if (const char* reason = unhealthy_.load()) {
     return UnavailableError(reason);
   }
-  std::vector<uint32_t> fresh;
+  // Validate everything first: a bad mark changes nothing.
+  std::vector<std::vector<uint32_t>> fresh(marks.size());
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = index_.find(std::string(id));
-    if (it == index_.end() || it->second.pending) {
-      return NotFoundError("spool holds no live message " + std::string(id));
-    }
-    const Entry& e = it->second;
-    for (uint32_t r : recipients) {
-      if (r >= e.recipient_count) {
-        return InvalidArgumentError("recipient index " + std::to_string(r) + " out of range");
+    for (size_t m = 0; m < marks.size(); ++m) {
+      auto it = index_.find(marks[m].id);
+      if (it == index_.end() || it->second.pending) {
+        return NotFoundError("spool holds no live message " + marks[m].id);
       }
-      if (!e.done[r]) {
-        fresh.push_back(r);
+      const Entry& e = it->second;
+      for (uint32_t r : marks[m].recipients) {
+        if (r >= e.recipient_count) {
+          return InvalidArgumentError("recipient index " + std::to_string(r) + " out of range");
+        }
+        if (!e.done[r]) {
+          fresh[m].push_back(r);
+        }
       }
     }
   }
-  std::sort(fresh.begin(), fresh.end());
-  fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
-  if (fresh.empty()) {
+  std::deque<WriteRequest> reqs;  // requests hold a condition variable: never moved
+  for (size_t m = 0; m < marks.size(); ++m) {
+    std::vector<uint32_t>& f = fresh[m];
+    std::sort(f.begin(), f.end());
+    f.erase(std::unique(f.begin(), f.end()), f.end());
+    if (f.empty()) {
+      continue;
+    }
+    WriteRequest& req = reqs.emplace_back();
+    req.type = RecordType::kDone;
+    req.id = marks[m].id;
+    req.prefix = EncodeDonePayload(req.id, f);
+    req.recipients = std::move(f);
+    req.payload_crc = Crc32c(req.prefix);
+    req.bytes = req.record_size();
+  }
+  if (reqs.empty()) {
     return Status::Ok();
   }
-  WriteRequest req;
-  req.type = RecordType::kDone;
-  req.id = std::string(id);
-  req.prefix = EncodeDonePayload(id, fresh);
-  req.recipients = std::move(fresh);
-  req.payload_crc = Crc32c(req.prefix);
-  req.bytes = req.record_size();
-  return committer_.Commit(&req);
+  std::vector<GroupCommitter::Request*> ptrs;
+  ptrs.reserve(reqs.size());
+  for (WriteRequest& r : reqs) {
+    ptrs.push_back(&r);
+  }
+  return committer_.CommitAll(ptrs);
 }
 
 StatusOr<std::string> LogSpool::ReadBody(std::string_view id) {

@@ -81,6 +81,7 @@ class LogSpool final : public Spool {
   Status Store(const SpoolRecord& record) override;
   // Idempotent for recipients already done. kNotFound once the message is fully done.
   Status MarkDone(std::string_view id, const std::vector<uint32_t>& recipients) override;
+  Status MarkDoneMany(const std::vector<DoneMark>& marks) override;
   StatusOr<std::string> ReadBody(std::string_view id) override;
   // Live messages in log order. May be called again; envelopes are re-read from disk.
   StatusOr<std::vector<RecoveredMessage>> Recover() override;

@@ -123,6 +123,25 @@ TEST_F(LogSpoolTest, MarkDoneSurvivesCrashAndFullyDoneMessagesStayGone) {
   EXPECT_THAT(*spool->Recover(), IsEmpty());
 }
 
+TEST_F(LogSpoolTest, MarkDoneManySharesOneBatchAndValidatesFirst) {
+  auto spool = OpenSpool();
+  ASSERT_TRUE(spool->Store(Rec("a", 2)).ok());
+  ASSERT_TRUE(spool->Store(Rec("b", 2)).ok());
+  ASSERT_TRUE(spool->Store(Rec("c", 1)).ok());
+  // An unknown id or an out-of-range index rejects the whole call.
+  EXPECT_EQ(spool->MarkDoneMany({{"a", {0}}, {"zz", {0}}}).code(), StatusCode::kNotFound);
+  EXPECT_EQ(spool->MarkDoneMany({{"a", {0}}, {"b", {5}}}).code(), StatusCode::kInvalidArgument);
+  const uint64_t before = spool->Stats().batches;
+  ASSERT_TRUE(spool->MarkDoneMany({{"a", {0, 1}}, {"b", {1}}, {"c", {0}}}).ok());
+  EXPECT_EQ(spool->Stats().batches, before + 1);
+
+  spool = CrashAndReopen(spool);
+  auto rec = spool->Recover();
+  ASSERT_TRUE(rec.ok());
+  ASSERT_THAT(Ids(*rec), ElementsAre("b"));
+  EXPECT_THAT((*rec)[0].done, ElementsAre(1));
+}
+
 TEST_F(LogSpoolTest, FailedFsyncReturnsErrorAndMakesTheSpoolUnhealthy) {
   auto spool = OpenSpool();
   ASSERT_TRUE(spool->Store(Rec("ok")).ok());

@@ -32,6 +32,11 @@ struct SpoolRecord {
   std::string body;              // the message as it will be delivered
 };
 
+struct DoneMark {
+  std::string id;
+  std::vector<uint32_t> recipients;
+};
+
 struct RecoveredMessage {
   std::string id;
   uint32_t recipient_count = 0;
@@ -45,6 +50,14 @@ class Spool {
 
   virtual Status Store(const SpoolRecord& record) = 0;
   virtual Status MarkDone(std::string_view id, const std::vector<uint32_t>& recipients) = 0;
+  // Several messages' marks at once (one group commit for all of them where the
+  // implementation can). Validated first: an unknown id or index changes nothing.
+  virtual Status MarkDoneMany(const std::vector<DoneMark>& marks) {
+    for (const auto& m : marks) {
+      RETURN_IF_ERROR(MarkDone(m.id, m.recipients));
+    }
+    return Status::Ok();
+  }
   virtual StatusOr<std::string> ReadBody(std::string_view id) = 0;
   virtual StatusOr<std::vector<RecoveredMessage>> Recover() = 0;
 

@@ -758,11 +758,15 @@ class Postfix:
         subprocess.run(["postfix", "-c", self.etc, "check"], check=True)
 
     def start(self):
-        self.configure()
-        subprocess.run(["postfix", "-c", self.etc, "start"], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.started = True
-        wait_port("127.0.0.1", self.port)
+        try:
+            self.configure()
+            self.started = True  # from here on stop() must run "postfix stop"
+            subprocess.run(["postfix", "-c", self.etc, "start"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_port("127.0.0.1", self.port)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def master_pid(self):

@@ -103,7 +103,8 @@ class Lifecycle(harness.HeraldCase):
                                Destination={"ToAddresses": ["real@example.com"]},
                                Content={"Simple": {"Subject": {"Data": "queued"},
                                                    "Body": {"Text": {"Data": "t"}}}})["MessageId"]
-            evs = h.events_for(mid)
+            # Events are published just after the reply: wait for them.
+            evs = harness.wait_until(lambda: h.events_for(mid), 10, "the Send event")
             self.assertEqual([e["eventType"] for e in evs], ["Send"],
                              "a real recipient yields only the Send event")
             self.assertEqual(h.stop(), 0, h.log_tail())
