@@ -205,8 +205,9 @@ int Main(int argc, char** argv) {
   aprod->add_flag("--sandbox", sandbox, "put the account back into the sandbox");
   auto* akeys = account->add_subcommand("keys", "list an account's access keys");
   akeys->add_option("NAME", name)->required();
-  auto* akcreate = account->add_subcommand("key-create", "add a key (rotation: the old one "
-                                                         "keeps working until deleted)");
+  auto* akcreate = account->add_subcommand("key-create",
+                                           "add a key (rotation: the old one "
+                                           "keeps working until deleted)");
   akcreate->add_option("NAME", name)->required();
   auto* akdisable = account->add_subcommand("key-disable", "disable a key");
   akdisable->add_option("ACCESS_KEY_ID", akid)->required();
@@ -330,9 +331,8 @@ int Main(int argc, char** argv) {
       std::cout << out.dump() << "\n";
     } else {
       for (const auto& k : out) {
-        std::cout << k["access_key_id"].get<std::string>() << "  "
-                  << k["status"].get<std::string>() << "  " << k["created"].get<std::string>()
-                  << "\n";
+        std::cout << k["access_key_id"].get<std::string>() << "  " << k["status"].get<std::string>()
+                  << "  " << k["created"].get<std::string>() << "\n";
       }
     }
     return 0;

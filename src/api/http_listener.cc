@@ -22,7 +22,6 @@ const std::string* HttpResponse::FindHeader(std::string_view name) const {
   return nullptr;
 }
 
-
 namespace {
 
 Status ValidateConfig(const HttpListenerConfig& c) {

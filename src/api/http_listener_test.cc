@@ -37,7 +37,6 @@ std::string HeaderOf(const HttpRequest& r, const std::string& name) {
   return "<absent>";
 }
 
-
 TEST(HttpListenerTest, ServesOnAnyPortAndStops) {
   RecordingHandler handler;
   HttpListenerConfig config;

@@ -82,8 +82,8 @@ inline Status InternalError(std::string m) { return Status(StatusCode::kInternal
 
 [[noreturn]] void CheckFailed(const char* file, int line, const char* expr, const std::string& msg);
 
-#define HERALD_CHECK(cond)                                      \
-  do {                                                          \
+#define HERALD_CHECK(cond)                                             \
+  do {                                                                 \
     if (!(cond)) ::herald::CheckFailed(__FILE__, __LINE__, #cond, ""); \
   } while (0)
 
@@ -127,10 +127,10 @@ class [[nodiscard]] StatusOr {
 #define HERALD_CONCAT_INNER(a, b) a##b
 #define HERALD_CONCAT(a, b) HERALD_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                 \
-  do {                                        \
-    ::herald::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                \
+#define RETURN_IF_ERROR(expr)      \
+  do {                             \
+    ::herald::Status _st = (expr); \
+    if (!_st.ok()) return _st;     \
   } while (0)
 
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

@@ -11,7 +11,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-
 TEST(TcpServerTest, RejectsNonNumericHost) {
   TcpServer server({{"example.com:0"}, 1, 16}, [](Connection&, bool) {});
   EXPECT_EQ(server.Start().code(), StatusCode::kInvalidArgument);

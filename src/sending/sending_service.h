@@ -56,16 +56,16 @@ struct Submission {
 // Why a submission was refused. Each door maps the kind to its own wire form (HTTP
 // status and error code, SMTP reply) using `message` as the text.
 enum class RejectKind {
-  kMessageRejected,        // 400 MessageRejected / 554 Message rejected: ...
-  kNotVerified,            // 400 MessageRejected / 554 ... Email address is not verified ...
-  kBadRequest,             // 400 BadRequestException / 554 / 501
-  kSendingPaused,          // 400 SendingPausedException / 554
-  kAccountSuspended,       // 400 AccountSuspendedException / 554
-  kConfigSetNotFound,      // 404 NotFoundException / 554
-  kMaxSendRate,            // 429 TooManyRequestsException / 454 Throttling failure
-  kDailyQuota,             // 429 / 454 Throttling failure: Daily message quota exceeded
-  kTooLarge,               // 400 MessageRejected / 552 Message is too long.
-  kTemporary,              // 500 InternalServiceErrorException / 451 Temporary service failure
+  kMessageRejected,    // 400 MessageRejected / 554 Message rejected: ...
+  kNotVerified,        // 400 MessageRejected / 554 ... Email address is not verified ...
+  kBadRequest,         // 400 BadRequestException / 554 / 501
+  kSendingPaused,      // 400 SendingPausedException / 554
+  kAccountSuspended,   // 400 AccountSuspendedException / 554
+  kConfigSetNotFound,  // 404 NotFoundException / 554
+  kMaxSendRate,        // 429 TooManyRequestsException / 454 Throttling failure
+  kDailyQuota,         // 429 / 454 Throttling failure: Daily message quota exceeded
+  kTooLarge,           // 400 MessageRejected / 552 Message is too long.
+  kTemporary,          // 500 InternalServiceErrorException / 451 Temporary service failure
 };
 
 struct Rejection {

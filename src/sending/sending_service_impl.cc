@@ -51,7 +51,9 @@ std::string DomainOf(const std::string& address) {
   return at == std::string::npos ? "" : address.substr(at + 1);
 }
 
-Rejection Reject(RejectKind kind, std::string message) { return Rejection{kind, std::move(message)}; }
+Rejection Reject(RejectKind kind, std::string message) {
+  return Rejection{kind, std::move(message)};
+}
 
 // Envelope stored with each spooled message (opaque to the spool).
 std::string EncodeEnvelope(int64_t account_id, const std::vector<std::string>& recipients,
@@ -226,8 +228,8 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   // Who the message claims to be from: every such identity must be verified.
   auto from = mail::HeaderAddresses(parsed, "From");
   if (!from.ok()) {
-    return Reject(RejectKind::kBadRequest, "Illegal address in From header: " +
-                                               from.status().message());
+    return Reject(RejectKind::kBadRequest,
+                  "Illegal address in From header: " + from.status().message());
   }
   if (from->empty()) return Reject(RejectKind::kBadRequest, "Missing required header 'From'.");
   std::string source = sub.source;
@@ -286,7 +288,8 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
     if (failed.size() > 3) list += "...";
     return Reject(RejectKind::kNotVerified,
                   "Email address is not verified. The following identities failed the check in "
-                  "region " + AsciiUpper(config_.region) + ": " + list);
+                  "region " +
+                      AsciiUpper(config_.region) + ": " + list);
   }
 
   // Admission: rate (every recipient) and the rolling daily quota (simulator excluded).
@@ -334,8 +337,8 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   info.message_id = message_id;
   info.source = source;
   info.sending_account_id = SendingAccountId(account->id);
-  info.source_arn = "arn:aws:ses:" + config_.region + ":" + info.sending_account_id +
-                    ":identity/" + DomainOf(AsciiLower(source));
+  info.source_arn = "arn:aws:ses:" + config_.region + ":" + info.sending_account_id + ":identity/" +
+                    DomainOf(AsciiLower(source));
   info.destination = recipients;
   info.tags = user_tags;
   const char* op = sub.operation.empty() ? "SendEmail" : sub.operation.c_str();
@@ -392,7 +395,8 @@ StatusOr<bool> SendingServiceImpl::ReserveQuota(int64_t account_id, SysTime now,
       RETURN_IF_ERROR(store_.RecordSends(account_id, q.unflushed_at, q.unflushed));
       q.unflushed = 0;
     }
-    ASSIGN_OR_RETURN(q.store_count, store_.CountSendsSince(account_id, now - std::chrono::hours(24)));
+    ASSIGN_OR_RETURN(q.store_count,
+                     store_.CountSendsSince(account_id, now - std::chrono::hours(24)));
     q.refreshed = now;
     q.loaded = true;
   }

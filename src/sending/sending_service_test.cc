@@ -125,11 +125,9 @@ TEST_F(SendingServiceTest, SubdomainOfVerifiedDomainIsVerified) {
 }
 
 TEST_F(SendingServiceTest, EverySimulatorAddressProducesSesEvents) {
-  auto r = Send(Make({"success@simulator.amazonses.com",
-                                  "bounce+x@simulator.amazonses.com",
-                                  "ooto@simulator.amazonses.com",
-                                  "complaint@simulator.amazonses.com",
-                                  "suppressionlist@simulator.amazonses.com"}));
+  auto r = Send(Make({"success@simulator.amazonses.com", "bounce+x@simulator.amazonses.com",
+                      "ooto@simulator.amazonses.com", "complaint@simulator.amazonses.com",
+                      "suppressionlist@simulator.amazonses.com"}));
   ASSERT_NE(AsAccepted(r), nullptr);
   const std::string id = AsAccepted(r)->message_id;
   EXPECT_EQ(Types(), (std::vector<std::string>{"Send", "Delivery", "Bounce", "Delivery", "Bounce",
@@ -167,8 +165,8 @@ TEST_F(SendingServiceTest, EverySimulatorAddressProducesSesEvents) {
 
 TEST_F(SendingServiceTest, ControlHeadersAreHonouredAndRemoved) {
   auto r = Send(Make({"success@simulator.amazonses.com"},
-                                 "X-SES-MESSAGE-TAGS: campaign=fall, team=ops\r\n"
-                                 "X-SES-SOURCE-ARN: arn:aws:ses:x\r\n"));
+                     "X-SES-MESSAGE-TAGS: campaign=fall, team=ops\r\n"
+                     "X-SES-SOURCE-ARN: arn:aws:ses:x\r\n"));
   ASSERT_NE(AsAccepted(r), nullptr);
   const auto& mail = sink_.events_[0]["mail"];
   EXPECT_EQ(mail["tags"]["campaign"][0], "fall");
@@ -176,12 +174,11 @@ TEST_F(SendingServiceTest, ControlHeadersAreHonouredAndRemoved) {
   for (const auto& h : mail["headers"]) {
     EXPECT_FALSE(StartsWithIgnoreCase(h["name"].get<std::string>(), "X-SES-"));
   }
-  auto bad = Send(
-      Make({"success@simulator.amazonses.com"}, "X-SES-MESSAGE-TAGS: bad tag=x\r\n"));
+  auto bad = Send(Make({"success@simulator.amazonses.com"}, "X-SES-MESSAGE-TAGS: bad tag=x\r\n"));
   ASSERT_NE(AsRejected(bad), nullptr);
   EXPECT_EQ(AsRejected(bad)->kind, RejectKind::kBadRequest);
-  auto cs = Send(
-      Make({"success@simulator.amazonses.com"}, "X-SES-CONFIGURATION-SET: marketing\r\n"));
+  auto cs =
+      Send(Make({"success@simulator.amazonses.com"}, "X-SES-CONFIGURATION-SET: marketing\r\n"));
   ASSERT_NE(AsRejected(cs), nullptr);
   EXPECT_EQ(AsRejected(cs)->kind, RejectKind::kConfigSetNotFound);
 }
@@ -189,7 +186,7 @@ TEST_F(SendingServiceTest, ControlHeadersAreHonouredAndRemoved) {
 TEST_F(SendingServiceTest, RealRecipientsStayQueuedWithHeraldHeaders) {
   ASSERT_TRUE(store_.SetProduction(account_.id, true).ok());
   auto r = Send(Make({"user@example.org", "success@simulator.amazonses.com"},
-                                 "Message-ID: <client-id@example.com>\r\n"));
+                     "Message-ID: <client-id@example.com>\r\n"));
   ASSERT_NE(AsAccepted(r), nullptr);
   auto queued = spool_.Recover();
   ASSERT_TRUE(queued.ok());
@@ -218,7 +215,8 @@ TEST_F(SendingServiceTest, RateLimitAllowsABurstThenRefusesUntilRepaid) {
   config_.sandbox_max_send_rate = 1;
   Rebuild();
   std::vector<std::string> five;
-  for (int i = 0; i < 5; ++i) five.push_back("success+" + std::to_string(i) + "@simulator.amazonses.com");
+  for (int i = 0; i < 5; ++i)
+    five.push_back("success+" + std::to_string(i) + "@simulator.amazonses.com");
   EXPECT_NE(AsAccepted(Send(Make(five))), nullptr);
   auto r = Send(Make({"success@simulator.amazonses.com"}));
   ASSERT_NE(AsRejected(r), nullptr);
@@ -237,8 +235,7 @@ TEST_F(SendingServiceTest, DailyQuotaCountsRealRecipientsOnly) {
   auto r = Send(Make({"c@example.org", "d@example.org"}));
   ASSERT_NE(AsRejected(r), nullptr);
   EXPECT_EQ(AsRejected(r)->kind, RejectKind::kDailyQuota);
-  EXPECT_NE(AsAccepted(Send(Make({"c@example.org", "success@simulator.amazonses.com"}))),
-            nullptr);
+  EXPECT_NE(AsAccepted(Send(Make({"c@example.org", "success@simulator.amazonses.com"}))), nullptr);
   clock_.Advance(std::chrono::hours(25));
   EXPECT_NE(AsAccepted(Send(Make({"d@example.org", "e@example.org"}))), nullptr);
   // A fresh service (a restart) sees the counts the first one wrote.
@@ -256,7 +253,8 @@ TEST_F(SendingServiceTest, PausedAccountAndLimits) {
   EXPECT_EQ(AsRejected(Send(big))->kind, RejectKind::kTooLarge);
 
   std::vector<std::string> many;
-  for (int i = 0; i < 51; ++i) many.push_back("success+" + std::to_string(i) + "@simulator.amazonses.com");
+  for (int i = 0; i < 51; ++i)
+    many.push_back("success+" + std::to_string(i) + "@simulator.amazonses.com");
   auto r = Send(Make(many));
   ASSERT_NE(AsRejected(r), nullptr);
   EXPECT_EQ(AsRejected(r)->message, "Recipient count exceeds 50.");

@@ -33,8 +33,8 @@ nlohmann::json Delivery(const std::string& rcpt, SysTime accepted, SysTime now,
           {"reportingMTA", hostname}};
 }
 
-nlohmann::json Bounce(const std::string& type, const std::string& subtype,
-                      nlohmann::json recipient, SysTime now, const std::string& hostname) {
+nlohmann::json Bounce(const std::string& type, const std::string& subtype, nlohmann::json recipient,
+                      SysTime now, const std::string& hostname) {
   return {{"feedbackId", NewUuid() + "-000000"},
           {"bounceType", type},
           {"bounceSubType", subtype},
@@ -53,7 +53,8 @@ std::vector<std::string> SimulatorOutcomeEvents(SimOutcome outcome, const nlohma
     case SimOutcome::kNotSimulator:
       break;
     case SimOutcome::kSuccess:
-      out.push_back(EventLine("Delivery", mail, "delivery", Delivery(rcpt, accepted, now, hostname)));
+      out.push_back(
+          EventLine("Delivery", mail, "delivery", Delivery(rcpt, accepted, now, hostname)));
       break;
     case SimOutcome::kBounce:
       out.push_back(EventLine("Bounce", mail, "bounce",
@@ -65,21 +66,23 @@ std::vector<std::string> SimulatorOutcomeEvents(SimOutcome outcome, const nlohma
                                      now, hostname)));
       break;
     case SimOutcome::kOoto:
-      out.push_back(EventLine("Delivery", mail, "delivery", Delivery(rcpt, accepted, now, hostname)));
-      out.push_back(EventLine("Bounce", mail, "bounce",
-                              Bounce("Transient", "General", {{"emailAddress", rcpt}}, now,
-                                     hostname)));
+      out.push_back(
+          EventLine("Delivery", mail, "delivery", Delivery(rcpt, accepted, now, hostname)));
+      out.push_back(
+          EventLine("Bounce", mail, "bounce",
+                    Bounce("Transient", "General", {{"emailAddress", rcpt}}, now, hostname)));
       break;
     case SimOutcome::kComplaint:
-      out.push_back(EventLine("Delivery", mail, "delivery", Delivery(rcpt, accepted, now, hostname)));
-      out.push_back(EventLine(
-          "Complaint", mail, "complaint",
-          {{"feedbackId", NewUuid() + "-000000"},
-           {"complainedRecipients", nlohmann::json::array({{{"emailAddress", rcpt}}})},
-           {"timestamp", FormatIso8601Millis(now)},
-           {"userAgent", "herald mailbox simulator"},
-           {"complaintFeedbackType", "abuse"},
-           {"arrivalDate", FormatIso8601Millis(now)}}));
+      out.push_back(
+          EventLine("Delivery", mail, "delivery", Delivery(rcpt, accepted, now, hostname)));
+      out.push_back(
+          EventLine("Complaint", mail, "complaint",
+                    {{"feedbackId", NewUuid() + "-000000"},
+                     {"complainedRecipients", nlohmann::json::array({{{"emailAddress", rcpt}}})},
+                     {"timestamp", FormatIso8601Millis(now)},
+                     {"userAgent", "herald mailbox simulator"},
+                     {"complaintFeedbackType", "abuse"},
+                     {"arrivalDate", FormatIso8601Millis(now)}}));
       break;
     case SimOutcome::kSuppressionList:
       out.push_back(EventLine(

@@ -19,7 +19,7 @@ using Field = std::variant<std::string Config::*, int64_t Config::*, double Conf
 struct KeySpec {
   const char* key;  // dotted path in the TOML file
   Field field;
-  double min = 0;   // numbers only
+  double min = 0;  // numbers only
   double max = 0;
   const char* doc;
 };
@@ -56,8 +56,7 @@ const std::vector<KeySpec>& Keys() {
        "Seconds of client silence before the connection is closed."},
       {"smtp.max_commands", &Config::smtp_max_commands, 10, 1000000,
        "Commands per connection before herald closes it with 421."},
-      {"smtp.allow_insecure_auth_on_loopback", &Config::smtp_allow_insecure_auth_on_loopback,
-       0, 0,
+      {"smtp.allow_insecure_auth_on_loopback", &Config::smtp_allow_insecure_auth_on_loopback, 0, 0,
        "Allow AUTH without STARTTLS for clients on 127.0.0.0/8 or ::1. Elsewhere AUTH always "
        "needs TLS, as SES requires."},
       {"smtp.tls_cert_file", &Config::smtp_tls_cert_file, 0, 0,
@@ -207,11 +206,16 @@ std::string BoundsText(const KeySpec& spec) {
 
 const char* TypeText(const KeySpec& spec) {
   switch (spec.field.index()) {
-    case 0: return "string";
-    case 1: return "integer";
-    case 2: return "number";
-    case 3: return "boolean";
-    default: return "array of strings";
+    case 0:
+      return "string";
+    case 1:
+      return "integer";
+    case 2:
+      return "number";
+    case 3:
+      return "boolean";
+    default:
+      return "array of strings";
   }
 }
 
@@ -238,8 +242,8 @@ Status ValidateConfig(const Config& c) {
   if (!ParseLogLevel(c.log_level, &level)) {
     return InvalidArgumentError("log_level must be one of debug, info, warn, error");
   }
-  if (c.region.empty() || c.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") !=
-                              std::string::npos) {
+  if (c.region.empty() ||
+      c.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
     return InvalidArgumentError("region '" + c.region + "' is not a region name like us-east-1");
   }
   if (c.hostname.empty()) return InvalidArgumentError("hostname must not be empty");
@@ -254,8 +258,7 @@ Status ValidateConfig(const Config& c) {
 }
 
 std::string ConfigReferenceMarkdown() {
-  std::string out =
-      "| key | type | default | bounds | meaning |\n|---|---|---|---|---|\n";
+  std::string out = "| key | type | default | bounds | meaning |\n|---|---|---|---|---|\n";
   for (const auto& k : Keys()) {
     out += "| `" + std::string(k.key) + "` | " + TypeText(k) + " | " + DefaultText(k) + " | " +
            BoundsText(k) + " | " + k.doc + " |\n";

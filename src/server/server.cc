@@ -35,8 +35,8 @@ class IdentityVerifierImpl final : public api::IdentityVerifier {
   // send, so it is not subject to the account's sandbox, quota or identity checks.
   void SendVerificationEmail(const sending::Principal& principal, const std::string& address,
                              const std::string& token) override {
-    std::string base = config_.public_url.empty() ? "http://" + config_.http_listen
-                                                  : config_.public_url;
+    std::string base =
+        config_.public_url.empty() ? "http://" + config_.http_listen : config_.public_url;
     while (!base.empty() && base.back() == '/') base.pop_back();
     const std::string link = base + "/_herald/verify-email?token=" + token;
     const SysTime now = clock_.Now();
@@ -115,8 +115,8 @@ class ServerImpl final : public Server {
     sc.production_max_send_rate = config_.production_max_send_rate;
     sc.max_recipients = config_.max_recipients;
     sc.max_message_bytes = config_.max_message_bytes;
-    sending_ = std::make_unique<sending::SendingServiceImpl>(sc, clock_, *store_, *spool_,
-                                                             *events_);
+    sending_ =
+        std::make_unique<sending::SendingServiceImpl>(sc, clock_, *store_, *spool_, *events_);
     ASSIGN_OR_RETURN(int64_t queued, sending_->Recover());
     LogInfo("spool recovered", {{"queued_messages", std::to_string(queued)}});
 
@@ -127,14 +127,13 @@ class ServerImpl final : public Server {
     api::ApiConfig ac;
     ac.region = config_.region;
     ac.hostname = config_.hostname;
-    ac.sandbox = {static_cast<double>(config_.sandbox_max_24h_send),
-                  config_.sandbox_max_send_rate};
+    ac.sandbox = {static_cast<double>(config_.sandbox_max_24h_send), config_.sandbox_max_send_rate};
     ac.production = {static_cast<double>(config_.production_max_24h_send),
                      config_.production_max_send_rate};
     ac.max_recipients = static_cast<int>(config_.max_recipients);
     ac.max_message_bytes = static_cast<size_t>(config_.max_message_bytes);
-    api_ = std::make_unique<api::SesV2Api>(ac, *store_, *sending_, *credentials_, *verifier_,
-                                           clock_);
+    api_ =
+        std::make_unique<api::SesV2Api>(ac, *store_, *sending_, *credentials_, *verifier_, clock_);
     api::HttpListenerConfig hc;
     hc.listen = config_.http_listen;
     hc.max_body_bytes = static_cast<size_t>(config_.http_max_body_bytes);

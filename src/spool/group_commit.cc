@@ -9,7 +9,9 @@ GroupCommitter::GroupCommitter(BatchFn batch_fn, AfterFn after_fn, size_t max_ba
       after_fn_(std::move(after_fn)),
       max_batch_bytes_(max_batch_bytes) {}
 
-Status GroupCommitter::Commit(Request* req) { return CommitAll(std::span<Request* const>(&req, 1)); }
+Status GroupCommitter::Commit(Request* req) {
+  return CommitAll(std::span<Request* const>(&req, 1));
+}
 
 Status GroupCommitter::CommitAll(std::span<Request* const> reqs) {
   std::unique_lock<std::mutex> lock(mu_);

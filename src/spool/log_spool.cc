@@ -1,9 +1,9 @@
 #include "spool/log_spool.h"
 
 #include <algorithm>
-#include <deque>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 
 #include "base/crypto.h"
 #include "base/log.h"
