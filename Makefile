@@ -3,7 +3,7 @@ BUILD     ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS      ?= $(shell nproc)
-CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+
 
 .PHONY: all setup build run test unit integration asan fuzz format clean
 
@@ -13,7 +13,7 @@ setup:
 	@scripts/setup.sh
 
 build: setup
-	@cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # Starts herald in the foreground with its embedded SQLite store in ./herald-data.
@@ -33,7 +33,7 @@ integration: build
 	@cd $(BUILD) && ctest --output-on-failure -L integration
 
 asan: setup
-	@cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=ON \
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=ON \
 	  -DHERALD_BUILD_SERVER=ON -DCMAKE_CXX_FLAGS="-O1" >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target herald_unit_tests
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
