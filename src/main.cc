@@ -129,14 +129,18 @@ int EventsTail(const CommonFlags& f, int n, bool follow) {
   auto config = LoadConfig(f);
   if (!config.ok()) return Fail(config.status().message());
   std::string path = config->data_dir + "/events.jsonl";
+  // Take the follow position before printing the tail: a line appended in between is then
+  // printed twice (consumers de-duplicate on eventId) rather than never.
+  events::EventFollower follower(path);
+  if (follow) {
+    Status st = follower.SkipToEnd();
+    if (!st.ok()) return Fail(st.message());
+  }
   auto lines = events::ReadLastLines(path, static_cast<size_t>(n));
   if (!lines.ok()) return Fail(lines.status().message());
   for (const auto& l : *lines) std::cout << l << "\n";
   std::cout.flush();
   if (!follow) return 0;
-  events::EventFollower follower(path);
-  Status st = follower.SkipToEnd();
-  if (!st.ok()) return Fail(st.message());
   signal(SIGPIPE, SIG_DFL);
   while (true) {
     auto more = follower.Poll();
