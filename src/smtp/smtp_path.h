@@ -2,14 +2,14 @@
 // "<>"), as written in MAIL FROM and RCPT TO.
 //
 // Contract: pure functions. ParseSmtpPath accepts exactly the bracketed path (without the
-// command or the ESMTP parameters after it). It follows RFC 5321 section 4.1.2 for 7-bit
+// command or the ESMTP parameters after it). It is mail::ParseSmtpPath (herald's one path
+// parser) plus SMTP's own refusals. It follows RFC 5321 section 4.1.2 for 7-bit
 // ASCII only (herald does not offer SMTPUTF8): dot-string or quoted-string local part of at
 // most 64 octets, a host name of LDH labels (at most 63 octets each, 255 in all), whole
 // address at most 320 octets (SES's limit). Source routes ("<@a,@b:user@c>") are accepted
 // and dropped. Address literals ("user@[192.0.2.1]") are refused: SES does not send to them.
 // The domain is returned in lower case; the local part as written.
 // Errors: kInvalidArgument naming the problem; the caller words the SMTP reply.
-// This is a syntax gate only: sending/ re-parses every address with mail/address.h.
 // Thread-safety: pure. Trust: input is hostile (an SMTP command argument).
 #pragma once
 
