@@ -326,11 +326,10 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   added.insert(added.end(), std::make_move_iterator(kept.begin()),
                std::make_move_iterator(kept.end()));
   std::string final_message = mail::Serialize(added, parsed.body);
-  auto final_parsed = mail::ParseMessage(final_message);
-  if (!final_parsed.ok()) {
-    ReleaseQuota(account->id, n_quota);
-    return Reject(RejectKind::kBadRequest, final_parsed.status().message());
-  }
+  // The final header is `added` (parsed fields plus ones MakeHeaderField built): no need to
+  // scan the whole message a second time. The mail object reads only the header.
+  mail::ParsedMessage final_header;
+  final_header.headers = std::move(added);
 
   MailInfo info;
   info.timestamp = now;
@@ -346,7 +345,7 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   info.tags.emplace_back("ses:source-ip", sub.principal.source_ip);
   info.tags.emplace_back("ses:from-domain", DomainOf(AsciiLower((*from)[0].Address())));
   info.tags.emplace_back("ses:caller-identity", sub.principal.account_name);
-  nlohmann::json mail_obj = BuildMailObject(info, *final_parsed);
+  nlohmann::json mail_obj = BuildMailObject(info, final_header);
 
   spool::SpoolRecord rec;
   rec.id = message_id;
