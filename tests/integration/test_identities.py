@@ -5,6 +5,7 @@ that domain can then send. Also: an e-mail identity gets its verification mail s
 
 import json
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -27,7 +28,7 @@ class Dnsmasq:
     def __init__(self, port, txt_records):
         args = [DNSMASQ, "-k", "--conf-file=/dev/null", "--port=%d" % port,
                 "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
-                "--user=root" if os.geteuid() == 0 else "--user=%s" % os.getlogin()]
+                "--user=%s" % pwd.getpwuid(os.geteuid()).pw_name]
         for name, value in txt_records:
             args.append('--txt-record=%s,%s' % (name, value))  # argv: no shell quoting
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
