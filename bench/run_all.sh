@@ -1,8 +1,9 @@
 #!/bin/bash
 # bench/run_all.sh: runs every benchmark and writes the figures to bench/results/.
 #   sudo bench/run_all.sh [--herald PATH] [--load PATH]
+# Runs smtp_accept.sh, sendemail_rate.sh, relay_rate.sh and queue_memory.sh in turn.
 # Writes bench/results/<UTC date>-<host>.json (one object per benchmark plus the machine)
-# and prints a Markdown table to paste into docs/benchmarks.md.
+# and prints the Markdown table rows to paste into docs/benchmarks.md.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 HERALD=${HERALD:-$REPO/build-integ/herald}
@@ -23,25 +24,38 @@ trap 'rm -rf "$TMP"' EXIT
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 "$REPO/bench/smtp_accept.sh" --herald "$HERALD" --json "$TMP/smtp.json" >/dev/null
 "$REPO/bench/sendemail_rate.sh" --herald "$HERALD" --load "$LOAD" --json "$TMP/api.json" >/dev/null
+"$REPO/bench/relay_rate.sh" --herald "$HERALD" --json "$TMP/relay.json" >/dev/null
+"$REPO/bench/queue_memory.sh" --herald "$HERALD" --json "$TMP/qmem.json" >/dev/null
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
-/usr/bin/python3 - "$TMP/smtp.json" "$TMP/api.json" "$OUT" "$LOAD_BEFORE" "$LOAD_AFTER" <<'EOF'
+/usr/bin/python3 - "$TMP/smtp.json" "$TMP/api.json" "$OUT" "$LOAD_BEFORE" "$LOAD_AFTER" \
+  "$TMP/relay.json" "$TMP/qmem.json" <<'EOF'
 import json, os, platform, subprocess, sys, datetime
 smtp = json.load(open(sys.argv[1]))
 api = json.load(open(sys.argv[2]))
+relay = json.load(open(sys.argv[6]))
+qmem = json.load(open(sys.argv[7]))
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 machine = {"date_utc": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
            "cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
            "postfix": subprocess.run(["postconf", "-d", "-h", "mail_version"], capture_output=True,
                                      text=True).stdout.strip(),
            "loadavg_before": sys.argv[4], "loadavg_after": sys.argv[5]}
-json.dump({"machine": machine, "smtp_accept": smtp, "sendemail_rate": api},
-          open(sys.argv[3], "w"), indent=2)
+json.dump({"machine": machine, "smtp_accept": smtp, "sendemail_rate": api,
+           "relay_rate": relay, "queue_memory": qmem}, open(sys.argv[3], "w"), indent=2)
 print("| date (UTC) | machine | Postfix msg/s | herald msg/s | herald/Postfix | SendEmail req/s | p50 ms | p99 ms |")
 print("|---|---|---|---|---|---|---|---|")
 print("| %s | %d cores, %s | %s | %s | %s | %.0f | %.1f | %.1f |" % (
     machine["date_utc"], machine["cpus"], cpu, smtp["postfix_msgs_per_s"],
     smtp["herald_msgs_per_s"], smtp["ratio_herald_to_postfix"],
     api["requests_per_second"], api["p50_ms"], api["p99_ms"]))
+print()
+print("| date (UTC) | machine | Postfix relay msg/s | herald relay msg/s | herald/Postfix "
+      "| queued recipients | RSS bytes/recipient | spool bytes/recipient |")
+print("|---|---|---|---|---|---|---|---|")
+print("| %s | %d cores, %s | %s | %s | %s | %d | %.0f | %.0f |" % (
+    machine["date_utc"], machine["cpus"], cpu, relay["postfix_msgs_per_s"],
+    relay["herald_msgs_per_s"], relay["ratio_herald_to_postfix"], qmem["queued_recipients"],
+    qmem["rss_bytes_per_recipient"], qmem["spool_bytes_per_recipient"]))
 print("\nwritten to %s" % sys.argv[3])
 EOF

@@ -7,8 +7,9 @@
 #    and cleanup do their normal work, cleanup fsyncs the queue file before the 250, and
 #    the queue manager never schedules a delivery.
 #  - herald with [smtp] trusted_networks = ["127.0.0.1/32"] (smtp-source has no AUTH), a
-#    production account "bench", and recipients at example.com that stay queued in its
-#    spool (its DNS server is a closed port, so nothing leaves the machine).
+#    production account "bench", and [delivery] enabled = false, so every message stays
+#    queued in its spool and no delivery work competes with the accepting (its DNS server
+#    is also a closed port: nothing could leave the machine anyway).
 # Load: Postfix's smtp-source, SESSIONS parallel sessions (default 20), MESSAGES messages
 # (default 20000) of BYTES payload (default 5120), one recipient each, after a warm-up of
 # WARMUP messages. Every run is checked: the queue (Postfix hold queue / herald spool
@@ -148,6 +149,9 @@ trusted_account = "bench"
 [sending]
 production_max_send_rate = 1000000
 production_max_24h_send = 1000000000000
+
+[delivery]
+enabled = false
 
 [dns]
 server = "127.0.0.1:9"

@@ -9,12 +9,15 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "api/http_listener.h"
+#include "api/sesv2_api.h"
 #include "auth/sigv4.h"
 #include "base/crypto.h"
 #include "base/log.h"
@@ -125,6 +128,74 @@ int Serve(const CommonFlags& f) {
   return 0;
 }
 
+// `herald queue`: talks to the running daemon through its admin endpoints (the address
+// comes from DATA_DIR/ready.json, the token from DATA_DIR/admin.token).
+int Queue(const CommonFlags& f, const std::string& action, const std::string& arg, bool json) {
+  auto config = LoadConfig(f);
+  if (!config.ok()) return Fail(config.status().message());
+  std::ifstream ready_in(config->data_dir + "/ready.json");
+  nlohmann::json ready = nlohmann::json::parse(ready_in, nullptr, false);
+  if (ready.is_discarded() || !ready.contains("http")) {
+    return Fail("herald does not seem to run with data dir " + config->data_dir +
+                " (no ready.json)");
+  }
+  std::ifstream token_in(config->data_dir + "/admin.token");
+  std::string token;
+  std::getline(token_in, token);
+  api::HttpRequest req;
+  req.headers.emplace_back("X-Herald-Admin-Token", token);
+  auto enc = [](const std::string& v) {
+    std::string out;
+    for (unsigned char c : v) {
+      if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == ',' ||
+          c == '@') {
+        out += static_cast<char>(c);
+      } else {
+        char buf[4];
+        std::snprintf(buf, sizeof buf, "%%%02X", c);
+        out += buf;
+      }
+    }
+    return out;
+  };
+  if (action == "list") {
+    req.method = "GET";
+    req.target = "/_herald/admin/queue";
+  } else {
+    req.method = "POST";
+    const char* param = action == "bounce" ? "message_id" : "destination";
+    req.target = "/_herald/admin/queue/" + action + "?" + param + "=" + enc(arg);
+  }
+  auto res = api::SendHttpRequest(ready["http"].get<std::string>(), req, 30);
+  if (!res.ok()) return Fail(res.status().message());
+  if (res->status != 200)
+    return Fail("herald answered " + std::to_string(res->status) + ": " + res->body);
+  nlohmann::json body = nlohmann::json::parse(res->body, nullptr, false);
+  if (json || action != "list" || body.is_discarded()) {
+    std::cout << (body.is_discarded() ? res->body : body.dump()) << "\n";
+    return 0;
+  }
+  std::printf("%-40s %8s %8s %5s %-24s %s\n", "DESTINATION", "READY", "DEFERRED", "CONN", "OLDEST",
+              "LAST REPLY");
+  for (const auto& d : body["destinations"]) {
+    std::string key = d.value("destination", "");
+    if (d.value("held", false)) key += " (held)";
+    std::printf("%-40s %8lld %8lld %5d %-24s %s\n", key.c_str(),
+                static_cast<long long>(d.value("ready", 0)),
+                static_cast<long long>(d.value("deferred", 0)), d.value("connections", 0),
+                d.value("oldest", std::string("-")).c_str(),
+                d.value("last_reply", std::string()).substr(0, 100).c_str());
+  }
+  const auto& c = body["counters"];
+  std::printf("queued %lld, delivered %lld, bounced %lld (expired %lld), deferrals %lld\n",
+              static_cast<long long>(c.value("queued_recipients", 0)),
+              static_cast<long long>(c.value("delivered", 0)),
+              static_cast<long long>(c.value("bounced", 0)),
+              static_cast<long long>(c.value("expired", 0)),
+              static_cast<long long>(c.value("deferred", 0)));
+  return 0;
+}
+
 int EventsTail(const CommonFlags& f, int n, bool follow) {
   auto config = LoadConfig(f);
   if (!config.ok()) return Fail(config.status().message());
@@ -185,6 +256,94 @@ int SpoolList(const CommonFlags& f, bool json) {
   return 0;
 }
 
+// `herald identity show NAME --account ACCOUNT`: an identity, its DKIM and MAIL FROM
+// settings as stored, and the DNS records to publish. A domain without a DKIM key (one
+// made by `identity verify`, or from before DKIM) gets its Easy DKIM key here.
+int IdentityShow(store::Store& st, const Config& c, const std::string& account,
+                 const std::string& given, bool json) {
+  auto acc = st.GetAccountByName(account);
+  if (!acc.ok()) return Fail(acc.status().message());
+  std::string canonical;
+  if (given.find('@') != std::string::npos) {
+    auto mb = mail::ParseMailbox(given);
+    if (!mb.ok()) return Fail(mb.status().message());
+    canonical = mb->Canonical();
+  } else {
+    auto d = mail::NormalizeDomain(given);
+    if (!d.ok()) return Fail(d.status().message());
+    canonical = *d;
+  }
+  auto id = st.GetIdentity(acc->id, canonical);
+  if (!id.ok()) return Fail(canonical + ": " + id.status().message());
+  const bool domain = id->type == store::IdentityType::kDomain;
+  if (domain && id->dkim_selector.empty() && id->dkim_origin == "AWS_SES") {
+    Status s =
+        api::AssignNewDkimKey(&*id, id->dkim_next_key_length, std::chrono::system_clock::now());
+    if (s.ok()) s = st.SetIdentityDkim(*id);
+    if (!s.ok()) return Fail("cannot make a DKIM key: " + s.message());
+  }
+  nlohmann::json out = {{"identity", id->name},
+                        {"account", account},
+                        {"type", store::IdentityTypeName(id->type)},
+                        {"status", store::VerificationStatusName(id->status)}};
+  nlohmann::json records = nlohmann::json::array();
+  if (domain) {
+    out["dkim"] = {{"signing_enabled", id->dkim_signing_enabled},
+                   {"origin", id->dkim_origin},
+                   {"selector", id->dkim_selector},
+                   {"algorithm", id->dkim_algorithm},
+                   {"key_length", id->dkim_key_length},
+                   {"status", store::VerificationStatusName(id->dkim_status)}};
+    records.push_back({{"name", "_amazonses." + id->name},
+                       {"type", "TXT"},
+                       {"value", id->verification_token},
+                       {"for", "domain verification"}});
+    if (auto dkim = api::DkimRecordFor(*id); dkim.ok()) {
+      records.push_back(
+          {{"name", dkim->name}, {"type", "TXT"}, {"value", dkim->value}, {"for", "DKIM"}});
+    }
+    if (!id->mail_from_domain.empty()) {
+      out["mail_from"] = {{"domain", id->mail_from_domain},
+                          {"behavior_on_mx_failure", id->mail_from_behavior},
+                          {"status", store::VerificationStatusName(id->mail_from_status)}};
+      records.push_back({{"name", id->mail_from_domain},
+                         {"type", "MX"},
+                         {"value", "10 " + c.hostname},
+                         {"for", "MAIL FROM (bounces)"}});
+      records.push_back({{"name", id->mail_from_domain},
+                         {"type", "TXT"},
+                         {"value", "v=spf1 a:" + c.hostname + " ~all"},
+                         {"for", "MAIL FROM (SPF)"}});
+    }
+  }
+  out["dns_records"] = records;
+  if (json) {
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  std::cout << "identity:  " << id->name << " (" << out["type"].get<std::string>() << ", "
+            << out["status"].get<std::string>() << ")\n"
+            << "account:   " << account << "\n";
+  if (domain) {
+    std::cout << "DKIM:      " << out["dkim"]["status"].get<std::string>() << ", "
+              << (id->dkim_signing_enabled ? "signing" : "signing disabled") << ", "
+              << id->dkim_origin << " " << id->dkim_algorithm << ", selector " << id->dkim_selector
+              << "\n";
+    if (out.contains("mail_from")) {
+      std::cout << "MAIL FROM: " << id->mail_from_domain << " ("
+                << out["mail_from"]["status"].get<std::string>() << ", " << id->mail_from_behavior
+                << ")\n";
+    }
+    std::cout << "\nDNS records to publish:\n";
+    for (const auto& r : records) {
+      std::cout << "  " << r["name"].get<std::string>() << "  " << r["type"].get<std::string>()
+                << "  \"" << r["value"].get<std::string>() << "\"    ; "
+                << r["for"].get<std::string>() << "\n";
+    }
+  }
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"herald: a self-hosted email sending service that speaks Amazon SES's APIs"};
   app.require_subcommand(1);
@@ -233,7 +392,10 @@ int Main(int argc, char** argv) {
   iverify->add_option("IDENTITY", ident)->required();
   auto* ilist = identity->add_subcommand("list", "list an account's identities");
   ilist->add_option("--account", name, "account name")->required();
-  for (auto* sub : {iverify, ilist}) {
+  auto* ishow = identity->add_subcommand("show", "an identity and the DNS records to publish");
+  ishow->add_option("--account", name, "account name")->required();
+  ishow->add_option("IDENTITY", ident)->required();
+  for (auto* sub : {iverify, ilist, ishow}) {
     AddCommon(sub, &f);
     sub->add_flag("--json", json, "print JSON");
   }
@@ -255,6 +417,27 @@ int Main(int argc, char** argv) {
   slist->add_flag("--json", json, "print JSON");
   AddCommon(slist, &f);
 
+  // queue
+  auto* queuec = app.add_subcommand("queue", "the delivery queues of the running daemon");
+  queuec->require_subcommand(1);
+  std::string qarg;
+  bool qjson = false;
+  auto* qlist = queuec->add_subcommand("list", "destinations: ready, deferred, connections");
+  qlist->add_flag("--json", qjson, "print JSON");
+  AddCommon(qlist, &f);
+  auto* qretry = queuec->add_subcommand("retry", "retry deferred mail now");
+  qretry->add_option("destination", qarg, "destination key (default: all)");
+  AddCommon(qretry, &f);
+  auto* qhold = queuec->add_subcommand("hold", "stop delivering to a destination");
+  qhold->add_option("destination", qarg, "destination key")->required();
+  AddCommon(qhold, &f);
+  auto* qrelease = queuec->add_subcommand("release", "resume a held destination");
+  qrelease->add_option("destination", qarg, "destination key")->required();
+  AddCommon(qrelease, &f);
+  auto* qbounce = queuec->add_subcommand("bounce", "bounce a message's queued recipients");
+  qbounce->add_option("message_id", qarg, "message id")->required();
+  AddCommon(qbounce, &f);
+
   // config
   auto* configc = app.add_subcommand("config", "configuration helpers");
   configc->require_subcommand(1);
@@ -271,6 +454,11 @@ int Main(int argc, char** argv) {
   if (serve->parsed()) return Serve(f);
   if (etail->parsed()) return EventsTail(f, n, follow);
   if (slist->parsed()) return SpoolList(f, json);
+  if (qlist->parsed()) return Queue(f, "list", "", qjson);
+  if (qretry->parsed()) return Queue(f, "retry", qarg, true);
+  if (qhold->parsed()) return Queue(f, "hold", qarg, true);
+  if (qrelease->parsed()) return Queue(f, "release", qarg, true);
+  if (qbounce->parsed()) return Queue(f, "bounce", qarg, true);
   if (cref->parsed()) {
     std::cout << server::ConfigReferenceMarkdown();
     return 0;
@@ -362,6 +550,7 @@ int Main(int argc, char** argv) {
     std::cout << akid << " deleted\n";
     return 0;
   }
+  if (ishow->parsed()) return IdentityShow(st, *config, name, ident, json);
   if (iverify->parsed() || ilist->parsed()) {
     auto acc = account_by_name(name);
     if (!acc.ok()) return Fail(acc.status().message());

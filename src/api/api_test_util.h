@@ -2,10 +2,9 @@
 //
 // Contract: FakeSending records every Submission and answers with `next`;
 // FakeCredentials maps access key ids to keys; FakeVerifier records verification mails
-// and answers CheckDomain from a map. ApiHarness wires a SesV2Api to them, a MemStore and
-// a FakeClock, and signs requests as boto3 or the JS SDK v3 would.
-// Thread-safety: single-threaded tests only.
-// Trust: test-only.
+// and answers CheckDomain and LookupTxt from a map (every lookup fails with dns_failure).
+// ApiHarness wires a SesV2Api to them, a MemStore and a FakeClock, and signs requests as boto3 or
+// the JS SDK v3 would. Thread-safety: single-threaded tests only. Trust: test-only.
 #pragma once
 
 #include <map>
@@ -72,10 +71,22 @@ class FakeVerifier final : public IdentityVerifier {
     return it->second == token ? store::VerificationStatus::kSuccess
                                : store::VerificationStatus::kPending;
   }
+  StatusOr<std::vector<std::string>> LookupTxt(const std::string& name) override {
+    ++txt_lookups;
+    if (dns_failure) {
+      return UnavailableError("dns: SERVFAIL");
+    }
+    std::vector<std::string> out;
+    if (auto it = txt.find(name); it != txt.end()) {
+      out.push_back(it->second);
+    }
+    return out;
+  }
   std::vector<Mail> mails;
   std::map<std::string, std::string> txt;  // record name -> TXT value
   bool dns_failure = false;
   int dns_checks = 0;
+  int txt_lookups = 0;
 };
 
 enum class Sdk { kBoto3, kJsV3 };
@@ -95,6 +106,8 @@ class ApiHarness {
     key.principal.account_name = "acme";
     credentials.keys[kKeyId] = key;
     config.region = kRegion;
+    // 1024-bit Easy DKIM keys are generated several times faster than 2048-bit ones.
+    config.default_dkim_key_length = "RSA_1024_BIT";
   }
 
   SesV2Api& api() {

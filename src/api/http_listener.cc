@@ -193,4 +193,29 @@ void HttpListener::Stop() {
   LogInfo("http listener stopped", {{"address", impl_->bound}});
 }
 
+StatusOr<HttpResponse> SendHttpRequest(const std::string& host_port, const HttpRequest& request,
+                                       int timeout_seconds) {
+  std::string host;
+  uint16_t port = 0;
+  RETURN_IF_ERROR(ParseHostPort(host_port, &host, &port));
+  if (host.empty() || host == "0.0.0.0" || host == "*") host = "127.0.0.1";
+  httplib::Client client(host, port);
+  client.set_connection_timeout(timeout_seconds, 0);
+  client.set_read_timeout(timeout_seconds, 0);
+  httplib::Headers headers;
+  for (const auto& [k, v] : request.headers) headers.emplace(k, v);
+  httplib::Result res = request.method == "POST"
+                            ? client.Post(request.target, headers, request.body, "application/json")
+                            : client.Get(request.target, headers);
+  if (!res) {
+    return UnavailableError("cannot reach herald at " + host_port + ": " +
+                            httplib::to_string(res.error()));
+  }
+  HttpResponse out;
+  out.status = res->status;
+  out.body = res->body;
+  for (const auto& [k, v] : res->headers) out.headers.emplace_back(k, v);
+  return out;
+}
+
 }  // namespace herald::api

@@ -64,4 +64,9 @@ class HttpListener {
   std::unique_ptr<Impl> impl_;
 };
 
+// One request to an HTTP server at "host:port" (the `herald` command talking to the
+// daemon's admin endpoints). kUnavailable when the server cannot be reached.
+StatusOr<HttpResponse> SendHttpRequest(const std::string& host_port, const HttpRequest& request,
+                                       int timeout_seconds);
+
 }  // namespace herald::api

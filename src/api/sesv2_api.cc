@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "mail/address.h"
+#include "mail/dkim.h"
 #include "sending/reply_mapping.h"
 
 namespace herald::api {
@@ -22,6 +23,7 @@ using nlohmann::json;
 namespace {
 
 constexpr std::string_view kIdentitiesPath = "/v2/email/identities";
+constexpr std::string_view kV1IdentitiesPath = "/v1/email/identities";
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 constexpr size_t kMaxIdentityTags = 50;
@@ -175,11 +177,137 @@ std::string EmailIdentityNotFound(std::string_view name) {
   return "Email identity " + Truncated(name) + " does not exist.";
 }
 
-json DkimAttributesJson() {
+// DkimAttributes of an identity without DKIM (an address whose domain has no identity).
+json NoDkimJson() {
   return json{{"SigningEnabled", false},
               {"Status", "NOT_STARTED"},
               {"SigningAttributesOrigin", "AWS_SES"},
               {"Tokens", json::array()}};
+}
+
+// DkimAttributes of a domain identity, as stored.
+json DomainDkimJson(const store::Identity& id) {
+  if (id.dkim_selector.empty()) {
+    json j = NoDkimJson();
+    j["SigningAttributesOrigin"] = id.dkim_origin;
+    return j;
+  }
+  json j = {{"SigningEnabled", id.dkim_signing_enabled},
+            {"Status", StatusName(id.dkim_status)},
+            {"Tokens", json::array({id.dkim_selector})},
+            {"SigningAttributesOrigin", id.dkim_origin}};
+  if (id.dkim_origin == "AWS_SES") {
+    j["NextSigningKeyLength"] = id.dkim_next_key_length;
+    if (!id.dkim_key_length.empty()) {
+      j["CurrentSigningKeyLength"] = id.dkim_key_length;
+    }
+    // rest-json timestamps are epoch seconds.
+    j["LastKeyGenerationTimestamp"] = static_cast<double>(UnixMillis(id.dkim_generated_at)) / 1000;
+  }
+  return j;
+}
+
+bool IsDkimKeyLength(std::string_view s) { return s == "RSA_1024_BIT" || s == "RSA_2048_BIT"; }
+
+// SES's Selector shape: 1 to 63 letters, digits and inner hyphens.
+bool IsSelector(std::string_view s) {
+  if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') {
+    return false;
+  }
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The members of a DkimSigningAttributes structure.
+struct DkimSigningRequest {
+  std::optional<std::string> selector;
+  std::optional<std::string> private_key;
+  std::optional<std::string> next_key_length;
+};
+
+std::optional<ApiError> ParseDkimSigningAttributes(const json& d, std::string_view param,
+                                                   DkimSigningRequest* out) {
+  if (!d.is_object()) {
+    return BadRequest("Invalid type for parameter " + std::string(param) +
+                      ": expected a structure.");
+  }
+  auto str = [&](const char* member, std::optional<std::string>* to) -> std::optional<ApiError> {
+    auto it = d.find(member);
+    if (it == d.end() || it->is_null()) {
+      return std::nullopt;
+    }
+    if (!it->is_string()) {
+      return BadRequest("Invalid type for parameter " + std::string(param) + "." + member +
+                        ": expected a string.");
+    }
+    *to = it->get<std::string>();
+    return std::nullopt;
+  };
+  if (auto e = str("DomainSigningSelector", &out->selector)) {
+    return e;
+  }
+  if (auto e = str("DomainSigningPrivateKey", &out->private_key)) {
+    return e;
+  }
+  if (auto e = str("NextSigningKeyLength", &out->next_key_length)) {
+    return e;
+  }
+  if (out->selector && !IsSelector(*out->selector)) {
+    return BadRequest("Invalid DomainSigningSelector " + Truncated(*out->selector, 70) +
+                      ": use 1 to 63 letters, digits and inner hyphens.");
+  }
+  if (out->private_key && (out->private_key->empty() || out->private_key->size() > 20480)) {
+    return BadRequest("Invalid DomainSigningPrivateKey: it must be 1 to 20480 characters.");
+  }
+  if (out->next_key_length && !IsDkimKeyLength(*out->next_key_length)) {
+    return BadRequest(
+        "Invalid value for NextSigningKeyLength: must be RSA_1024_BIT or "
+        "RSA_2048_BIT.");
+  }
+  if (out->selector.has_value() != out->private_key.has_value()) {
+    return BadRequest("DomainSigningSelector and DomainSigningPrivateKey must be given together.");
+  }
+  return std::nullopt;
+}
+
+// Puts a BYODKIM key on `id` (origin EXTERNAL, status PENDING), or says what is wrong.
+std::optional<ApiError> ApplyExternalKey(const DkimSigningRequest& req, SysTime now,
+                                         store::Identity* id) {
+  StatusOr<mail::DkimKeyInfo> key = mail::ParseDkimPrivateKey(*req.private_key);
+  if (!key.ok()) {
+    return BadRequest("Invalid DomainSigningPrivateKey: " + key.status().message() + ".");
+  }
+  std::string length;
+  if (key->algorithm == mail::DkimAlgorithm::kRsaSha256) {
+    if (key->bits != 1024 && key->bits != 2048) {
+      return BadRequest(
+          "Invalid DomainSigningPrivateKey: an RSA key must have 1024 or 2048 "
+          "bits, this one has " +
+          std::to_string(key->bits) + ".");
+    }
+    length = key->bits == 1024 ? "RSA_1024_BIT" : "RSA_2048_BIT";
+  }
+  id->dkim_origin = "EXTERNAL";
+  id->dkim_selector = *req.selector;
+  id->dkim_private_key_pem = key->private_key_pem;
+  id->dkim_algorithm = mail::DkimAlgorithmName(key->algorithm);
+  id->dkim_key_length = length;
+  id->dkim_status = store::VerificationStatus::kPending;
+  id->dkim_generated_at = now;
+  return std::nullopt;
+}
+
+json DnsRecordJson(const DnsRecord& r) {
+  return json{{"Name", r.name}, {"Type", r.type}, {"Value", r.value}};
+}
+
+// A TXT string that is an SPF record (RFC 7208 4.5: "v=spf1" then a space or the end).
+bool IsSpfRecord(std::string_view txt) {
+  return StartsWithIgnoreCase(txt, "v=spf1") && (txt.size() == 6 || txt[6] == ' ');
 }
 
 json VerificationRecordJson(const store::Identity& id) {
@@ -237,6 +365,39 @@ HttpResponse HtmlPage(int status, std::string_view title, std::string_view text)
 HttpResponse ErrorResponse(const ApiError& error) {
   HttpResponse r = JsonResponse(error.status, json{{"message", error.message}});
   r.headers.emplace_back("x-amzn-ErrorType", error.code);
+  return r;
+}
+
+Status AssignNewDkimKey(store::Identity* identity, const std::string& key_length, SysTime now) {
+  if (!IsDkimKeyLength(key_length)) {
+    return InvalidArgumentError("DKIM key length must be RSA_1024_BIT or RSA_2048_BIT");
+  }
+  ASSIGN_OR_RETURN(mail::DkimKeyPair key,
+                   mail::GenerateDkimKey(mail::DkimAlgorithm::kRsaSha256,
+                                         key_length == "RSA_1024_BIT" ? 1024 : 2048));
+  identity->dkim_origin = "AWS_SES";
+  identity->dkim_selector = mail::RandomDkimSelector();
+  identity->dkim_private_key_pem = std::move(key.private_key_pem);
+  identity->dkim_algorithm = mail::DkimAlgorithmName(mail::DkimAlgorithm::kRsaSha256);
+  identity->dkim_key_length = key_length;
+  identity->dkim_next_key_length = key_length;
+  identity->dkim_status = store::VerificationStatus::kPending;
+  identity->dkim_generated_at = now;
+  return Status::Ok();
+}
+
+StatusOr<DnsRecord> DkimRecordFor(const store::Identity& identity) {
+  if (identity.dkim_selector.empty()) {
+    return NotFoundError("identity has no DKIM key");
+  }
+  mail::DkimAlgorithm algorithm = mail::DkimAlgorithm::kRsaSha256;
+  if (!mail::ParseDkimAlgorithm(identity.dkim_algorithm, &algorithm)) {
+    return DataLossError("identity has an unknown DKIM algorithm");
+  }
+  ASSIGN_OR_RETURN(std::string p, mail::DkimPublicKeyBase64(identity.dkim_private_key_pem));
+  DnsRecord r;
+  r.name = identity.dkim_selector + "._domainkey." + identity.name;
+  r.value = mail::DkimDnsRecord(algorithm, p);
   return r;
 }
 
@@ -322,18 +483,39 @@ HttpResponse SesV2Api::Dispatch(Call& call) {
     if (method == "GET") {
       return ListEmailIdentities(call);
     }
-  } else if (path.starts_with(kIdentitiesPath) && path.size() > kIdentitiesPath.size() + 1 &&
-             path[kIdentitiesPath.size()] == '/' &&
-             path.find('/', kIdentitiesPath.size() + 1) == std::string_view::npos) {
+  } else if (path.starts_with(kIdentitiesPath) || path.starts_with(kV1IdentitiesPath)) {
+    // /v2/email/identities/{EmailIdentity}[/dkim | /dkim/signing | /mail-from]; older
+    // models send PutEmailIdentityDkimSigningAttributes to /v1/....
+    const bool v1 = path.starts_with(kV1IdentitiesPath);
+    std::string_view rest = path.substr((v1 ? kV1IdentitiesPath : kIdentitiesPath).size());
+    if (rest.size() < 2 || rest[0] != '/') {
+      return ErrorResponse(UnknownOperation(method, path));
+    }
+    rest.remove_prefix(1);
+    const size_t slash = rest.find('/');
+    const std::string_view segment = rest.substr(0, slash);
+    const std::string_view suffix =
+        slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
     std::string name;
-    if (!PercentDecode(path.substr(kIdentitiesPath.size() + 1), &name)) {
+    if (segment.empty()) {
+      return ErrorResponse(UnknownOperation(method, path));
+    }
+    if (!PercentDecode(segment, &name)) {
       return ErrorResponse(BadRequest("Invalid percent-encoding in the request path."));
     }
-    if (method == "GET") {
-      return GetEmailIdentity(call, name);
-    }
-    if (method == "DELETE") {
-      return DeleteEmailIdentity(call, name);
+    if (suffix.empty() && !v1) {
+      if (method == "GET") {
+        return GetEmailIdentity(call, name);
+      }
+      if (method == "DELETE") {
+        return DeleteEmailIdentity(call, name);
+      }
+    } else if (suffix == "/dkim" && !v1 && method == "PUT") {
+      return PutEmailIdentityDkimAttributes(call, name);
+    } else if (suffix == "/dkim/signing" && method == "PUT") {
+      return PutEmailIdentityDkimSigningAttributes(call, name);
+    } else if (suffix == "/mail-from" && !v1 && method == "PUT") {
+      return PutEmailIdentityMailFromAttributes(call, name);
     }
   }
   return ErrorResponse(UnknownOperation(method, path));
@@ -425,15 +607,14 @@ HttpResponse SesV2Api::CreateEmailIdentity(Call& call) {
       tags.push_back(json{{"Key", key}, {"Value", value}});
     }
   }
+  DkimSigningRequest dkim;
+  bool dkim_given = false;
   if (auto d = j.find("DkimSigningAttributes"); d != j.end() && !d->is_null()) {
-    if (!d->is_object()) {
-      return ErrorResponse(
-          BadRequest("Invalid type for parameter DkimSigningAttributes: expected a structure."));
+    if (std::optional<ApiError> e =
+            ParseDkimSigningAttributes(*d, "DkimSigningAttributes", &dkim)) {
+      return ErrorResponse(*e);
     }
-    if (!d->empty()) {
-      return ErrorResponse(
-          BadRequest("DkimSigningAttributes (Bring Your Own DKIM) is not supported yet."));
-    }
+    dkim_given = !d->empty();
   }
   if (auto c = j.find("ConfigurationSetName"); c != j.end() && !c->is_null() && !c->is_string()) {
     return ErrorResponse(
@@ -461,6 +642,26 @@ HttpResponse SesV2Api::CreateEmailIdentity(Call& call) {
                                                         : config_.email_token_ttl);
   identity.created = now;
   identity.tags_json = DumpJson(tags);
+  if (identity.type == store::IdentityType::kDomain) {
+    if (dkim.private_key) {
+      if (std::optional<ApiError> e = ApplyExternalKey(dkim, now, &identity)) {
+        return ErrorResponse(*e);
+      }
+    } else {
+      Status key = AssignNewDkimKey(
+          &identity, dkim.next_key_length.value_or(config_.default_dkim_key_length), now);
+      if (!key.ok()) {
+        return ErrorResponse(Internal(key, "AssignNewDkimKey"));
+      }
+    }
+    if (dkim.next_key_length) {
+      identity.dkim_next_key_length = *dkim.next_key_length;
+    }
+  } else if (dkim_given) {
+    return ErrorResponse(BadRequest(
+        "DkimSigningAttributes can be set only for a domain identity; an address is signed "
+        "with its domain's key."));
+  }
   Status st = store_.CreateIdentity(identity);
   if (st.code() == StatusCode::kAlreadyExists) {
     return ErrorResponse(ApiError{400, "AlreadyExistsException",
@@ -472,13 +673,120 @@ HttpResponse SesV2Api::CreateEmailIdentity(Call& call) {
   if (identity.type == store::IdentityType::kEmailAddress) {
     verifier_.SendVerificationEmail(call.principal, identity.name, identity.verification_token);
   }
+  StatusOr<json> dkim_json = DkimAttributes(identity);
+  if (!dkim_json.ok()) {
+    return ErrorResponse(Internal(dkim_json.status(), "DkimAttributes"));
+  }
   json body = {{"IdentityType", TypeName(identity.type)},
                {"VerifiedForSendingStatus", false},
-               {"DkimAttributes", DkimAttributesJson()}};
+               {"DkimAttributes", std::move(dkim_json).value()}};
   if (identity.type == store::IdentityType::kDomain) {
     body["HeraldVerificationRecord"] = VerificationRecordJson(identity);
+    if (StatusOr<DnsRecord> r = DkimRecordFor(identity); r.ok()) {
+      body["HeraldDkimRecord"] = DnsRecordJson(*r);
+    }
   }
   return JsonResponse(200, body);
+}
+
+StatusOr<json> SesV2Api::DkimAttributes(const store::Identity& identity) {
+  if (identity.type == store::IdentityType::kDomain) {
+    return DomainDkimJson(identity);
+  }
+  const size_t at = identity.name.rfind('@');
+  if (at == std::string::npos) {
+    return NoDkimJson();
+  }
+  ASSIGN_OR_RETURN(
+      std::optional<store::Identity> domain,
+      store::FindDomainIdentity(store_, identity.account_id, identity.name.substr(at + 1)));
+  return domain ? DomainDkimJson(*domain) : NoDkimJson();
+}
+
+StatusOr<store::Identity> SesV2Api::RefreshDkim(store::Identity identity) {
+  using VS = store::VerificationStatus;
+  if (identity.type != store::IdentityType::kDomain) {
+    return identity;
+  }
+  const SysTime now = clock_.Now();
+  if (identity.dkim_selector.empty()) {
+    // A domain identity from before DKIM existed (or whose key was never made).
+    if (identity.dkim_origin != "AWS_SES") {
+      return identity;
+    }
+    store::Identity keyed = identity;
+    std::string length = identity.dkim_next_key_length;
+    RETURN_IF_ERROR(AssignNewDkimKey(&keyed, length, now));
+    RETURN_IF_ERROR(store_.SetIdentityDkim(keyed));
+    LogInfo("DKIM key generated", {{"identity", identity.name}});
+    identity = std::move(keyed);
+  }
+  const bool expired = now > identity.dkim_generated_at + config_.dkim_search_window;
+  if (identity.dkim_status == VS::kSuccess || (identity.dkim_status == VS::kFailed && expired)) {
+    return identity;
+  }
+  StatusOr<std::string> ours = mail::DkimPublicKeyBase64(identity.dkim_private_key_pem);
+  if (!ours.ok()) {
+    LogError("stored DKIM key unusable",
+             {{"identity", identity.name}, {"error", ours.status().ToString()}});
+    return identity;
+  }
+  VS next;
+  StatusOr<std::vector<std::string>> txt =
+      verifier_.LookupTxt(identity.dkim_selector + "._domainkey." + identity.name);
+  if (!txt.ok()) {
+    next = VS::kTemporaryFailure;
+  } else {
+    bool match = false;
+    bool other = false;
+    for (const std::string& t : *txt) {
+      StatusOr<mail::DkimKeyRecord> record = mail::ParseDkimKeyRecord(t);
+      if (!record.ok()) {
+        continue;
+      }
+      (record->public_key == *ours ? match : other) = true;
+    }
+    next = match ? VS::kSuccess : other ? VS::kFailed : expired ? VS::kFailed : VS::kPending;
+  }
+  if (next != identity.dkim_status) {
+    Status st = store_.SetIdentityDkimStatus(identity.account_id, identity.name,
+                                             identity.dkim_selector, next);
+    if (st.code() == StatusCode::kFailedPrecondition) {
+      return identity;  // the key changed meanwhile: its own status stands
+    }
+    RETURN_IF_ERROR(st);
+    identity.dkim_status = next;
+  }
+  return identity;
+}
+
+StatusOr<store::Identity> SesV2Api::RefreshMailFrom(store::Identity identity) {
+  using VS = store::VerificationStatus;
+  if (identity.mail_from_domain.empty() || identity.mail_from_status == VS::kSuccess) {
+    return identity;
+  }
+  const bool expired = clock_.Now() > identity.mail_from_set_at + config_.dkim_search_window;
+  if (identity.mail_from_status == VS::kFailed && expired) {
+    return identity;
+  }
+  VS next;
+  StatusOr<std::vector<std::string>> txt = verifier_.LookupTxt(identity.mail_from_domain);
+  if (!txt.ok()) {
+    next = VS::kTemporaryFailure;
+  } else {
+    const bool spf = std::any_of(txt->begin(), txt->end(), IsSpfRecord);
+    next = spf ? VS::kSuccess : expired ? VS::kFailed : VS::kPending;
+  }
+  if (next != identity.mail_from_status) {
+    Status st = store_.SetIdentityMailFromStatus(identity.account_id, identity.name,
+                                                 identity.mail_from_domain, next);
+    if (st.code() == StatusCode::kFailedPrecondition) {
+      return identity;
+    }
+    RETURN_IF_ERROR(st);
+    identity.mail_from_status = next;
+  }
+  return identity;
 }
 
 StatusOr<store::Identity> SesV2Api::Refresh(store::Identity identity) {
@@ -521,10 +829,20 @@ HttpResponse SesV2Api::GetEmailIdentity(Call& call, const std::string& given) {
     return ErrorResponse(Internal(found.status(), "GetIdentity"));
   }
   StatusOr<store::Identity> refreshed = Refresh(std::move(found).value());
+  if (refreshed.ok()) {
+    refreshed = RefreshDkim(std::move(refreshed).value());
+  }
+  if (refreshed.ok()) {
+    refreshed = RefreshMailFrom(std::move(refreshed).value());
+  }
   if (!refreshed.ok()) {
-    return ErrorResponse(Internal(refreshed.status(), "SetIdentityStatus"));
+    return ErrorResponse(Internal(refreshed.status(), "RefreshIdentity"));
   }
   const store::Identity& id = *refreshed;
+  StatusOr<json> dkim_json = DkimAttributes(id);
+  if (!dkim_json.ok()) {
+    return ErrorResponse(Internal(dkim_json.status(), "DkimAttributes"));
+  }
   json tags = json::parse(id.tags_json, nullptr, false);
   if (tags.is_discarded() || !tags.is_array()) {
     tags = json::array();
@@ -534,13 +852,199 @@ HttpResponse SesV2Api::GetEmailIdentity(Call& call, const std::string& given) {
                {"FeedbackForwardingStatus", true},
                {"VerifiedForSendingStatus", verified},
                {"VerificationStatus", StatusName(id.status)},
-               {"DkimAttributes", DkimAttributesJson()},
+               {"DkimAttributes", std::move(dkim_json).value()},
                {"Policies", json::object()},
                {"Tags", std::move(tags)}};
+  if (!id.mail_from_domain.empty()) {
+    body["MailFromAttributes"] = {{"MailFromDomain", id.mail_from_domain},
+                                  {"MailFromDomainStatus", StatusName(id.mail_from_status)},
+                                  {"BehaviorOnMxFailure", id.mail_from_behavior}};
+  }
   if (id.type == store::IdentityType::kDomain) {
     body["HeraldVerificationRecord"] = VerificationRecordJson(id);
+    if (StatusOr<DnsRecord> r = DkimRecordFor(id); r.ok()) {
+      body["HeraldDkimRecord"] = DnsRecordJson(*r);
+    }
   }
   return JsonResponse(200, body);
+}
+
+StatusOr<store::Identity> SesV2Api::FindIdentity(Call& call, const std::string& given,
+                                                 HttpResponse* error) {
+  std::string why;
+  std::optional<NormalizedIdentity> norm = NormalizeIdentity(given, &why);
+  if (!norm) {
+    *error = ErrorResponse(NotFound(EmailIdentityNotFound(given)));
+    return NotFoundError("identity");
+  }
+  StatusOr<store::Identity> found = store_.GetIdentity(call.principal.account_id, norm->name);
+  if (found.status().code() == StatusCode::kNotFound) {
+    *error = ErrorResponse(NotFound(EmailIdentityNotFound(norm->name)));
+  } else if (!found.ok()) {
+    *error = ErrorResponse(Internal(found.status(), "GetIdentity"));
+  }
+  return found;
+}
+
+namespace {
+
+ApiError PerDomainOnly(const store::Identity& id, std::string_view what) {
+  const size_t at = id.name.rfind('@');
+  const std::string domain = at == std::string::npos ? id.name : id.name.substr(at + 1);
+  return BadRequest(std::string(what) + " can be set only for a domain identity in herald; " +
+                    "set it on " + domain + " instead.");
+}
+
+}  // namespace
+
+HttpResponse SesV2Api::PutEmailIdentityDkimAttributes(Call& call, const std::string& given) {
+  json j;
+  if (std::optional<ApiError> e = ParseJsonObject(call.request.body, &j)) {
+    return ErrorResponse(*e);
+  }
+  bool enabled = false;
+  if (auto it = j.find("SigningEnabled"); it != j.end() && !it->is_null()) {
+    if (!it->is_boolean()) {
+      return ErrorResponse(
+          BadRequest("Invalid type for parameter SigningEnabled: expected a boolean."));
+    }
+    enabled = it->get<bool>();
+  }
+  HttpResponse error;
+  StatusOr<store::Identity> found = FindIdentity(call, given, &error);
+  if (!found.ok()) {
+    return error;
+  }
+  if (found->type != store::IdentityType::kDomain) {
+    return ErrorResponse(PerDomainOnly(*found, "DKIM signing"));
+  }
+  found->dkim_signing_enabled = enabled;
+  Status st = store_.SetIdentityDkim(*found);
+  if (!st.ok()) {
+    return ErrorResponse(Internal(st, "SetIdentityDkim"));
+  }
+  return JsonResponse(200, json::object());
+}
+
+HttpResponse SesV2Api::PutEmailIdentityDkimSigningAttributes(Call& call, const std::string& given) {
+  json j;
+  if (std::optional<ApiError> e = ParseJsonObject(call.request.body, &j)) {
+    return ErrorResponse(*e);
+  }
+  auto origin_it = j.find("SigningAttributesOrigin");
+  if (origin_it == j.end() || origin_it->is_null()) {
+    return ErrorResponse(BadRequest("Missing required parameter: SigningAttributesOrigin."));
+  }
+  if (!origin_it->is_string()) {
+    return ErrorResponse(
+        BadRequest("Invalid type for parameter SigningAttributesOrigin: expected a string."));
+  }
+  const std::string origin = origin_it->get<std::string>();
+  if (origin != "AWS_SES" && origin != "EXTERNAL") {
+    if (origin.starts_with("AWS_SES_")) {
+      return ErrorResponse(BadRequest("SigningAttributesOrigin " + Truncated(origin, 40) +
+                                      " (Easy DKIM from another region) is not supported."));
+    }
+    return ErrorResponse(
+        BadRequest("Invalid value for SigningAttributesOrigin: must be AWS_SES or EXTERNAL."));
+  }
+  DkimSigningRequest req;
+  if (auto a = j.find("SigningAttributes"); a != j.end() && !a->is_null()) {
+    if (std::optional<ApiError> e = ParseDkimSigningAttributes(*a, "SigningAttributes", &req)) {
+      return ErrorResponse(*e);
+    }
+  }
+  if (origin == "EXTERNAL" && !req.private_key) {
+    return ErrorResponse(
+        BadRequest("SigningAttributesOrigin EXTERNAL needs "
+                   "SigningAttributes.DomainSigningSelector and "
+                   "DomainSigningPrivateKey."));
+  }
+  if (origin == "AWS_SES" && req.private_key) {
+    return ErrorResponse(
+        BadRequest("DomainSigningSelector and DomainSigningPrivateKey need "
+                   "SigningAttributesOrigin EXTERNAL."));
+  }
+  HttpResponse error;
+  StatusOr<store::Identity> found = FindIdentity(call, given, &error);
+  if (!found.ok()) {
+    return error;
+  }
+  store::Identity& id = *found;
+  if (id.type != store::IdentityType::kDomain) {
+    return ErrorResponse(PerDomainOnly(id, "DKIM signing attributes"));
+  }
+  const SysTime now = clock_.Now();
+  if (origin == "EXTERNAL") {
+    if (std::optional<ApiError> e = ApplyExternalKey(req, now, &id)) {
+      return ErrorResponse(*e);
+    }
+  } else if (id.dkim_origin != "AWS_SES" || id.dkim_selector.empty()) {
+    // Back to (or first time) Easy DKIM: a fresh key under a fresh selector.
+    Status key = AssignNewDkimKey(&id, req.next_key_length.value_or(id.dkim_next_key_length), now);
+    if (!key.ok()) {
+      return ErrorResponse(Internal(key, "AssignNewDkimKey"));
+    }
+  } else if (req.next_key_length) {
+    id.dkim_next_key_length = *req.next_key_length;  // used by the next key generated
+  }
+  Status st = store_.SetIdentityDkim(id);
+  if (!st.ok()) {
+    return ErrorResponse(Internal(st, "SetIdentityDkim"));
+  }
+  return JsonResponse(200, json{{"DkimStatus", StatusName(id.dkim_status)},
+                                {"DkimTokens", json::array({id.dkim_selector})}});
+}
+
+HttpResponse SesV2Api::PutEmailIdentityMailFromAttributes(Call& call, const std::string& given) {
+  json j;
+  if (std::optional<ApiError> e = ParseJsonObject(call.request.body, &j)) {
+    return ErrorResponse(*e);
+  }
+  std::string domain_given;
+  if (auto it = j.find("MailFromDomain"); it != j.end() && !it->is_null()) {
+    if (!it->is_string()) {
+      return ErrorResponse(
+          BadRequest("Invalid type for parameter MailFromDomain: expected a string."));
+    }
+    domain_given = it->get<std::string>();
+  }
+  std::string behavior = "USE_DEFAULT_VALUE";
+  if (auto it = j.find("BehaviorOnMxFailure"); it != j.end() && !it->is_null()) {
+    if (!it->is_string() || (it->get<std::string>() != "USE_DEFAULT_VALUE" &&
+                             it->get<std::string>() != "REJECT_MESSAGE")) {
+      return ErrorResponse(BadRequest(
+          "Invalid value for BehaviorOnMxFailure: must be USE_DEFAULT_VALUE or REJECT_MESSAGE."));
+    }
+    behavior = it->get<std::string>();
+  }
+  HttpResponse error;
+  StatusOr<store::Identity> found = FindIdentity(call, given, &error);
+  if (!found.ok()) {
+    return error;
+  }
+  store::Identity& id = *found;
+  if (id.type != store::IdentityType::kDomain) {
+    return ErrorResponse(PerDomainOnly(id, "A MAIL FROM domain"));
+  }
+  std::string domain;
+  if (!domain_given.empty()) {
+    StatusOr<std::string> normalized = mail::NormalizeDomain(domain_given);
+    if (!normalized.ok() || !normalized->ends_with("." + id.name)) {
+      return ErrorResponse(BadRequest("Invalid MailFromDomain " + Truncated(domain_given) +
+                                      ": it must be a subdomain of " + id.name + "."));
+    }
+    domain = std::move(normalized).value();
+  }
+  id.mail_from_domain = domain;
+  id.mail_from_behavior = behavior;
+  id.mail_from_status = store::VerificationStatus::kPending;
+  id.mail_from_set_at = clock_.Now();
+  Status st = store_.SetIdentityMailFrom(id);
+  if (!st.ok()) {
+    return ErrorResponse(Internal(st, "SetIdentityMailFrom"));
+  }
+  return JsonResponse(200, json::object());
 }
 
 HttpResponse SesV2Api::ListEmailIdentities(Call& call) {

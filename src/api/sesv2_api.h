@@ -5,7 +5,9 @@
 // CredentialLookup); only then is it routed. Implemented operations: SendEmail,
 // GetAccount, CreateEmailIdentity, GetEmailIdentity, ListEmailIdentities and
 // DeleteEmailIdentity, with the shapes of the botocore sesv2 model; any other method or
-// path is 404 UnknownOperationException. Every response carries a fresh
+// path is 404 UnknownOperationException. Also PutEmailIdentityDkimAttributes,
+// PutEmailIdentityDkimSigningAttributes (at /v1/... as older models route it, and /v2/...)
+// and PutEmailIdentityMailFromAttributes. Every response carries a fresh
 // x-amzn-RequestId and Content-Type: application/json (text/html for the verification
 // page); errors carry x-amzn-ErrorType and {"message": ...} with SES's status codes.
 // Unsigned: GET /_herald/health -> {"status":"ok"}; GET /_herald/verify-email?token=...
@@ -14,8 +16,18 @@
 // store. Domain identities are proven by the TXT record "_amazonses.<domain>" holding
 // the identity's token (checked through IdentityVerifier on GetEmailIdentity); herald
 // adds "HeraldVerificationRecord" {Name, Type, Value} to identity responses for domains
-// (AWS SDKs ignore unknown members). MailFromAttributes is omitted from GetEmailIdentity
-// until custom MAIL FROM domains exist (the member is optional; its own members are not).
+// (AWS SDKs ignore unknown members). DKIM: a new domain identity gets an Easy DKIM key
+// (RSA, NextSigningKeyLength or config's default, under a random 32-character selector
+// returned as its one DKIM token) unless DkimSigningAttributes brings its own
+// (BYODKIM: base64 DER, RSA 1024 or 2048 bits, or Ed25519 as a herald extension); the
+// TXT record to publish at <selector>._domainkey.<domain> is returned as
+// "HeraldDkimRecord". GetEmailIdentity re-checks that record through
+// IdentityVerifier::LookupTxt: the right p= is SUCCESS, none is PENDING (FAILED after
+// dkim_search_window), another p= is FAILED, a DNS failure TEMPORARY_FAILURE. An e-mail
+// address shows the DKIM attributes of its domain identity (or nearest parent). A custom
+// MAIL FROM domain (a subdomain of the domain identity) is SUCCESS once a "v=spf1" TXT
+// record exists at it. DKIM and MAIL FROM settings are per domain identity: setting them
+// on an e-mail address identity is BadRequestException. Private keys are never returned.
 // Thread-safety: Handle() is safe from any number of threads provided the Store,
 // SendingService, CredentialLookup, IdentityVerifier and Clock are (they must be).
 // Trust: the request is hostile until SigV4 passes, and its content stays hostile after;
@@ -57,6 +69,12 @@ struct ApiConfig {
   // domain's TXT record before it becomes FAILED (SES: 24 h and 72 h).
   std::chrono::seconds email_token_ttl = std::chrono::hours(24);
   std::chrono::seconds domain_token_ttl = std::chrono::hours(72);
+  // How long DNS is searched for a DKIM key record or a MAIL FROM SPF record before a
+  // missing one becomes FAILED (SES: 72 h).
+  std::chrono::seconds dkim_search_window = std::chrono::hours(72);
+  // Key length of Easy DKIM keys when the request names none: RSA_2048_BIT (SES's
+  // default) or RSA_1024_BIT.
+  std::string default_dkim_key_length = "RSA_2048_BIT";
 };
 
 class SesV2Api final : public HttpHandler {
@@ -76,11 +94,22 @@ class SesV2Api final : public HttpHandler {
   HttpResponse GetEmailIdentity(Call& call, const std::string& name);
   HttpResponse ListEmailIdentities(Call& call);
   HttpResponse DeleteEmailIdentity(Call& call, const std::string& name);
+  HttpResponse PutEmailIdentityDkimAttributes(Call& call, const std::string& name);
+  HttpResponse PutEmailIdentityDkimSigningAttributes(Call& call, const std::string& name);
+  HttpResponse PutEmailIdentityMailFromAttributes(Call& call, const std::string& name);
+  // The caller's identity named `given` (normalised), or the error reply to send.
+  StatusOr<store::Identity> FindIdentity(Call& call, const std::string& given, HttpResponse* error);
   HttpResponse Health();
   HttpResponse VerifyEmail(const HttpRequest& request);
 
   // Re-evaluates a PENDING identity (token expiry, DNS for domains) and stores a change.
   StatusOr<store::Identity> Refresh(store::Identity identity);
+  // The same for a domain's DKIM record (giving a keyless domain its Easy DKIM key first)
+  // and its MAIL FROM domain's SPF record.
+  StatusOr<store::Identity> RefreshDkim(store::Identity identity);
+  StatusOr<store::Identity> RefreshMailFrom(store::Identity identity);
+  // DkimAttributes for an identity (an address: its domain identity's).
+  StatusOr<nlohmann::json> DkimAttributes(const store::Identity& identity);
 
   ApiConfig config_;
   store::Store& store_;
@@ -92,5 +121,20 @@ class SesV2Api final : public HttpHandler {
 
 // The JSON error reply for `error` (status, x-amzn-ErrorType, {"message": ...}).
 HttpResponse ErrorResponse(const ApiError& error);
+
+// Gives `identity` a fresh Easy DKIM key: RSA of `key_length` (RSA_1024_BIT |
+// RSA_2048_BIT), a random selector, origin AWS_SES, status PENDING, generated `now`.
+// Used by CreateEmailIdentity and the operator's CLI. kInvalidArgument for another length.
+Status AssignNewDkimKey(store::Identity* identity, const std::string& key_length, SysTime now);
+
+// The TXT record a domain identity asks to have published for its DKIM key:
+// {name "<selector>._domainkey.<domain>", value "v=DKIM1; k=rsa; p=..."}; kNotFound when
+// the identity has no key.
+struct DnsRecord {
+  std::string name;
+  std::string type = "TXT";
+  std::string value;
+};
+StatusOr<DnsRecord> DkimRecordFor(const store::Identity& identity);
 
 }  // namespace herald::api

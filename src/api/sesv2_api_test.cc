@@ -8,6 +8,7 @@
 #include "api/api_test_util.h"
 #include "base/crypto.h"
 #include "base/strings.h"
+#include "mail/dkim.h"
 
 namespace herald::api {
 namespace {
@@ -735,7 +736,7 @@ TEST(IdentityTest, BadCreateRequests) {
       h.Call(
           "POST", "/v2/email/identities",
           R"({"EmailIdentity":"x.example","DkimSigningAttributes":{"DomainSigningSelector":"s"}})"),
-      400, br, "DkimSigningAttributes (Bring Your Own DKIM) is not supported yet.");
+      400, br, "DomainSigningSelector and DomainSigningPrivateKey must be given together.");
   EXPECT_TRUE(h.verifier.mails.empty());
 }
 
@@ -821,6 +822,443 @@ TEST(IdentityTest, IdentitiesAreScopedToTheAccount) {
   h.credentials.keys[testing::kKeyId].principal.account_id = other;
   EXPECT_EQ(h.Call("GET", "/v2/email/identities/mine.example").status, 404);
   EXPECT_EQ(Body(h.Call("GET", "/v2/email/identities"))["EmailIdentities"], json::array());
+}
+
+// ---------------------------------------------------------------- DKIM
+
+// The base64 DER inside a PEM: what SES's DomainSigningPrivateKey carries.
+std::string PemBody(const std::string& pem) {
+  std::string out;
+  for (std::string_view line : Split(pem, '\n')) {
+    if (!line.empty() && !line.starts_with("-----")) {
+      out.append(line);
+    }
+  }
+  return out;
+}
+
+std::string CreateBody(const std::string& identity, const json& dkim = json()) {
+  json j = {{"EmailIdentity", identity}};
+  if (!dkim.is_null()) {
+    j["DkimSigningAttributes"] = dkim;
+  }
+  return j.dump();
+}
+
+std::string DkimRecordName(const json& dkim_attributes, const std::string& domain) {
+  return dkim_attributes["Tokens"][0].get<std::string>() + "._domainkey." + domain;
+}
+
+TEST(DkimTest, CreateDomainGeneratesAnEasyDkimKey) {
+  ApiHarness h;
+  HttpResponse r = h.Call("POST", "/v2/email/identities", CreateBody("example.com"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, Not(HasSubstr("PRIVATE")));
+  json b = Body(r);
+  const json& d = b["DkimAttributes"];
+  EXPECT_EQ(d["SigningEnabled"], true);
+  EXPECT_EQ(d["Status"], "PENDING");
+  EXPECT_EQ(d["SigningAttributesOrigin"], "AWS_SES");
+  ASSERT_EQ(d["Tokens"].size(), 1u);
+  const std::string selector = d["Tokens"][0];
+  EXPECT_EQ(selector.size(), 32u);
+  EXPECT_EQ(d["NextSigningKeyLength"], "RSA_1024_BIT");
+  EXPECT_EQ(d["CurrentSigningKeyLength"], "RSA_1024_BIT");
+  EXPECT_EQ(d["LastKeyGenerationTimestamp"].get<double>(),
+            static_cast<double>(UnixMillis(h.clock.Now())) / 1000);
+  EXPECT_EQ(b["HeraldDkimRecord"]["Name"], selector + "._domainkey.example.com");
+  EXPECT_EQ(b["HeraldDkimRecord"]["Type"], "TXT");
+
+  auto stored = h.store.GetIdentity(h.account_id, "example.com");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->dkim_selector, selector);
+  EXPECT_EQ(stored->dkim_status, store::VerificationStatus::kPending);
+  auto info = mail::ParseDkimPrivateKey(stored->dkim_private_key_pem);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->bits, 1024);
+  EXPECT_EQ(b["HeraldDkimRecord"]["Value"], "v=DKIM1; k=rsa; p=" + info->public_key_base64);
+
+  // Another domain gets another selector and key.
+  json other = Body(h.Call("POST", "/v2/email/identities", CreateBody("example.net")));
+  EXPECT_NE(other["DkimAttributes"]["Tokens"][0], selector);
+}
+
+TEST(DkimTest, KeyLengthFromTheRequestOrTheDefault) {
+  ApiHarness h;
+  h.config.default_dkim_key_length = "RSA_2048_BIT";  // SES's default
+  json b = Body(h.Call("POST", "/v2/email/identities", CreateBody("big.example")));
+  EXPECT_EQ(b["DkimAttributes"]["CurrentSigningKeyLength"], "RSA_2048_BIT");
+  EXPECT_EQ(mail::ParseDkimPrivateKey(
+                h.store.GetIdentity(h.account_id, "big.example")->dkim_private_key_pem)
+                ->bits,
+            2048);
+  b = Body(h.Call("POST", "/v2/email/identities",
+                  CreateBody("small.example", {{"NextSigningKeyLength", "RSA_1024_BIT"}})));
+  EXPECT_EQ(b["DkimAttributes"]["CurrentSigningKeyLength"], "RSA_1024_BIT");
+  EXPECT_EQ(b["DkimAttributes"]["NextSigningKeyLength"], "RSA_1024_BIT");
+}
+
+TEST(DkimTest, GetEmailIdentityChecksTheDkimRecord) {
+  ApiHarness h;
+  json b = Body(h.Call("POST", "/v2/email/identities", CreateBody("example.com")));
+  const std::string name = DkimRecordName(b["DkimAttributes"], "example.com");
+  const std::string value = b["HeraldDkimRecord"]["Value"];
+  auto get = [&] { return Body(h.Call("GET", "/v2/email/identities/example.com")); };
+
+  EXPECT_EQ(get()["DkimAttributes"]["Status"], "PENDING");  // no record yet
+  EXPECT_EQ(h.verifier.txt_lookups, 1);
+  h.verifier.dns_failure = true;
+  EXPECT_EQ(get()["DkimAttributes"]["Status"], "TEMPORARY_FAILURE");
+  h.verifier.dns_failure = false;
+  // Someone else's key at our selector.
+  auto other = mail::GenerateDkimKey(mail::DkimAlgorithm::kRsaSha256, 1024);
+  ASSERT_TRUE(other.ok());
+  h.verifier.txt[name] =
+      mail::DkimDnsRecord(mail::DkimAlgorithm::kRsaSha256, other->public_key_base64);
+  EXPECT_EQ(get()["DkimAttributes"]["Status"], "FAILED");
+  EXPECT_EQ(h.store.GetIdentity(h.account_id, "example.com")->dkim_status,
+            store::VerificationStatus::kFailed);
+  // Corrected within the search window: checked again and verified.
+  h.verifier.txt[name] = value;
+  EXPECT_EQ(get()["DkimAttributes"]["Status"], "SUCCESS");
+  EXPECT_EQ(h.store.GetIdentity(h.account_id, "example.com")->dkim_status,
+            store::VerificationStatus::kSuccess);
+  const int lookups = h.verifier.txt_lookups;
+  EXPECT_EQ(get()["DkimAttributes"]["Status"], "SUCCESS");
+  EXPECT_EQ(h.verifier.txt_lookups, lookups);  // verified records are not looked up again
+}
+
+TEST(DkimTest, MissingDkimRecordFailsAfterTheSearchWindow) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", "/v2/email/identities", CreateBody("example.com")).status, 200);
+  h.clock.Advance(std::chrono::hours(71));
+  EXPECT_EQ(Body(h.Call("GET", "/v2/email/identities/example.com"))["DkimAttributes"]["Status"],
+            "PENDING");
+  h.clock.Advance(std::chrono::hours(2));
+  EXPECT_EQ(Body(h.Call("GET", "/v2/email/identities/example.com"))["DkimAttributes"]["Status"],
+            "FAILED");
+  // FAILED after the window is final: no more lookups.
+  const int lookups = h.verifier.txt_lookups;
+  h.Call("GET", "/v2/email/identities/example.com");
+  EXPECT_EQ(h.verifier.txt_lookups, lookups);
+}
+
+TEST(DkimTest, BringYourOwnDkimAtCreation) {
+  ApiHarness h;
+  auto key = mail::GenerateDkimKey(mail::DkimAlgorithm::kRsaSha256, 2048);
+  ASSERT_TRUE(key.ok());
+  HttpResponse r = h.Call(
+      "POST", "/v2/email/identities",
+      CreateBody("byo.example", {{"DomainSigningSelector", "mail2026"},
+                                 {"DomainSigningPrivateKey", PemBody(key->private_key_pem)}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, Not(HasSubstr(PemBody(key->private_key_pem).substr(40, 40))));
+  json d = Body(r)["DkimAttributes"];
+  EXPECT_EQ(d["SigningAttributesOrigin"], "EXTERNAL");
+  EXPECT_EQ(d["Tokens"], json::array({"mail2026"}));
+  EXPECT_EQ(d["Status"], "PENDING");
+  EXPECT_FALSE(d.contains("LastKeyGenerationTimestamp"));  // Easy DKIM only
+  EXPECT_FALSE(d.contains("CurrentSigningKeyLength"));
+
+  auto stored = h.store.GetIdentity(h.account_id, "byo.example");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->dkim_origin, "EXTERNAL");
+  EXPECT_EQ(stored->dkim_key_length, "RSA_2048_BIT");
+  EXPECT_EQ(mail::DkimPublicKeyBase64(stored->dkim_private_key_pem).value(),
+            key->public_key_base64);
+
+  h.verifier.txt["mail2026._domainkey.byo.example"] = "v=DKIM1; k=rsa; p=" + key->public_key_base64;
+  EXPECT_EQ(Body(h.Call("GET", "/v2/email/identities/byo.example"))["DkimAttributes"]["Status"],
+            "SUCCESS");
+}
+
+TEST(DkimTest, BringYourOwnDkimEd25519IsAccepted) {
+  ApiHarness h;
+  auto key = mail::GenerateDkimKey(mail::DkimAlgorithm::kEd25519Sha256);
+  ASSERT_TRUE(key.ok());
+  json b = Body(h.Call(
+      "POST", "/v2/email/identities",
+      CreateBody("ed.example", {{"DomainSigningSelector", "ed"},
+                                {"DomainSigningPrivateKey", PemBody(key->private_key_pem)}})));
+  EXPECT_EQ(b["HeraldDkimRecord"]["Value"], "v=DKIM1; k=ed25519; p=" + key->public_key_base64);
+  EXPECT_EQ(h.store.GetIdentity(h.account_id, "ed.example")->dkim_algorithm, "ed25519-sha256");
+}
+
+TEST(DkimTest, BadDkimSigningAttributes) {
+  ApiHarness h;
+  const std::string br = "BadRequestException";
+  auto create = [&](const std::string& identity, const json& dkim) {
+    return h.Call("POST", "/v2/email/identities", CreateBody(identity, dkim));
+  };
+  auto message = [](const HttpResponse& r) { return Body(r)["message"].get<std::string>(); };
+
+  HttpResponse r = create("x.example", {{"DomainSigningSelector", "s"},
+                                        {"DomainSigningPrivateKey", Base64Encode("not a key")}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Header(r, "x-amzn-ErrorType"), br);
+  EXPECT_THAT(message(r), StartsWith("Invalid DomainSigningPrivateKey: "));
+
+  auto odd = mail::GenerateDkimKey(mail::DkimAlgorithm::kRsaSha256, 1536);
+  ASSERT_TRUE(odd.ok());
+  ExpectError(create("x.example", {{"DomainSigningSelector", "s"},
+                                   {"DomainSigningPrivateKey", PemBody(odd->private_key_pem)}}),
+              400, br,
+              "Invalid DomainSigningPrivateKey: an RSA key must have 1024 or 2048 bits, this one "
+              "has 1536.");
+  ExpectError(create("x.example", {{"DomainSigningSelector", "bad_selector"},
+                                   {"DomainSigningPrivateKey", "AAAA"}}),
+              400, br,
+              "Invalid DomainSigningSelector bad_selector: use 1 to 63 letters, digits and inner "
+              "hyphens.");
+  ExpectError(create("x.example", {{"NextSigningKeyLength", "RSA_4096_BIT"}}), 400, br,
+              "Invalid value for NextSigningKeyLength: must be RSA_1024_BIT or RSA_2048_BIT.");
+  ExpectError(create("x.example", {{"DomainSigningSelector", 7}}), 400, br,
+              "Invalid type for parameter DkimSigningAttributes.DomainSigningSelector: expected "
+              "a string.");
+  ExpectError(create("x.example", json::array()), 400, br,
+              "Invalid type for parameter DkimSigningAttributes: expected a structure.");
+  ExpectError(create("me@x.example", {{"NextSigningKeyLength", "RSA_2048_BIT"}}), 400, br,
+              "DkimSigningAttributes can be set only for a domain identity; an address is "
+              "signed with its domain's key.");
+  EXPECT_FALSE(h.store.GetIdentity(h.account_id, "x.example").ok());
+  EXPECT_FALSE(h.store.GetIdentity(h.account_id, "me@x.example").ok());
+  EXPECT_TRUE(h.verifier.mails.empty());
+}
+
+TEST(DkimTest, PutEmailIdentityDkimAttributesTogglesSigning) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", "/v2/email/identities", CreateBody("example.com")).status, 200);
+  HttpResponse r =
+      h.Call("PUT", "/v2/email/identities/example.com/dkim", R"({"SigningEnabled":false})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r), json::object());
+  EXPECT_FALSE(h.store.GetIdentity(h.account_id, "example.com")->dkim_signing_enabled);
+  EXPECT_EQ(
+      Body(h.Call("GET", "/v2/email/identities/example.com"))["DkimAttributes"]["SigningEnabled"],
+      false);
+  ASSERT_EQ(
+      h.Call("PUT", "/v2/email/identities/EXAMPLE.com/dkim", R"({"SigningEnabled":true})").status,
+      200);
+  EXPECT_TRUE(h.store.GetIdentity(h.account_id, "example.com")->dkim_signing_enabled);
+
+  ExpectError(h.Call("PUT", "/v2/email/identities/none.example/dkim", R"({"SigningEnabled":true})"),
+              404, "NotFoundException", "Email identity none.example does not exist.");
+  ExpectError(h.Call("PUT", "/v2/email/identities/example.com/dkim", R"({"SigningEnabled":"no"})"),
+              400, "BadRequestException",
+              "Invalid type for parameter SigningEnabled: expected a boolean.");
+  ASSERT_EQ(h.Call("POST", "/v2/email/identities", CreateBody("me@example.com")).status, 200);
+  ExpectError(
+      h.Call("PUT", "/v2/email/identities/me%40example.com/dkim", R"({"SigningEnabled":false})"),
+      400, "BadRequestException",
+      "DKIM signing can be set only for a domain identity in herald; set it on "
+      "example.com instead.");
+}
+
+TEST(DkimTest, PutEmailIdentityDkimSigningAttributes) {
+  ApiHarness h;
+  json created = Body(h.Call("POST", "/v2/email/identities", CreateBody("example.com")));
+  const std::string easy_selector = created["DkimAttributes"]["Tokens"][0];
+  auto key = mail::GenerateDkimKey(mail::DkimAlgorithm::kRsaSha256, 1024);
+  ASSERT_TRUE(key.ok());
+  const json external = {{"SigningAttributesOrigin", "EXTERNAL"},
+                         {"SigningAttributes",
+                          {{"DomainSigningSelector", "byo1"},
+                           {"DomainSigningPrivateKey", PemBody(key->private_key_pem)}}}};
+
+  // Older models route the operation to /v1/...; both work.
+  HttpResponse r = h.Call("PUT", "/v1/email/identities/example.com/dkim/signing", external.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r), json({{"DkimStatus", "PENDING"}, {"DkimTokens", {"byo1"}}}));
+  auto stored = h.store.GetIdentity(h.account_id, "example.com");
+  EXPECT_EQ(stored->dkim_origin, "EXTERNAL");
+  EXPECT_EQ(stored->dkim_selector, "byo1");
+  EXPECT_EQ(mail::DkimPublicKeyBase64(stored->dkim_private_key_pem).value(),
+            key->public_key_base64);
+
+  // Back to Easy DKIM: a fresh key under a fresh selector, of the requested length.
+  r = h.Call("PUT", "/v2/email/identities/example.com/dkim/signing",
+             R"({"SigningAttributesOrigin":"AWS_SES",)"
+             R"("SigningAttributes":{"NextSigningKeyLength":"RSA_2048_BIT"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json b = Body(r);
+  EXPECT_EQ(b["DkimStatus"], "PENDING");
+  const std::string fresh = b["DkimTokens"][0];
+  EXPECT_NE(fresh, "byo1");
+  EXPECT_NE(fresh, easy_selector);
+  stored = h.store.GetIdentity(h.account_id, "example.com");
+  EXPECT_EQ(stored->dkim_origin, "AWS_SES");
+  EXPECT_EQ(stored->dkim_key_length, "RSA_2048_BIT");
+  EXPECT_EQ(mail::ParseDkimPrivateKey(stored->dkim_private_key_pem)->bits, 2048);
+
+  // Easy DKIM already: only the next key length changes.
+  r = h.Call("PUT", "/v2/email/identities/example.com/dkim/signing",
+             R"({"SigningAttributesOrigin":"AWS_SES",)"
+             R"("SigningAttributes":{"NextSigningKeyLength":"RSA_1024_BIT"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r)["DkimTokens"][0], fresh);
+  stored = h.store.GetIdentity(h.account_id, "example.com");
+  EXPECT_EQ(stored->dkim_key_length, "RSA_2048_BIT");
+  EXPECT_EQ(stored->dkim_next_key_length, "RSA_1024_BIT");
+
+  const std::string br = "BadRequestException";
+  const std::string path = "/v2/email/identities/example.com/dkim/signing";
+  ExpectError(h.Call("PUT", path, "{}"), 400, br,
+              "Missing required parameter: SigningAttributesOrigin.");
+  ExpectError(h.Call("PUT", path, R"({"SigningAttributesOrigin":"AWS_SES_US_EAST_1"})"), 400, br,
+              "SigningAttributesOrigin AWS_SES_US_EAST_1 (Easy DKIM from another region) is not "
+              "supported.");
+  ExpectError(h.Call("PUT", path, R"({"SigningAttributesOrigin":"MINE"})"), 400, br,
+              "Invalid value for SigningAttributesOrigin: must be AWS_SES or EXTERNAL.");
+  ExpectError(h.Call("PUT", path, R"({"SigningAttributesOrigin":"EXTERNAL"})"), 400, br,
+              "SigningAttributesOrigin EXTERNAL needs SigningAttributes.DomainSigningSelector "
+              "and DomainSigningPrivateKey.");
+  json misplaced = external;
+  misplaced["SigningAttributesOrigin"] = "AWS_SES";
+  ExpectError(h.Call("PUT", path, misplaced.dump()), 400, br,
+              "DomainSigningSelector and DomainSigningPrivateKey need SigningAttributesOrigin "
+              "EXTERNAL.");
+  ExpectError(h.Call("PUT", "/v2/email/identities/none.example/dkim/signing", external.dump()), 404,
+              "NotFoundException", "Email identity none.example does not exist.");
+  EXPECT_EQ(h.store.GetIdentity(h.account_id, "example.com")->dkim_selector, fresh);
+}
+
+TEST(DkimTest, AddressesShowTheirDomainsDkim) {
+  ApiHarness h;
+  json b = Body(h.Call("POST", "/v2/email/identities", CreateBody("example.com")));
+  h.verifier.txt[DkimRecordName(b["DkimAttributes"], "example.com")] =
+      b["HeraldDkimRecord"]["Value"];
+  ASSERT_EQ(Body(h.Call("GET", "/v2/email/identities/example.com"))["DkimAttributes"]["Status"],
+            "SUCCESS");
+  json addr = Body(h.Call("POST", "/v2/email/identities", CreateBody("me@news.example.com")));
+  EXPECT_EQ(addr["DkimAttributes"]["Status"], "SUCCESS");
+  EXPECT_EQ(addr["DkimAttributes"]["Tokens"], b["DkimAttributes"]["Tokens"]);
+  EXPECT_FALSE(addr.contains("HeraldDkimRecord"));
+  EXPECT_EQ(
+      Body(h.Call("GET",
+                  "/v2/email/identities/me@news.example.com"))["DkimAttributes"]["SigningEnabled"],
+      true);
+  json lone = Body(h.Call("POST", "/v2/email/identities", CreateBody("me@elsewhere.example")));
+  EXPECT_EQ(lone["DkimAttributes"]["Status"], "NOT_STARTED");
+  EXPECT_EQ(lone["DkimAttributes"]["SigningEnabled"], false);
+}
+
+TEST(DkimTest, DomainWithoutAKeyGetsOneWhenRead) {
+  ApiHarness h;
+  store::Identity old;  // as a store from before DKIM has it
+  old.account_id = h.account_id;
+  old.name = "old.example";
+  old.type = store::IdentityType::kDomain;
+  old.status = store::VerificationStatus::kSuccess;
+  old.created = h.clock.Now();
+  ASSERT_TRUE(h.store.CreateIdentity(old).ok());
+  json b = Body(h.Call("GET", "/v2/email/identities/old.example"));
+  EXPECT_EQ(b["VerificationStatus"], "SUCCESS");
+  ASSERT_EQ(b["DkimAttributes"]["Tokens"].size(), 1u);
+  EXPECT_EQ(b["DkimAttributes"]["Status"], "PENDING");
+  EXPECT_EQ(h.store.GetIdentity(h.account_id, "old.example")->dkim_selector,
+            b["DkimAttributes"]["Tokens"][0]);
+  EXPECT_EQ(b["HeraldDkimRecord"]["Name"], DkimRecordName(b["DkimAttributes"], "old.example"));
+}
+
+TEST(DkimTest, UnknownSubresourcesAreUnknownOperations) {
+  ApiHarness h;
+  ExpectError(h.Call("GET", "/v2/email/identities/example.com/dkim"), 404,
+              "UnknownOperationException",
+              "Unknown operation: GET /v2/email/identities/example.com/dkim");
+  ExpectError(h.Call("PUT", "/v1/email/identities/example.com/dkim", "{}"), 404,
+              "UnknownOperationException",
+              "Unknown operation: PUT /v1/email/identities/example.com/dkim");
+  ExpectError(h.Call("GET", "/v1/email/identities/example.com"), 404, "UnknownOperationException",
+              "Unknown operation: GET /v1/email/identities/example.com");
+  ExpectError(h.Call("PUT", "/v2/email/identities//dkim", "{}"), 404, "UnknownOperationException",
+              "Unknown operation: PUT /v2/email/identities//dkim");
+}
+
+// ---------------------------------------------------------------- MAIL FROM
+
+TEST(MailFromTest, SetCheckAndClear) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", "/v2/email/identities", CreateBody("example.com")).status, 200);
+  EXPECT_FALSE(
+      Body(h.Call("GET", "/v2/email/identities/example.com")).contains("MailFromAttributes"));
+  HttpResponse r =
+      h.Call("PUT", "/v2/email/identities/example.com/mail-from",
+             R"({"MailFromDomain":"Bounce.Example.com","BehaviorOnMxFailure":"REJECT_MESSAGE"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r), json::object());
+  auto mail_from = [&] {
+    return Body(h.Call("GET", "/v2/email/identities/example.com"))["MailFromAttributes"];
+  };
+  EXPECT_EQ(mail_from(), json({{"MailFromDomain", "bounce.example.com"},
+                               {"MailFromDomainStatus", "PENDING"},
+                               {"BehaviorOnMxFailure", "REJECT_MESSAGE"}}));
+  h.verifier.dns_failure = true;
+  EXPECT_EQ(mail_from()["MailFromDomainStatus"], "TEMPORARY_FAILURE");
+  h.verifier.dns_failure = false;
+  h.verifier.txt["bounce.example.com"] = "v=spf10 not really";
+  EXPECT_EQ(mail_from()["MailFromDomainStatus"], "PENDING");
+  h.verifier.txt["bounce.example.com"] = "v=spf1 a:mx.example.com ~all";
+  EXPECT_EQ(mail_from()["MailFromDomainStatus"], "SUCCESS");
+  EXPECT_EQ(h.store.GetIdentity(h.account_id, "example.com")->mail_from_status,
+            store::VerificationStatus::kSuccess);
+
+  // A new domain starts over; an empty request clears it, behaviour back to the default.
+  ASSERT_EQ(h.Call("PUT", "/v2/email/identities/example.com/mail-from",
+                   R"({"MailFromDomain":"mail.example.com"})")
+                .status,
+            200);
+  EXPECT_EQ(mail_from(), json({{"MailFromDomain", "mail.example.com"},
+                               {"MailFromDomainStatus", "PENDING"},
+                               {"BehaviorOnMxFailure", "USE_DEFAULT_VALUE"}}));
+  ASSERT_EQ(h.Call("PUT", "/v2/email/identities/example.com/mail-from", "{}").status, 200);
+  EXPECT_FALSE(
+      Body(h.Call("GET", "/v2/email/identities/example.com")).contains("MailFromAttributes"));
+  EXPECT_EQ(h.store.GetIdentity(h.account_id, "example.com")->mail_from_domain, "");
+}
+
+TEST(MailFromTest, MissingSpfRecordFailsAfterTheSearchWindow) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", "/v2/email/identities", CreateBody("example.com")).status, 200);
+  ASSERT_EQ(h.Call("PUT", "/v2/email/identities/example.com/mail-from",
+                   R"({"MailFromDomain":"mail.example.com"})")
+                .status,
+            200);
+  h.clock.Advance(std::chrono::hours(73));
+  EXPECT_EQ(
+      Body(h.Call(
+          "GET", "/v2/email/identities/example.com"))["MailFromAttributes"]["MailFromDomainStatus"],
+      "FAILED");
+}
+
+TEST(MailFromTest, BadRequests) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", "/v2/email/identities", CreateBody("example.com")).status, 200);
+  ASSERT_EQ(h.Call("POST", "/v2/email/identities", CreateBody("me@example.com")).status, 200);
+  const std::string path = "/v2/email/identities/example.com/mail-from";
+  const std::string br = "BadRequestException";
+  ExpectError(h.Call("PUT", path, R"({"MailFromDomain":"example.org"})"), 400, br,
+              "Invalid MailFromDomain example.org: it must be a subdomain of example.com.");
+  ExpectError(h.Call("PUT", path, R"({"MailFromDomain":"example.com"})"), 400, br,
+              "Invalid MailFromDomain example.com: it must be a subdomain of example.com.");
+  ExpectError(h.Call("PUT", path, R"({"MailFromDomain":"badexample.com"})"), 400, br,
+              "Invalid MailFromDomain badexample.com: it must be a subdomain of example.com.");
+  ExpectError(h.Call("PUT", path, R"({"MailFromDomain":"a..example.com"})"), 400, br,
+              "Invalid MailFromDomain a..example.com: it must be a subdomain of example.com.");
+  ExpectError(h.Call("PUT", path, R"({"MailFromDomain":5})"), 400, br,
+              "Invalid type for parameter MailFromDomain: expected a string.");
+  ExpectError(
+      h.Call("PUT", path, R"({"MailFromDomain":"m.example.com","BehaviorOnMxFailure":"X"})"), 400,
+      br,
+      "Invalid value for BehaviorOnMxFailure: must be USE_DEFAULT_VALUE or "
+      "REJECT_MESSAGE.");
+  ExpectError(h.Call("PUT", "/v2/email/identities/me%40example.com/mail-from",
+                     R"({"MailFromDomain":"m.example.com"})"),
+              400, br,
+              "A MAIL FROM domain can be set only for a domain identity in herald; set it on "
+              "example.com instead.");
+  ExpectError(h.Call("PUT", "/v2/email/identities/none.example/mail-from", "{}"), 404,
+              "NotFoundException", "Email identity none.example does not exist.");
+  EXPECT_EQ(h.store.GetIdentity(h.account_id, "example.com")->mail_from_domain, "");
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ enum class StatusCode {
   kResourceExhausted,
   kFailedPrecondition,
   kUnavailable,
+  kDeadlineExceeded,
   kDataLoss,
   kInternal,
 };
@@ -76,6 +77,9 @@ inline Status FailedPreconditionError(std::string m) {
 }
 inline Status UnavailableError(std::string m) {
   return Status(StatusCode::kUnavailable, std::move(m));
+}
+inline Status DeadlineExceededError(std::string m) {
+  return Status(StatusCode::kDeadlineExceeded, std::move(m));
 }
 inline Status DataLossError(std::string m) { return Status(StatusCode::kDataLoss, std::move(m)); }
 inline Status InternalError(std::string m) { return Status(StatusCode::kInternal, std::move(m)); }

@@ -173,6 +173,24 @@ StatusOr<std::unique_ptr<TlsContext>> TlsContext::CreateServer(const TlsConfig& 
   return out;
 }
 
+StatusOr<std::unique_ptr<TlsContext>> TlsContext::CreateClient() {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (ctx == nullptr) return InternalError(OpenSslError("SSL_CTX_new"));
+  std::unique_ptr<TlsContext> out(new TlsContext(ctx, ""));
+  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+    return InternalError(OpenSslError("setting the minimum TLS version"));
+  }
+  // A peer that closes without close_notify reads as a plain EOF: SMTP replies are framed,
+  // so a truncated reply is caught by the reply parser, not by TLS.
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // Opportunistic TLS (RFC 7435): encrypt without authenticating; MX certificates are
+  // commonly self-signed or name the wrong host, and refusing them would only push the
+  // session back to plaintext.
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  return out;
+}
+
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 
 }  // namespace herald::net

@@ -1,13 +1,17 @@
-// net/tls.h: the OpenSSL server context for SMTP (STARTTLS and implicit TLS).
+// net/tls.h: the OpenSSL contexts for SMTP: the server's (STARTTLS and implicit TLS) and
+// the outbound client's (STARTTLS to MX hosts).
 //
 // Contract: TlsContext::CreateServer loads the configured PEM certificate chain and key, or,
 // when neither file is configured, a self-signed certificate kept in <data_dir>/tls/
 // (cert.pem, key.pem): created on first start (EC P-256, CN and subjectAltName = hostname,
 // valid ten years, key file mode 0600, directory 0700, written to a temporary name, fsync'd
-// and renamed) and reused on later starts. TLS 1.2 is the minimum version; renegotiation and
-// compression are off. Errors: kInvalidArgument for a bad configuration (one file without
-// the other, unreadable or mismatched files), kFailedPrecondition when nothing is configured
-// and there is no data_dir, kInternal for OpenSSL or file-system failures.
+// and renamed) and reused on later starts. TlsContext::CreateClient makes the outbound
+// context: opportunistic MX TLS does not authenticate the server (RFC 7435), so no
+// certificate is verified; the caller sets SNI per connection. TLS 1.2 is the minimum
+// version; renegotiation and compression are off. Errors: kInvalidArgument for a bad
+// configuration (one file without the other, unreadable or mismatched files),
+// kFailedPrecondition when nothing is configured and there is no data_dir, kInternal for
+// OpenSSL or file-system failures.
 // Thread-safety: a TlsContext is immutable after creation and may be shared by all
 // connection threads (SSL_CTX is safe for concurrent SSL_new).
 // Trust: reads only operator-configured files and files it wrote itself.
@@ -32,6 +36,8 @@ struct TlsConfig {
 class TlsContext {
  public:
   static StatusOr<std::unique_ptr<TlsContext>> CreateServer(const TlsConfig& config);
+  // Client context for outbound SMTP: TLS 1.2+, no certificate verification.
+  static StatusOr<std::unique_ptr<TlsContext>> CreateClient();
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;

@@ -74,6 +74,17 @@ std::string SendingAccountId(int64_t account_id) {
   return buf;
 }
 
+std::optional<SysTime> MessageIdTime(std::string_view id) {
+  if (id.size() < 16 || id.substr(0, 4) != "0100") return std::nullopt;
+  uint64_t ms = 0;
+  for (char c : id.substr(4, 12)) {
+    int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+    if (v < 0) return std::nullopt;
+    ms = ms * 16 + static_cast<uint64_t>(v);
+  }
+  return FromUnixMillis(static_cast<int64_t>(ms));
+}
+
 std::string NewMessageId(SysTime now) {
   char prefix[32];
   std::snprintf(prefix, sizeof prefix, "0100%012llx",
@@ -360,6 +371,19 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
     return Reject(RejectKind::kTemporary, "Temporary service failure");
   }
   // From here on the message is accepted: failures below are logged, never reported.
+  if (delivery_hook_) {
+    QueuedDelivery qd;
+    qd.message_id = message_id;
+    qd.account_id = account->id;
+    qd.accepted = now;
+    qd.configuration_set = config_set;
+    for (size_t i = 0; i < recipients.size(); ++i) {
+      if (outcomes[i] == SimOutcome::kNotSimulator) {
+        qd.recipients.emplace_back(static_cast<uint32_t>(i), recipients[i]);
+      }
+    }
+    if (!qd.recipients.empty()) delivery_hook_(std::move(qd));
+  }
 
   EventJob job;
   job.message_id = message_id;
@@ -467,12 +491,20 @@ StatusOr<int64_t> SendingServiceImpl::Recover() {
       newly_done.push_back(marker);
     }
     bool pending_real = false;
+    QueuedDelivery qd;
+    qd.message_id = m.id;
+    qd.account_id = env.value("account_id", int64_t{0});
+    qd.accepted = MessageIdTime(m.id).value_or(clock_.Now());
+    if (env.contains("configuration_set") && env["configuration_set"].is_string()) {
+      qd.configuration_set = env["configuration_set"].get<std::string>();
+    }
     for (uint32_t i = 0; i < rcpts.size() && i < m.recipient_count; ++i) {
       if (done.count(i) != 0 || !rcpts[i].is_string()) continue;
       const std::string r = rcpts[i].get<std::string>();
       SimOutcome o = ClassifySimulator(r);
       if (o == SimOutcome::kNotSimulator) {
         pending_real = true;
+        qd.recipients.emplace_back(i, r);
         continue;
       }
       SysTime ts = clock_.Now();
@@ -486,7 +518,10 @@ StatusOr<int64_t> SendingServiceImpl::Recover() {
       RETURN_IF_ERROR(events_.Publish(batch));
       RETURN_IF_ERROR(spool_.MarkDone(m.id, newly_done));
     }
-    if (pending_real) ++queued;
+    if (pending_real) {
+      ++queued;
+      if (delivery_hook_) delivery_hook_(std::move(qd));
+    }
   }
   return queued;
 }

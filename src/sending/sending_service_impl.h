@@ -12,8 +12,10 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -42,6 +44,19 @@ std::string SendingAccountId(int64_t account_id);
 // A new SES-shaped message id: 16 hex digits (0100 + milliseconds), a UUID, "-000000".
 std::string NewMessageId(SysTime now);
 
+// A message for the delivery engine: the recipients that leave by SMTP (not the simulator).
+struct QueuedDelivery {
+  std::string message_id;
+  int64_t account_id = 0;
+  SysTime accepted;
+  std::vector<std::pair<uint32_t, std::string>> recipients;  // spool index, address
+  std::string configuration_set;
+};
+using DeliveryHook = std::function<void(QueuedDelivery)>;
+
+// The acceptance time encoded in a herald message id (NewMessageId); nullopt otherwise.
+std::optional<SysTime> MessageIdTime(std::string_view message_id);
+
 class SendingServiceImpl final : public SendingService {
  public:
   SendingServiceImpl(const SendingConfig& config, Clock& clock, store::Store& store,
@@ -56,7 +71,12 @@ class SendingServiceImpl final : public SendingService {
   // a crash can lose that second, making the 24-hour count err low by it).
   Status FlushSendCounts();
 
-  // Replays unfinished simulator recipients; returns the number of queued messages.
+  // Set once, before Recover() and Submit(): where accepted messages go for delivery. The
+  // hook must not block (it is called before the reply).
+  void SetDeliveryHook(DeliveryHook hook) { delivery_hook_ = std::move(hook); }
+
+  // Replays unfinished simulator recipients and hands the other unfinished recipients to
+  // the delivery hook; returns the number of messages queued for delivery.
   StatusOr<int64_t> Recover();
 
   // Blocks until every accepted message's events are published (or failed). For tests and
@@ -86,6 +106,7 @@ class SendingServiceImpl final : public SendingService {
   void PublishJobs(std::vector<EventJob>& jobs);
 
   const SendingConfig config_;
+  DeliveryHook delivery_hook_;
   Clock& clock_;
   store::Store& store_;
   spool::Spool& spool_;

@@ -309,3 +309,43 @@ TEST(MessageIdTest, ShapeMatchesSes) {
 
 }  // namespace
 }  // namespace herald::sending
+
+namespace herald::sending {
+namespace {
+
+TEST_F(SendingServiceTest, RealRecipientsGoToTheDeliveryHookAndComeBackAfterARestart) {
+  std::vector<QueuedDelivery> got;
+  service_->SetDeliveryHook([&](QueuedDelivery q) { got.push_back(std::move(q)); });
+  Verify("example.org", store::IdentityType::kDomain);
+  auto r = Send(Make({"one@example.org", "success@simulator.amazonses.com", "two@example.org"}));
+  ASSERT_NE(AsAccepted(r), nullptr);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].message_id, AsAccepted(r)->message_id);
+  EXPECT_EQ(got[0].account_id, account_.id);
+  EXPECT_EQ(got[0].accepted, clock_.Now());
+  // The simulator recipient (index 1) is not handed over.
+  ASSERT_EQ(got[0].recipients.size(), 2u);
+  EXPECT_EQ(got[0].recipients[0], (std::pair<uint32_t, std::string>{0, "one@example.org"}));
+  EXPECT_EQ(got[0].recipients[1], (std::pair<uint32_t, std::string>{2, "two@example.org"}));
+  // The acceptance time survives in the message id.
+  auto t = MessageIdTime(got[0].message_id);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(UnixMillis(*t), UnixMillis(clock_.Now()));
+
+  // One recipient delivered, then a restart: only the other is handed over again.
+  ASSERT_TRUE(spool_.MarkDone(got[0].message_id, {0}).ok());
+  got.clear();
+  Rebuild();
+  service_->SetDeliveryHook([&](QueuedDelivery q) { got.push_back(std::move(q)); });
+  clock_.Advance(std::chrono::minutes(5));
+  auto queued = service_->Recover();
+  ASSERT_TRUE(queued.ok());
+  EXPECT_EQ(*queued, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(UnixMillis(got[0].accepted), UnixMillis(clock_.Now() - std::chrono::minutes(5)));
+  ASSERT_EQ(got[0].recipients.size(), 1u);
+  EXPECT_EQ(got[0].recipients[0].second, "two@example.org");
+}
+
+}  // namespace
+}  // namespace herald::sending

@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <cctype>
 #include <cmath>
 #include <functional>
 #include <sstream>
@@ -83,7 +84,53 @@ const std::vector<KeySpec>& Keys() {
       {"spool.segment_bytes", &Config::spool_segment_bytes, 1024 * 1024, 4.0 * 1024 * 1024 * 1024,
        "Size at which the spool starts a new segment file."},
       {"dns.server", &Config::dns_server, 0, 0,
-       "HOST:PORT of the DNS server for domain verification. Empty: the system resolver."},
+       "HOST:PORT of the DNS server for MX lookups and identity checks. Empty: the system "
+       "resolver."},
+      {"delivery.enabled", &Config::delivery_enabled, 0, 0,
+       "Deliver accepted mail. false keeps everything queued in the spool (accept-only)."},
+      {"delivery.mx_port", &Config::delivery_mx_port, 1, 65535,
+       "Port of MX and implicit-MX hosts (25; tests point it at a loopback port)."},
+      {"delivery.return_path_domain", &Config::delivery_return_path_domain, 0, 0,
+       "Domain of the VERP envelope sender (bounces come back here). Empty: hostname. "
+       "Identities with a verified custom MAIL FROM domain use theirs."},
+      {"delivery.tls", &Config::delivery_tls, 0, 0,
+       "STARTTLS towards MX hosts: off, opportunistic (when offered) or require (no TLS: "
+       "retry later)."},
+      {"delivery.max_connections", &Config::delivery_max_connections, 1, 10000,
+       "Outbound connections open at once, over all destinations."},
+      {"delivery.max_connections_per_destination",
+       &Config::delivery_max_connections_per_destination, 1, 1000,
+       "Connections to one destination (one MX host set). Halved while the destination "
+       "throttles (421, 4.7.x), then grown back one per success."},
+      {"delivery.max_messages_per_connection", &Config::delivery_max_messages_per_connection, 1,
+       1000000, "Transactions on one connection (RSET between) before it is closed."},
+      {"delivery.max_messages_per_second_per_destination",
+       &Config::delivery_max_messages_per_second_per_destination, 0, 1e6,
+       "Transactions per second to one destination. 0: no limit."},
+      {"delivery.retry_schedule", &Config::delivery_retry_schedule, 0, 0,
+       "Delays between attempts after a temporary failure, like \"1m 5m 10m\" (s, m, h); "
+       "the last one repeats until max_delivery_seconds."},
+      {"delivery.max_delivery_seconds", &Config::delivery_max_delivery_seconds, 1, 604800,
+       "How long a message is retried before a Transient bounce (SES MaxDeliverySeconds: "
+       "default 50400, SES allows 300 to 50400)."},
+      {"delivery.connect_timeout_seconds", &Config::delivery_connect_timeout_seconds, 1, 600,
+       "Seconds to open a TCP connection to a mail server."},
+      {"delivery.command_timeout_seconds", &Config::delivery_command_timeout_seconds, 1, 3600,
+       "Seconds to wait for the greeting and for each command's reply."},
+      {"delivery.data_timeout_seconds", &Config::delivery_data_timeout_seconds, 1, 3600,
+       "Seconds to send the message body and to wait for the reply to the final dot."},
+      {"delivery.route_ttl_seconds", &Config::delivery_route_ttl_seconds, 1, 86400,
+       "Seconds a domain's route (MX answer) is reused before it is looked up again."},
+      {"delivery.verp_per_recipient", &Config::delivery_verp_per_recipient, 0, 0,
+       "One transaction per recipient, each with its own VERP return path (bounces name the "
+       "recipient). false: one transaction per message and domain."},
+      {"delivery.dkim_sign_pending", &Config::delivery_dkim_sign_pending, 0, 0,
+       "Sign with a domain's DKIM key before its DNS record is seen (status not SUCCESS)."},
+      {"delivery.allow_auth_without_tls", &Config::delivery_allow_auth_without_tls, 0, 0,
+       "Let static routes send AUTH over an unencrypted connection (loopback tests only)."},
+      {"delivery.routes", &Config::delivery_routes, 0, 0,
+       "Static routes, each \"DOMAIN HOST:PORT [require_tls] [auth=USER:PASSWORD]\"; DOMAIN "
+       "is example.com, .example.com (subdomains) or * (everything: a smarthost)."},
   };
   return kKeys;
 }
@@ -254,7 +301,75 @@ Status ValidateConfig(const Config& c) {
   if (!c.smtp_trusted_networks.empty() && c.smtp_trusted_account.empty()) {
     return InvalidArgumentError("smtp.trusted_networks needs smtp.trusted_account");
   }
+  if (c.delivery_tls != "off" && c.delivery_tls != "opportunistic" && c.delivery_tls != "require") {
+    return InvalidArgumentError("delivery.tls must be off, opportunistic or require");
+  }
+  auto schedule = ParseDurationList(c.delivery_retry_schedule);
+  if (!schedule.ok()) {
+    return InvalidArgumentError("delivery.retry_schedule: " + schedule.status().message());
+  }
+  for (const auto& r : c.delivery_routes) {
+    auto spec = ParseRouteSpec(r);
+    if (!spec.ok()) return InvalidArgumentError("delivery.routes: " + spec.status().message());
+  }
   return Status::Ok();
+}
+
+StatusOr<std::vector<int64_t>> ParseDurationList(const std::string& text) {
+  std::vector<int64_t> out;
+  std::istringstream in(text);
+  std::string word;
+  while (in >> word) {
+    size_t digits = 0;
+    while (digits < word.size() && std::isdigit(static_cast<unsigned char>(word[digits]))) {
+      ++digits;
+    }
+    if (digits == 0 || digits > 7 || word.size() - digits > 1) {
+      return InvalidArgumentError("'" + word + "' is not a duration like 30s, 5m or 2h");
+    }
+    int64_t n = std::stoll(word.substr(0, digits));
+    char unit = digits < word.size() ? word[digits] : 's';
+    if (unit == 'm') {
+      n *= 60;
+    } else if (unit == 'h') {
+      n *= 3600;
+    } else if (unit != 's') {
+      return InvalidArgumentError("'" + word + "' is not a duration like 30s, 5m or 2h");
+    }
+    if (n <= 0) return InvalidArgumentError("'" + word + "' must be positive");
+    out.push_back(n);
+  }
+  if (out.empty()) return InvalidArgumentError("the schedule is empty");
+  return out;
+}
+
+StatusOr<RouteSpec> ParseRouteSpec(const std::string& text) {
+  std::istringstream in(text);
+  std::string domain, hostport, word;
+  if (!(in >> domain >> hostport)) {
+    return InvalidArgumentError("'" + text + "' is not \"DOMAIN HOST:PORT [options]\"");
+  }
+  RouteSpec spec;
+  for (char& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  spec.domain = domain;
+  RETURN_IF_ERROR(ParseHostPort(hostport, &spec.host, &spec.port));
+  if (spec.host.empty()) return InvalidArgumentError("'" + text + "' names no host");
+  while (in >> word) {
+    if (word == "require_tls") {
+      spec.require_tls = true;
+    } else if (word.rfind("auth=", 0) == 0) {
+      std::string cred = word.substr(5);
+      size_t colon = cred.find(':');
+      if (colon == std::string::npos || colon == 0) {
+        return InvalidArgumentError("auth= takes USER:PASSWORD");
+      }
+      spec.auth_user = cred.substr(0, colon);
+      spec.auth_password = cred.substr(colon + 1);
+    } else {
+      return InvalidArgumentError("unknown route option '" + word + "'");
+    }
+  }
+  return spec;
 }
 
 std::string ConfigReferenceMarkdown() {

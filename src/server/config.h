@@ -56,7 +56,40 @@ struct Config {
 
   // [dns]
   std::string dns_server;  // "HOST:PORT"; empty = the system resolver
+
+  // [delivery]
+  bool delivery_enabled = true;
+  int64_t delivery_mx_port = 25;
+  std::string delivery_return_path_domain;  // empty: hostname
+  std::string delivery_tls = "opportunistic";
+  int64_t delivery_max_connections = 256;
+  int64_t delivery_max_connections_per_destination = 16;
+  int64_t delivery_max_messages_per_connection = 1000;
+  double delivery_max_messages_per_second_per_destination = 0;
+  std::string delivery_retry_schedule = "1m 5m 10m 20m 30m 1h";
+  int64_t delivery_max_delivery_seconds = 50400;
+  int64_t delivery_connect_timeout_seconds = 30;
+  int64_t delivery_command_timeout_seconds = 60;
+  int64_t delivery_data_timeout_seconds = 300;
+  int64_t delivery_route_ttl_seconds = 300;
+  bool delivery_verp_per_recipient = true;
+  bool delivery_dkim_sign_pending = false;
+  bool delivery_allow_auth_without_tls = false;
+  std::vector<std::string> delivery_routes;
 };
+
+// "1m 5m 30s 2h" → seconds each; kInvalidArgument for anything else or an empty list.
+StatusOr<std::vector<int64_t>> ParseDurationList(const std::string& text);
+
+struct RouteSpec {
+  std::string domain;  // "example.com", ".example.com" or "*"
+  std::string host;
+  uint16_t port = 25;
+  bool require_tls = false;
+  std::string auth_user, auth_password;
+};
+// "DOMAIN HOST:PORT [require_tls] [auth=USER:PASSWORD]".
+StatusOr<RouteSpec> ParseRouteSpec(const std::string& text);
 
 // Reads `path` (must exist) over the defaults in `config`.
 Status LoadConfigFile(const std::string& path, Config* config);

@@ -1,10 +1,13 @@
 #include "server/server.h"
 
+#include <openssl/crypto.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "api/http_listener.h"
@@ -13,11 +16,17 @@
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/log.h"
+#include "base/strings.h"
+#include "delivery/engine.h"
 #include "dns/resolver.h"
 #include "events/jsonl_event_log.h"
 #include "mail/mime_builder.h"
 #include "net/smtp_listener.h"
+#include "net/transport.h"
+#include "sending/delivery_outcomes.h"
+#include "sending/egress_identity.h"
 #include "sending/sending_service_impl.h"
+#include "sending/ses_events.h"
 #include "spool/log_spool.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -25,18 +34,27 @@ namespace herald::server {
 namespace {
 
 // Verification for identities: mail with a link for addresses, a TXT record for domains.
+// Links lead to http.public_url, else to the address the HTTP listener really bound
+// (`http_address`: with port 0 in the configuration only the bound one is reachable).
 class IdentityVerifierImpl final : public api::IdentityVerifier {
  public:
   IdentityVerifierImpl(const Config& config, Clock& clock, spool::Spool& spool,
-                       dns::Resolver& resolver)
-      : config_(config), clock_(clock), spool_(spool), resolver_(resolver) {}
+                       dns::Resolver& resolver, sending::DeliveryHook deliver,
+                       std::function<std::string()> http_address)
+      : config_(config),
+        clock_(clock),
+        spool_(spool),
+        resolver_(resolver),
+        deliver_(std::move(deliver)),
+        http_address_(std::move(http_address)) {}
 
   // The message goes straight into the spool as herald's own mail: it is not the account's
   // send, so it is not subject to the account's sandbox, quota or identity checks.
   void SendVerificationEmail(const sending::Principal& principal, const std::string& address,
                              const std::string& token) override {
-    std::string base =
-        config_.public_url.empty() ? "http://" + config_.http_listen : config_.public_url;
+    std::string bound = http_address_ ? http_address_() : std::string();
+    if (bound.empty()) bound = config_.http_listen;
+    std::string base = config_.public_url.empty() ? "http://" + bound : config_.public_url;
     while (!base.empty() && base.back() == '/') base.pop_back();
     const std::string link = base + "/_herald/verify-email?token=" + token;
     const SysTime now = clock_.Now();
@@ -73,6 +91,14 @@ class IdentityVerifierImpl final : public api::IdentityVerifier {
       return;
     }
     LogInfo("verification mail queued", {{"identity", address}, {"message_id", id}});
+    if (deliver_) {
+      sending::QueuedDelivery qd;
+      qd.message_id = id;
+      qd.account_id = 0;
+      qd.accepted = now;
+      qd.recipients.emplace_back(0, address);
+      deliver_(std::move(qd));
+    }
   }
 
   store::VerificationStatus CheckDomain(const std::string& domain,
@@ -88,11 +114,162 @@ class IdentityVerifierImpl final : public api::IdentityVerifier {
     return store::VerificationStatus::kPending;
   }
 
+  // DKIM records and MAIL FROM SPF records (api/identity_verifier.h).
+  StatusOr<std::vector<std::string>> LookupTxt(const std::string& name) override {
+    return resolver_.LookupTxt(name);
+  }
+
  private:
   const Config& config_;
   Clock& clock_;
   spool::Spool& spool_;
   dns::Resolver& resolver_;
+  sending::DeliveryHook deliver_;
+  std::function<std::string()> http_address_;
+};
+
+// A secret kept in DATA_DIR/<name> (mode 0600), made on first start.
+StatusOr<std::string> LoadOrCreateSecret(const std::string& data_dir, const std::string& name) {
+  const std::string path = data_dir + "/" + name;
+  {
+    std::ifstream in(path);
+    std::string line;
+    if (in && std::getline(in, line) && line.size() >= 32) return line;
+  }
+  const std::string secret = HexEncode(RandomBytes(32));
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << secret << "\n";
+    if (!out) return UnavailableError("cannot write " + tmp);
+  }
+  if (chmod(tmp.c_str(), 0600) != 0) return UnavailableError("cannot chmod " + tmp);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return UnavailableError("cannot write " + path + ": " + ec.message());
+  return secret;
+}
+
+nlohmann::json QueueJson(delivery::DeliveryEngine& engine) {
+  nlohmann::json dests = nlohmann::json::array();
+  for (const auto& d : engine.Queues()) {
+    nlohmann::json j = {{"destination", d.key},
+                        {"ready", d.ready},
+                        {"deferred", d.deferred},
+                        {"connections", d.connections},
+                        {"connection_limit", d.connection_limit},
+                        {"held", d.held},
+                        {"last_reply", sending::ToValidUtf8(d.last_reply)},
+                        {"delivered", d.delivered},
+                        {"bounced", d.bounced},
+                        {"deferrals", d.deferrals}};
+    if (d.oldest != SysTime()) j["oldest"] = FormatIso8601Millis(d.oldest);
+    if (d.paused_until != SysTime()) j["paused_until"] = FormatIso8601Millis(d.paused_until);
+    dests.push_back(std::move(j));
+  }
+  const auto c = engine.Counters();
+  return {{"destinations", dests},
+          {"counters",
+           {{"queued_recipients", c.queued_recipients},
+            {"delivered", c.delivered},
+            {"bounced", c.bounced},
+            {"deferred", c.deferred},
+            {"expired", c.expired},
+            {"connections_opened", c.connections_opened},
+            {"connection_failures", c.connection_failures},
+            {"throttled", c.throttled}}}};
+}
+
+// The value of `name` in the query of `target`, percent-decoded; "" when absent.
+std::string QueryParam(const std::string& target, const std::string& name) {
+  size_t q = target.find('?');
+  if (q == std::string::npos) return "";
+  auto hex = [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+           : (c >= 'a' && c <= 'f')                    ? c - 'a' + 10
+           : (c >= 'A' && c <= 'F')                    ? c - 'A' + 10
+                                                       : -1;
+  };
+  const std::string query = target.substr(q + 1);
+  for (std::string_view part : Split(query, '&')) {
+    size_t eq = part.find('=');
+    if (eq == std::string::npos || part.substr(0, eq) != name) continue;
+    std::string v;
+    const std::string_view raw = part.substr(eq + 1);
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
+        v += static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
+        i += 2;
+      } else {
+        v += raw[i] == '+' ? ' ' : raw[i];
+      }
+    }
+    return v;
+  }
+  return "";
+}
+
+// The operator's HTTP endpoints under /_herald/admin/, for the `herald` command on this
+// host: they need the token in DATA_DIR/admin.token (only the data directory's owner can
+// read it). Everything else goes to the SES API.
+class AdminRouter final : public api::HttpHandler {
+ public:
+  AdminRouter(std::string token, api::HttpHandler& next, delivery::DeliveryEngine* engine)
+      : token_(std::move(token)), next_(next), engine_(engine) {}
+
+  api::HttpResponse Handle(const api::HttpRequest& req) override {
+    if (req.target.rfind("/_herald/admin/", 0) != 0) return next_.Handle(req);
+    api::HttpResponse r;
+    r.headers.emplace_back("Content-Type", "application/json");
+    std::string given;
+    for (const auto& [k, v] : req.headers) {
+      if (strcasecmp(k.c_str(), "X-Herald-Admin-Token") == 0) given = v;
+    }
+    if (given.size() != token_.size() ||
+        CRYPTO_memcmp(given.data(), token_.data(), given.size()) != 0) {
+      r.status = 403;
+      r.body = R"({"error":"bad or missing admin token"})";
+      return r;
+    }
+    if (engine_ == nullptr) {
+      r.status = 409;
+      r.body = R"j({"error":"delivery is disabled (delivery.enabled = false)"})j";
+      return r;
+    }
+    const std::string path = req.target.substr(0, req.target.find('?'));
+    const std::string dest = QueryParam(req.target, "destination");
+    nlohmann::json out;
+    if (path == "/_herald/admin/queue" && req.method == "GET") {
+      out = QueueJson(*engine_);
+    } else if (path == "/_herald/admin/queue/retry" && req.method == "POST") {
+      out = {{"retried", engine_->RetryNow(dest)}};
+    } else if (path == "/_herald/admin/queue/hold" && req.method == "POST" && !dest.empty()) {
+      engine_->Hold(dest);
+      out = {{"held", dest}};
+    } else if (path == "/_herald/admin/queue/release" && req.method == "POST" && !dest.empty()) {
+      engine_->Release(dest);
+      out = {{"released", dest}};
+    } else if (path == "/_herald/admin/queue/bounce" && req.method == "POST") {
+      const std::string id = QueryParam(req.target, "message_id");
+      if (id.empty()) {
+        r.status = 400;
+        r.body = R"({"error":"message_id is required"})";
+        return r;
+      }
+      out = {{"bounced_recipients", engine_->BounceMessage(id)}};
+    } else {
+      r.status = 404;
+      r.body = R"({"error":"no such admin endpoint"})";
+      return r;
+    }
+    r.body = out.dump();
+    return r;
+  }
+
+ private:
+  const std::string token_;
+  api::HttpHandler& next_;
+  delivery::DeliveryEngine* engine_;
 };
 
 class ServerImpl final : public Server {
@@ -117,12 +294,30 @@ class ServerImpl final : public Server {
     sc.max_message_bytes = config_.max_message_bytes;
     sending_ =
         std::make_unique<sending::SendingServiceImpl>(sc, clock_, *store_, *spool_, *events_);
+    resolver_ = dns::NewCaresResolver(config_.dns_server, std::chrono::milliseconds(3000));
+    sending::DeliveryHook hook;
+    if (config_.delivery_enabled) {
+      RETURN_IF_ERROR(InitDelivery());
+      hook = [this](sending::QueuedDelivery qd) {
+        delivery::NewMessage m;
+        m.id = std::move(qd.message_id);
+        m.account_id = qd.account_id;
+        m.accepted = qd.accepted;
+        m.max_delivery = std::chrono::seconds(config_.delivery_max_delivery_seconds);
+        for (auto& [index, address] : qd.recipients) {
+          m.recipients.push_back({index, std::move(address)});
+        }
+        engine_->Enqueue(std::move(m));
+      };
+      sending_->SetDeliveryHook(hook);
+    }
     ASSIGN_OR_RETURN(int64_t queued, sending_->Recover());
     LogInfo("spool recovered", {{"queued_messages", std::to_string(queued)}});
 
     credentials_ = std::make_unique<sending::StoreCredentialLookup>(*store_, config_.region);
-    resolver_ = dns::NewCaresResolver(config_.dns_server, std::chrono::milliseconds(3000));
-    verifier_ = std::make_unique<IdentityVerifierImpl>(config_, clock_, *spool_, *resolver_);
+    verifier_ = std::make_unique<IdentityVerifierImpl>(
+        config_, clock_, *spool_, *resolver_, hook,
+        [this] { return http_ ? http_->BoundAddress() : std::string(); });
 
     api::ApiConfig ac;
     ac.region = config_.region;
@@ -139,7 +334,9 @@ class ServerImpl final : public Server {
     hc.max_body_bytes = static_cast<size_t>(config_.http_max_body_bytes);
     hc.threads = static_cast<int>(config_.http_threads);
     hc.read_timeout_seconds = static_cast<int>(config_.http_read_timeout_seconds);
-    http_ = std::make_unique<api::HttpListener>(hc, *api_);
+    ASSIGN_OR_RETURN(std::string admin_token, LoadOrCreateSecret(config_.data_dir, "admin.token"));
+    admin_ = std::make_unique<AdminRouter>(admin_token, *api_, engine_.get());
+    http_ = std::make_unique<api::HttpListener>(hc, *admin_);
 
     if (!config_.smtp_listen.empty() || !config_.smtp_tls_listen.empty()) {
       net::SmtpListenerConfig mc;
@@ -167,7 +364,69 @@ class ServerImpl final : public Server {
     return Status::Ok();
   }
 
+  Status InitDelivery() {
+    delivery::EngineConfig ec;
+    ASSIGN_OR_RETURN(std::vector<int64_t> schedule,
+                     ParseDurationList(config_.delivery_retry_schedule));
+    ec.scheduler.retry_schedule.clear();
+    for (int64_t s : schedule) ec.scheduler.retry_schedule.emplace_back(s);
+    ec.scheduler.max_connections = static_cast<int>(config_.delivery_max_connections);
+    ec.scheduler.max_connections_per_destination =
+        static_cast<int>(config_.delivery_max_connections_per_destination);
+    ec.scheduler.max_messages_per_connection =
+        static_cast<int>(config_.delivery_max_messages_per_connection);
+    ec.scheduler.max_messages_per_second_per_destination =
+        config_.delivery_max_messages_per_second_per_destination;
+    ec.scheduler.route_ttl = std::chrono::seconds(config_.delivery_route_ttl_seconds);
+    ec.scheduler.verp_per_recipient = config_.delivery_verp_per_recipient;
+    ec.hostname = config_.hostname;
+    ec.return_path_domain = config_.delivery_return_path_domain;
+    ASSIGN_OR_RETURN(ec.verp_secret, LoadOrCreateSecret(config_.data_dir, "verp.key"));
+    for (const auto& text : config_.delivery_routes) {
+      ASSIGN_OR_RETURN(RouteSpec spec, ParseRouteSpec(text));
+      delivery::StaticRoute r;
+      r.domain = spec.domain;
+      r.host = spec.host;
+      r.port = spec.port;
+      r.require_tls = spec.require_tls;
+      r.auth_user = spec.auth_user;
+      r.auth_password = spec.auth_password;
+      ec.routes.push_back(std::move(r));
+    }
+    ec.mx_port = static_cast<uint16_t>(config_.delivery_mx_port);
+    ec.tls = config_.delivery_tls == "off"       ? delivery::TlsMode::kOff
+             : config_.delivery_tls == "require" ? delivery::TlsMode::kRequire
+                                                 : delivery::TlsMode::kOpportunistic;
+    ec.connect_timeout = std::chrono::seconds(config_.delivery_connect_timeout_seconds);
+    ec.command_timeout = std::chrono::seconds(config_.delivery_command_timeout_seconds);
+    ec.data_timeout = std::chrono::seconds(config_.delivery_data_timeout_seconds);
+    ec.allow_auth_without_tls = config_.delivery_allow_auth_without_tls;
+    mx_resolver_ = dns::NewCachingResolver(
+        *resolver_, clock_, std::chrono::seconds(config_.delivery_route_ttl_seconds), 100000);
+    ASSIGN_OR_RETURN(dialer_, net::NewTcpDialer(net::TcpDialerOptions{}));
+    outcomes_ = std::make_unique<sending::DeliveryOutcomeRecorder>(config_.hostname, clock_,
+                                                                   *spool_, *events_);
+    delivery::EgressLookup egress = MakeEgressLookup();
+    engine_ = std::make_unique<delivery::DeliveryEngine>(
+        std::move(ec), clock_, *spool_, *outcomes_, *mx_resolver_, *dialer_, std::move(egress));
+    return Status::Ok();
+  }
+
+  // DKIM keys and MAIL FROM domains of the sending identities, cached for a minute.
+  delivery::EgressLookup MakeEgressLookup() {
+    egress_ = sending::NewStoreEgressIdentityLookup(*store_, clock_, std::chrono::seconds(60),
+                                                    config_.delivery_dkim_sign_pending);
+    return [this](int64_t account_id, const std::string& domain) {
+      sending::EgressIdentity e = egress_->For(account_id, domain);
+      delivery::EgressPolicy p;
+      p.dkim = std::move(e.dkim);
+      p.mail_from_domain = std::move(e.mail_from_domain);
+      return p;
+    };
+  }
+
   Status Start() override {
+    if (engine_) engine_->Start();
     RETURN_IF_ERROR(http_->Start());
     if (smtp_) RETURN_IF_ERROR(smtp_->Start());
     nlohmann::json ready = {{"http", http_->BoundAddress()},
@@ -192,6 +451,7 @@ class ServerImpl final : public Server {
   void Stop() override {
     if (smtp_) smtp_->Stop();
     http_->Stop();
+    if (engine_) engine_->Stop();
     std::error_code ec;
     std::filesystem::remove(config_.data_dir + "/ready.json", ec);
   }
@@ -208,6 +468,12 @@ class ServerImpl final : public Server {
   std::unique_ptr<sending::SendingServiceImpl> sending_;
   std::unique_ptr<sending::StoreCredentialLookup> credentials_;
   std::unique_ptr<dns::Resolver> resolver_;
+  std::unique_ptr<dns::Resolver> mx_resolver_;
+  std::unique_ptr<net::Dialer> dialer_;
+  std::unique_ptr<sending::DeliveryOutcomeRecorder> outcomes_;
+  std::unique_ptr<sending::EgressIdentityLookup> egress_;
+  std::unique_ptr<delivery::DeliveryEngine> engine_;
+  std::unique_ptr<AdminRouter> admin_;
   std::unique_ptr<IdentityVerifierImpl> verifier_;
   std::unique_ptr<api::SesV2Api> api_;
   std::unique_ptr<api::HttpListener> http_;

@@ -646,7 +646,7 @@ Status LogSpool::MarkDoneMany(const std::vector<DoneMark>& marks) {
   return committer_.CommitAll(ptrs);
 }
 
-StatusOr<std::string> LogSpool::ReadBody(std::string_view id) {
+StatusOr<SpoolRecord> LogSpool::Read(std::string_view id) {
   // A concurrent compaction may move the message between lookup and read: retry once.
   for (int attempt = 0; attempt < 3; ++attempt) {
     uint64_t segment = 0;
@@ -674,7 +674,12 @@ StatusOr<std::string> LogSpool::ReadBody(std::string_view id) {
     if (!m || m->id != id) {
       return DataLossError("spool record for " + std::string(id) + " is malformed");
     }
-    return std::string(m->body);
+    SpoolRecord out;
+    out.id = std::string(m->id);
+    out.recipient_count = m->recipient_count;
+    out.envelope = std::string(m->envelope);
+    out.body = std::string(m->body);
+    return out;
   }
   return UnavailableError("spool message " + std::string(id) + " kept moving");
 }

@@ -10,7 +10,7 @@
 // are copied forward (with their done marks) so it can go. Deletion in log order keeps it
 // safe across crashes: a DONE record only ever refers to a message in its own or an older
 // segment. The in-memory index is small per message (id, location, done bits); bodies stay
-// on disk and ReadBody() preads and re-verifies them.
+// on disk and Read() preads and re-verifies them.
 // Open() scans every segment: a bad tail of the newest segment is truncated (it was never
 // acknowledged); any other bad region is skipped, logged and counted in Stats(); a segment
 // with a bad header is renamed to `<name>.corrupt`. With options.read_only nothing is
@@ -82,7 +82,7 @@ class LogSpool final : public Spool {
   // Idempotent for recipients already done. kNotFound once the message is fully done.
   Status MarkDone(std::string_view id, const std::vector<uint32_t>& recipients) override;
   Status MarkDoneMany(const std::vector<DoneMark>& marks) override;
-  StatusOr<std::string> ReadBody(std::string_view id) override;
+  StatusOr<SpoolRecord> Read(std::string_view id) override;
   // Live messages in log order. May be called again; envelopes are re-read from disk.
   StatusOr<std::vector<RecoveredMessage>> Recover() override;
   const char* UnhealthyReason() const override;

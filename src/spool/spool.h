@@ -58,7 +58,12 @@ class Spool {
     }
     return Status::Ok();
   }
-  virtual StatusOr<std::string> ReadBody(std::string_view id) = 0;
+  // The live message's envelope and body (recipient_count as stored), re-verified.
+  virtual StatusOr<SpoolRecord> Read(std::string_view id) = 0;
+  StatusOr<std::string> ReadBody(std::string_view id) {
+    ASSIGN_OR_RETURN(SpoolRecord r, Read(id));
+    return std::move(r.body);
+  }
   virtual StatusOr<std::vector<RecoveredMessage>> Recover() = 0;
 
   // nullptr while healthy; otherwise why not. Cheap: no I/O, no locks held for long.

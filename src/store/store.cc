@@ -1,6 +1,8 @@
 #include "store/store.h"
 
+#include <initializer_list>
 #include <string_view>
+#include <utility>
 
 namespace herald::store {
 namespace {
@@ -98,8 +100,57 @@ Status ValidateAccessKey(const AccessKey& key) {
   return Status::Ok();
 }
 
+namespace {
+
+bool OneOf(const std::string& value, std::initializer_list<std::string_view> allowed) {
+  for (std::string_view a : allowed) {
+    if (value == a) return true;
+  }
+  return false;
+}
+
+bool KnownStatus(VerificationStatus s) {
+  return ParseVerificationStatus(VerificationStatusName(s)).has_value();
+}
+
+}  // namespace
+
+Status ValidateIdentityDkim(const Identity& identity) {
+  if (!OneOf(identity.dkim_origin, {"AWS_SES", "EXTERNAL"})) {
+    return InvalidArgumentError("unknown DKIM signing attributes origin");
+  }
+  if (!OneOf(identity.dkim_algorithm, {"rsa-sha256", "ed25519-sha256"})) {
+    return InvalidArgumentError("unknown DKIM algorithm");
+  }
+  if (!OneOf(identity.dkim_key_length, {"", "RSA_1024_BIT", "RSA_2048_BIT"}) ||
+      !OneOf(identity.dkim_next_key_length, {"RSA_1024_BIT", "RSA_2048_BIT"})) {
+    return InvalidArgumentError("unknown DKIM signing key length");
+  }
+  if (!KnownStatus(identity.dkim_status)) return InvalidArgumentError("unknown DKIM status");
+  RETURN_IF_ERROR(CheckText("DKIM selector", identity.dkim_selector, kMaxDkimSelectorLength, true));
+  RETURN_IF_ERROR(
+      CheckText("DKIM private key", identity.dkim_private_key_pem, kMaxDkimKeyPemLength, true));
+  if (identity.dkim_selector.empty() != identity.dkim_private_key_pem.empty()) {
+    return InvalidArgumentError("a DKIM selector needs a private key and the reverse");
+  }
+  return Status::Ok();
+}
+
+Status ValidateIdentityMailFrom(const Identity& identity) {
+  RETURN_IF_ERROR(CheckText("MAIL FROM domain", identity.mail_from_domain, kMaxDomainLength, true));
+  if (!OneOf(identity.mail_from_behavior, {"USE_DEFAULT_VALUE", "REJECT_MESSAGE"})) {
+    return InvalidArgumentError("unknown behavior on MX failure");
+  }
+  if (!KnownStatus(identity.mail_from_status)) {
+    return InvalidArgumentError("unknown MAIL FROM domain status");
+  }
+  return Status::Ok();
+}
+
 Status ValidateIdentity(const Identity& identity) {
   RETURN_IF_ERROR(CheckText("identity name", identity.name, kMaxIdentityNameLength, false));
+  RETURN_IF_ERROR(ValidateIdentityDkim(identity));
+  RETURN_IF_ERROR(ValidateIdentityMailFrom(identity));
   RETURN_IF_ERROR(
       CheckText("verification token", identity.verification_token, kMaxTokenLength, true));
   RETURN_IF_ERROR(CheckText("tags", identity.tags_json, kMaxTagsJsonLength, false));
@@ -122,6 +173,23 @@ Status ValidateSendCount(int64_t count) {
     return InvalidArgumentError("send count out of range: " + std::to_string(count));
   }
   return Status::Ok();
+}
+
+StatusOr<std::optional<Identity>> FindDomainIdentity(Store& store, int64_t account_id,
+                                                     const std::string& domain) {
+  std::string_view candidate = domain;
+  while (!candidate.empty()) {
+    StatusOr<Identity> found = store.GetIdentity(account_id, std::string(candidate));
+    if (found.ok() && found->type == IdentityType::kDomain) {
+      return std::optional<Identity>(std::move(found).value());
+    }
+    if (!found.ok() && found.status().code() != StatusCode::kNotFound) return found.status();
+    const size_t dot = candidate.find('.');
+    if (dot == std::string_view::npos) break;
+    candidate.remove_prefix(dot + 1);
+    if (candidate.find('.') == std::string_view::npos) break;  // never a bare TLD
+  }
+  return std::optional<Identity>();
 }
 
 int64_t SendBucketMinute(SysTime t) {

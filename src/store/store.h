@@ -1,5 +1,5 @@
 // store/store.h: herald's durable state other than message bodies: accounts, access keys,
-// identities and send counters.
+// identities (with their DKIM keys and custom MAIL FROM domains) and send counters.
 //
 // Contract: every method is a single atomic transaction; a method that returns OK has
 // committed. Not-found lookups return kNotFound, duplicate creates kAlreadyExists, a
@@ -13,7 +13,8 @@
 // Thread-safety: implementations are safe from any thread; several processes (the daemon
 // and the CLI) may open the same store at once.
 // Trust: values come from authenticated callers and operators; SQL stays inside store/
-// and uses bound parameters only.
+// and uses bound parameters only. DKIM private keys are stored as they are signed with
+// (like access-key secrets: the store must stay readable by herald only).
 #pragma once
 
 #include <chrono>
@@ -71,6 +72,25 @@ struct Identity {
   SysTime token_expires;           // email links expire after 24 h
   SysTime created;
   std::string tags_json = "[]";  // SES Tags as given at creation
+
+  // DKIM (domain identities; an address is signed with its domain identity's key).
+  bool dkim_signing_enabled = true;           // PutEmailIdentityDkimAttributes
+  std::string dkim_origin = "AWS_SES";        // DkimSigningAttributesOrigin: AWS_SES | EXTERNAL
+  std::string dkim_selector;                  // s= and the DKIM token; empty: no key
+  std::string dkim_private_key_pem;           // PKCS#8 PEM; a secret, never returned by the API
+  std::string dkim_algorithm = "rsa-sha256";  // a=: rsa-sha256 | ed25519-sha256
+  // DkimSigningKeyLength of the current key (RSA_1024_BIT | RSA_2048_BIT; empty when none
+  // or not RSA) and of the next generated one.
+  std::string dkim_key_length;
+  std::string dkim_next_key_length = "RSA_2048_BIT";
+  VerificationStatus dkim_status = VerificationStatus::kNotStarted;
+  SysTime dkim_generated_at;  // key generated or imported; starts the 72 h DNS search
+
+  // Custom MAIL FROM domain (MailFromAttributes); empty: the default.
+  std::string mail_from_domain;
+  std::string mail_from_behavior = "USE_DEFAULT_VALUE";  // | REJECT_MESSAGE
+  VerificationStatus mail_from_status = VerificationStatus::kPending;
+  SysTime mail_from_set_at;  // starts the 72 h DNS search
 };
 
 class Store {
@@ -105,6 +125,20 @@ class Store {
   virtual Status DeleteIdentity(int64_t account_id, const std::string& name) = 0;
   virtual Status SetIdentityStatus(int64_t account_id, const std::string& name,
                                    VerificationStatus status) = 0;
+  // Replaces every dkim_* field of the identity (account_id, name) with those of
+  // `identity`; other fields are not touched.
+  virtual Status SetIdentityDkim(const Identity& identity) = 0;
+  // Sets dkim_status, but only while the identity's dkim_selector is still `selector`:
+  // kFailedPrecondition when the key changed meanwhile (the newer key's status stands).
+  virtual Status SetIdentityDkimStatus(int64_t account_id, const std::string& name,
+                                       const std::string& selector, VerificationStatus status) = 0;
+  // Replaces every mail_from_* field of the identity with those of `identity`.
+  virtual Status SetIdentityMailFrom(const Identity& identity) = 0;
+  // Sets mail_from_status while mail_from_domain is still `domain` (else
+  // kFailedPrecondition, as above).
+  virtual Status SetIdentityMailFromStatus(int64_t account_id, const std::string& name,
+                                           const std::string& domain,
+                                           VerificationStatus status) = 0;
   // Finds the identity whose email-verification token is `token` (any account). Only
   // EMAIL_ADDRESS identities match (a domain's token is public in DNS); an empty token
   // never matches. Expiry is the caller's to check (token_expires).
@@ -128,6 +162,9 @@ inline constexpr size_t kMaxAccessKeyIdLength = 128;
 inline constexpr size_t kMaxSecretLength = 128;
 inline constexpr size_t kMaxTokenLength = 256;
 inline constexpr size_t kMaxTagsJsonLength = 64 * 1024;
+inline constexpr size_t kMaxDkimSelectorLength = 63;  // SES's Selector shape
+inline constexpr size_t kMaxDkimKeyPemLength = 16 * 1024;
+inline constexpr size_t kMaxDomainLength = 253;
 inline constexpr int kMaxListLimit = 1000;  // ListIdentities clamps `limit` to this
 inline constexpr int64_t kMaxSendsPerRecord = 1000000000;
 
@@ -135,10 +172,20 @@ inline constexpr int64_t kMaxSendsPerRecord = 1000000000;
 Status ValidateAccountName(const std::string& name);
 Status ValidateContactEmail(const std::string& email);  // may be empty
 Status ValidateAccessKey(const AccessKey& key);
+// Includes the DKIM and MAIL FROM fields: known origin, algorithm, key lengths, behaviour
+// and statuses, bounded selector, key and domain.
 Status ValidateIdentity(const Identity& identity);
+Status ValidateIdentityDkim(const Identity& identity);
+Status ValidateIdentityMailFrom(const Identity& identity);
 // `limit` must be positive; returns it clamped to kMaxListLimit.
 StatusOr<int> ValidateListLimit(int limit);
 Status ValidateSendCount(int64_t count);  // 0..kMaxSendsPerRecord
+
+// The DOMAIN identity of `account_id` that covers `domain` (lower-case A-labels): the
+// domain itself or its nearest parent ("a.b.example.com", then "b.example.com", then
+// "example.com"). nullopt when there is none; errors other than kNotFound are returned.
+StatusOr<std::optional<Identity>> FindDomainIdentity(Store& store, int64_t account_id,
+                                                     const std::string& domain);
 
 // The per-minute bucket a send at `t` is counted in (floor of Unix minutes).
 int64_t SendBucketMinute(SysTime t);

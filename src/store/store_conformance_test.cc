@@ -387,6 +387,229 @@ TYPED_TEST(StoreConformanceTest, FindIdentityByTokenMatchesEmailIdentitiesOnly) 
             StatusCode::kNotFound);
 }
 
+TYPED_TEST(StoreConformanceTest, NewIdentityHasDkimAndMailFromDefaults) {
+  int64_t a = this->NewAccount("a");
+  ASSERT_TRUE(this->store_->CreateIdentity(this->MakeIdentity(a, "example.com")).ok());
+  auto id = this->store_->GetIdentity(a, "example.com");
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_TRUE(id->dkim_signing_enabled);
+  EXPECT_EQ(id->dkim_origin, "AWS_SES");
+  EXPECT_EQ(id->dkim_selector, "");
+  EXPECT_EQ(id->dkim_private_key_pem, "");
+  EXPECT_EQ(id->dkim_algorithm, "rsa-sha256");
+  EXPECT_EQ(id->dkim_key_length, "");
+  EXPECT_EQ(id->dkim_next_key_length, "RSA_2048_BIT");
+  EXPECT_EQ(id->dkim_status, VerificationStatus::kNotStarted);
+  EXPECT_EQ(UnixMillis(id->dkim_generated_at), 0);
+  EXPECT_EQ(id->mail_from_domain, "");
+  EXPECT_EQ(id->mail_from_behavior, "USE_DEFAULT_VALUE");
+  EXPECT_EQ(id->mail_from_status, VerificationStatus::kPending);
+  EXPECT_EQ(UnixMillis(id->mail_from_set_at), 0);
+}
+
+Identity WithDkim(Identity id, const std::string& selector, SysTime at) {
+  id.dkim_signing_enabled = false;
+  id.dkim_origin = "EXTERNAL";
+  id.dkim_selector = selector;
+  id.dkim_private_key_pem = "-----BEGIN PRIVATE KEY-----\nkey-of-" + selector + "\n";
+  id.dkim_algorithm = "ed25519-sha256";
+  id.dkim_key_length = "RSA_1024_BIT";
+  id.dkim_next_key_length = "RSA_1024_BIT";
+  id.dkim_status = VerificationStatus::kTemporaryFailure;
+  id.dkim_generated_at = at;
+  return id;
+}
+
+Identity WithMailFrom(Identity id, const std::string& domain, SysTime at) {
+  id.mail_from_domain = domain;
+  id.mail_from_behavior = "REJECT_MESSAGE";
+  id.mail_from_status = VerificationStatus::kFailed;
+  id.mail_from_set_at = at;
+  return id;
+}
+
+void ExpectSameDkim(const Identity& got, const Identity& want) {
+  EXPECT_EQ(got.dkim_signing_enabled, want.dkim_signing_enabled);
+  EXPECT_EQ(got.dkim_origin, want.dkim_origin);
+  EXPECT_EQ(got.dkim_selector, want.dkim_selector);
+  EXPECT_EQ(got.dkim_private_key_pem, want.dkim_private_key_pem);
+  EXPECT_EQ(got.dkim_algorithm, want.dkim_algorithm);
+  EXPECT_EQ(got.dkim_key_length, want.dkim_key_length);
+  EXPECT_EQ(got.dkim_next_key_length, want.dkim_next_key_length);
+  EXPECT_EQ(got.dkim_status, want.dkim_status);
+  EXPECT_EQ(got.dkim_generated_at, FromUnixMillis(UnixMillis(want.dkim_generated_at)));
+}
+
+void ExpectSameMailFrom(const Identity& got, const Identity& want) {
+  EXPECT_EQ(got.mail_from_domain, want.mail_from_domain);
+  EXPECT_EQ(got.mail_from_behavior, want.mail_from_behavior);
+  EXPECT_EQ(got.mail_from_status, want.mail_from_status);
+  EXPECT_EQ(got.mail_from_set_at, FromUnixMillis(UnixMillis(want.mail_from_set_at)));
+}
+
+TYPED_TEST(StoreConformanceTest, DkimAndMailFromRoundTripThroughCreate) {
+  int64_t a = this->NewAccount("a");
+  const SysTime at = this->clock_.Now() + std::chrono::microseconds(1500);
+  Identity in = WithMailFrom(WithDkim(this->MakeIdentity(a, "example.com"), "sel1", at),
+                             "bounce.example.com", at + hours(1));
+  ASSERT_TRUE(this->store_->CreateIdentity(in).ok());
+  auto out = this->store_->GetIdentity(a, "example.com");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ExpectSameDkim(*out, in);
+  ExpectSameMailFrom(*out, in);
+  auto listed = this->store_->ListIdentities(a, "", 10);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  ExpectSameDkim((*listed)[0], in);
+}
+
+TYPED_TEST(StoreConformanceTest, SetIdentityDkimReplacesOnlyDkimFields) {
+  int64_t a = this->NewAccount("a");
+  Identity base = this->MakeIdentity(a, "example.com");
+  base.tags_json = R"([{"Key":"k","Value":"v"}])";
+  ASSERT_TRUE(this->store_->CreateIdentity(base).ok());
+  ASSERT_TRUE(this->store_->SetIdentityStatus(a, "example.com", VerificationStatus::kSuccess).ok());
+
+  Identity change = WithDkim(base, "sel2", this->clock_.Now());
+  change.status = VerificationStatus::kFailed;  // not a DKIM field: ignored
+  change.tags_json = "[]";
+  change.mail_from_domain = "ignored.example.com";
+  ASSERT_TRUE(this->store_->SetIdentityDkim(change).ok());
+  auto out = this->store_->GetIdentity(a, "example.com");
+  ASSERT_TRUE(out.ok());
+  ExpectSameDkim(*out, change);
+  EXPECT_EQ(out->status, VerificationStatus::kSuccess);
+  EXPECT_EQ(out->tags_json, base.tags_json);
+  EXPECT_EQ(out->mail_from_domain, "");
+
+  Identity missing = change;
+  missing.name = "example.org";
+  EXPECT_EQ(this->store_->SetIdentityDkim(missing).code(), StatusCode::kNotFound);
+  Identity bad = change;
+  bad.dkim_origin = "AWS_SES_US_EAST_1";
+  EXPECT_EQ(this->store_->SetIdentityDkim(bad).code(), StatusCode::kInvalidArgument);
+  bad = change;
+  bad.dkim_private_key_pem = "";  // a selector without a key
+  EXPECT_EQ(this->store_->SetIdentityDkim(bad).code(), StatusCode::kInvalidArgument);
+  bad = change;
+  bad.dkim_key_length = "RSA_4096_BIT";
+  EXPECT_EQ(this->store_->SetIdentityDkim(bad).code(), StatusCode::kInvalidArgument);
+  bad = change;
+  bad.dkim_selector = std::string(64, 's');
+  EXPECT_EQ(this->store_->SetIdentityDkim(bad).code(), StatusCode::kInvalidArgument);
+  bad = change;
+  bad.dkim_algorithm = "rsa-sha1";
+  EXPECT_EQ(this->store_->CreateIdentity(this->MakeIdentity(a, "x.example")).code(),
+            StatusCode::kOk);
+  bad.name = "x.example";
+  EXPECT_EQ(this->store_->SetIdentityDkim(bad).code(), StatusCode::kInvalidArgument);
+  // Nothing changed by the refused calls.
+  ExpectSameDkim(*this->store_->GetIdentity(a, "example.com"), change);
+}
+
+TYPED_TEST(StoreConformanceTest, SetIdentityDkimStatusOnlyForTheSameKey) {
+  int64_t a = this->NewAccount("a");
+  Identity id = WithDkim(this->MakeIdentity(a, "example.com"), "old", this->clock_.Now());
+  ASSERT_TRUE(this->store_->CreateIdentity(id).ok());
+  ASSERT_TRUE(
+      this->store_->SetIdentityDkimStatus(a, "example.com", "old", VerificationStatus::kSuccess)
+          .ok());
+  EXPECT_EQ(this->store_->GetIdentity(a, "example.com")->dkim_status, VerificationStatus::kSuccess);
+  // A new key arrives; a check of the old key finishing late does not mark it verified.
+  Identity rotated = WithDkim(id, "new", this->clock_.Now());
+  rotated.dkim_status = VerificationStatus::kPending;
+  ASSERT_TRUE(this->store_->SetIdentityDkim(rotated).ok());
+  EXPECT_EQ(
+      this->store_->SetIdentityDkimStatus(a, "example.com", "old", VerificationStatus::kSuccess)
+          .code(),
+      StatusCode::kFailedPrecondition);
+  EXPECT_EQ(this->store_->GetIdentity(a, "example.com")->dkim_status, VerificationStatus::kPending);
+  EXPECT_EQ(
+      this->store_->SetIdentityDkimStatus(a, "example.org", "new", VerificationStatus::kSuccess)
+          .code(),
+      StatusCode::kNotFound);
+  EXPECT_EQ(
+      this->store_->SetIdentityDkimStatus(a + 1, "example.com", "new", VerificationStatus::kFailed)
+          .code(),
+      StatusCode::kNotFound);
+  ASSERT_TRUE(
+      this->store_->SetIdentityDkimStatus(a, "example.com", "new", VerificationStatus::kFailed)
+          .ok());
+  EXPECT_EQ(this->store_->GetIdentity(a, "example.com")->dkim_status, VerificationStatus::kFailed);
+}
+
+TYPED_TEST(StoreConformanceTest, SetIdentityMailFromAndItsStatus) {
+  int64_t a = this->NewAccount("a");
+  Identity base = WithDkim(this->MakeIdentity(a, "example.com"), "sel", this->clock_.Now());
+  ASSERT_TRUE(this->store_->CreateIdentity(base).ok());
+  Identity change = WithMailFrom(base, "mail.example.com", this->clock_.Now() + hours(2));
+  change.dkim_selector = "ignored";
+  ASSERT_TRUE(this->store_->SetIdentityMailFrom(change).ok());
+  auto out = this->store_->GetIdentity(a, "example.com");
+  ASSERT_TRUE(out.ok());
+  ExpectSameMailFrom(*out, change);
+  ExpectSameDkim(*out, base);
+
+  ASSERT_TRUE(this->store_
+                  ->SetIdentityMailFromStatus(a, "example.com", "mail.example.com",
+                                              VerificationStatus::kSuccess)
+                  .ok());
+  EXPECT_EQ(this->store_->GetIdentity(a, "example.com")->mail_from_status,
+            VerificationStatus::kSuccess);
+  EXPECT_EQ(this->store_
+                ->SetIdentityMailFromStatus(a, "example.com", "other.example.com",
+                                            VerificationStatus::kFailed)
+                .code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(this->store_
+                ->SetIdentityMailFromStatus(a, "nope.example", "mail.example.com",
+                                            VerificationStatus::kFailed)
+                .code(),
+            StatusCode::kNotFound);
+
+  Identity bad = change;
+  bad.mail_from_behavior = "BOUNCE";
+  EXPECT_EQ(this->store_->SetIdentityMailFrom(bad).code(), StatusCode::kInvalidArgument);
+  bad = change;
+  bad.mail_from_domain = std::string(254, 'm');
+  EXPECT_EQ(this->store_->SetIdentityMailFrom(bad).code(), StatusCode::kInvalidArgument);
+  bad = change;
+  bad.name = "example.net";
+  EXPECT_EQ(this->store_->SetIdentityMailFrom(bad).code(), StatusCode::kNotFound);
+
+  // Clearing the custom domain.
+  Identity cleared = base;
+  ASSERT_TRUE(this->store_->SetIdentityMailFrom(cleared).ok());
+  EXPECT_EQ(this->store_->GetIdentity(a, "example.com")->mail_from_domain, "");
+}
+
+TYPED_TEST(StoreConformanceTest, FindDomainIdentityWalksUpToTheNearestParent) {
+  int64_t a = this->NewAccount("a");
+  int64_t b = this->NewAccount("b");
+  ASSERT_TRUE(this->store_->CreateIdentity(this->MakeIdentity(a, "example.com")).ok());
+  ASSERT_TRUE(this->store_->CreateIdentity(this->MakeIdentity(a, "mail.example.com")).ok());
+  ASSERT_TRUE(
+      this->store_
+          ->CreateIdentity(this->MakeIdentity(a, "user@other.example", IdentityType::kEmailAddress))
+          .ok());
+  ASSERT_TRUE(this->store_->CreateIdentity(this->MakeIdentity(b, "other.example")).ok());
+
+  auto name_of = [&](int64_t account, const std::string& domain) -> std::string {
+    auto found = FindDomainIdentity(*this->store_, account, domain);
+    EXPECT_TRUE(found.ok()) << found.status().ToString();
+    if (!found.ok()) return "<error>";
+    return found->has_value() ? (*found)->name : "<none>";
+  };
+  EXPECT_EQ(name_of(a, "example.com"), "example.com");
+  EXPECT_EQ(name_of(a, "mail.example.com"), "mail.example.com");
+  EXPECT_EQ(name_of(a, "a.b.mail.example.com"), "mail.example.com");
+  EXPECT_EQ(name_of(a, "news.example.com"), "example.com");
+  EXPECT_EQ(name_of(a, "example.org"), "<none>");
+  EXPECT_EQ(name_of(a, "other.example"), "<none>");  // only b has it
+  EXPECT_EQ(name_of(b, "x.other.example"), "other.example");
+  EXPECT_EQ(name_of(a, "com"), "<none>");
+}
+
 TYPED_TEST(StoreConformanceTest, RollingSendWindow) {
   int64_t a = this->NewAccount("a");
   int64_t b = this->NewAccount("b");
@@ -495,6 +718,16 @@ TEST(MemStoreTest, FailAllForTestFailsEveryCallUntilCleared) {
   EXPECT_EQ(store.GetAccount(a->id).status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(store.RecordSends(a->id, clock.Now(), 1).code(), StatusCode::kUnavailable);
   EXPECT_EQ(store.CountSendsSince(a->id, clock.Now()).status().code(), StatusCode::kUnavailable);
+  Identity id;
+  id.account_id = a->id;
+  id.name = "example.com";
+  EXPECT_EQ(store.SetIdentityDkim(id).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.SetIdentityMailFrom(id).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(
+      store.SetIdentityDkimStatus(a->id, "example.com", "", VerificationStatus::kSuccess).code(),
+      StatusCode::kUnavailable);
+  EXPECT_EQ(FindDomainIdentity(store, a->id, "example.com").status().code(),
+            StatusCode::kUnavailable);
   store.FailAllForTest(Status::Ok());
   EXPECT_TRUE(store.GetAccount(a->id).ok());
   EXPECT_EQ(*store.CountSendsSince(a->id, clock.Now()), 0);

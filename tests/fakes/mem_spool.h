@@ -70,13 +70,13 @@ class MemSpool final : public Spool {
     return Status::Ok();
   }
 
-  StatusOr<std::string> ReadBody(std::string_view id) override {
+  StatusOr<SpoolRecord> Read(std::string_view id) override {
     std::lock_guard<std::mutex> l(mu_);
     auto it = messages_.find(std::string(id));
     if (it == messages_.end()) {
       return NotFoundError("no live message " + std::string(id));
     }
-    return it->second.record.body;
+    return it->second.record;
   }
 
   StatusOr<std::vector<RecoveredMessage>> Recover() override {

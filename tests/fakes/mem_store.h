@@ -154,6 +154,8 @@ class MemStore final : public Store {
     Identity copy = identity;
     copy.created = Ms(copy.created);
     copy.token_expires = Ms(copy.token_expires);
+    copy.dkim_generated_at = Ms(copy.dkim_generated_at);
+    copy.mail_from_set_at = Ms(copy.mail_from_set_at);
     identities_[key] = copy;
     return Status::Ok();
   }
@@ -201,6 +203,61 @@ class MemStore final : public Store {
     if (it == identities_.end()) return NotFoundError("store: no such identity");
     it->second.status = status;
     return Status::Ok();
+  }
+
+  Status SetIdentityDkim(const Identity& identity) override {
+    RETURN_IF_ERROR(ValidateIdentityDkim(identity));
+    return UpdateIdentity(identity.account_id, identity.name, [&](Identity& id) {
+      id.dkim_signing_enabled = identity.dkim_signing_enabled;
+      id.dkim_origin = identity.dkim_origin;
+      id.dkim_selector = identity.dkim_selector;
+      id.dkim_private_key_pem = identity.dkim_private_key_pem;
+      id.dkim_algorithm = identity.dkim_algorithm;
+      id.dkim_key_length = identity.dkim_key_length;
+      id.dkim_next_key_length = identity.dkim_next_key_length;
+      id.dkim_status = identity.dkim_status;
+      id.dkim_generated_at = Ms(identity.dkim_generated_at);
+      return Status::Ok();
+    });
+  }
+
+  Status SetIdentityDkimStatus(int64_t account_id, const std::string& name,
+                               const std::string& selector, VerificationStatus status) override {
+    if (!ParseVerificationStatus(VerificationStatusName(status))) {
+      return InvalidArgumentError("unknown verification status");
+    }
+    return UpdateIdentity(account_id, name, [&](Identity& id) {
+      if (id.dkim_selector != selector) {
+        return FailedPreconditionError("store: the identity changed meanwhile");
+      }
+      id.dkim_status = status;
+      return Status::Ok();
+    });
+  }
+
+  Status SetIdentityMailFrom(const Identity& identity) override {
+    RETURN_IF_ERROR(ValidateIdentityMailFrom(identity));
+    return UpdateIdentity(identity.account_id, identity.name, [&](Identity& id) {
+      id.mail_from_domain = identity.mail_from_domain;
+      id.mail_from_behavior = identity.mail_from_behavior;
+      id.mail_from_status = identity.mail_from_status;
+      id.mail_from_set_at = Ms(identity.mail_from_set_at);
+      return Status::Ok();
+    });
+  }
+
+  Status SetIdentityMailFromStatus(int64_t account_id, const std::string& name,
+                                   const std::string& domain, VerificationStatus status) override {
+    if (!ParseVerificationStatus(VerificationStatusName(status))) {
+      return InvalidArgumentError("unknown verification status");
+    }
+    return UpdateIdentity(account_id, name, [&](Identity& id) {
+      if (id.mail_from_domain != domain) {
+        return FailedPreconditionError("store: the identity changed meanwhile");
+      }
+      id.mail_from_status = status;
+      return Status::Ok();
+    });
   }
 
   StatusOr<Identity> FindIdentityByToken(const std::string& token) override {
@@ -265,6 +322,15 @@ class MemStore final : public Store {
     if (it == accounts_.end()) return NotFoundError("store: account " + std::to_string(account_id));
     f(it->second);
     return Status::Ok();
+  }
+
+  template <typename F>
+  Status UpdateIdentity(int64_t account_id, const std::string& name, F&& f) {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    auto it = identities_.find(std::make_pair(account_id, name));
+    if (it == identities_.end()) return NotFoundError("store: no such identity");
+    return f(it->second);
   }
 
   std::mutex mu_;

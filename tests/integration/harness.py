@@ -1,7 +1,8 @@
 """Peer harness for herald's integration tests.
 
 Runs the real `herald` binary on port 0 in a temporary directory, drives its CLI,
-reads its events, and starts/stops real peers (Postfix, node scripts, swaks, awscli).
+reads its events, and starts/stops real peers (Postfix, dnsmasq, smtp-sink, node scripts,
+swaks, awscli).
 Every process started here is tracked by PID and stopped by PID, also when a test
 fails (try/finally in the fixtures, plus an atexit sweep as the last resort).
 
@@ -285,6 +286,24 @@ class Herald:
 
     def spool_list(self):
         return self.cli_json("spool", "list", "--json")
+
+    def queue(self, action, arg=None):
+        """`herald queue ACTION [ARG]` against the running daemon, as JSON."""
+        args = ["queue", action] + ([arg] if arg is not None else [])
+        if action == "list":
+            args.append("--json")
+        return self.cli_json(*args)
+
+    def queue_destination(self, key):
+        """The `queue list` entry of destination `key`, or None."""
+        for d in self.queue("list")["destinations"]:
+            if d.get("destination") == key:
+                return d
+        return None
+
+    def verp_secret(self):
+        with open(os.path.join(self.data_dir, "verp.key")) as f:
+            return f.readline().strip()
 
     # -- events ------------------------------------------------------------------------
 
@@ -694,13 +713,19 @@ class Postfix:
 
     mode="queue": accepts everything into its queue and never delivers (every message goes
     to the hold queue through an access-table HOLD action); smtpd, cleanup and the queue
-    files behave exactly as in a normal Postfix, fsync included. mode="mx": a receiving MX for example.test (virtual mailboxes alice, bob).
+    files behave exactly as in a normal Postfix, fsync included. mode="mx": a receiving MX
+    for `domains` (default example.test), each with the virtual mailboxes alice and bob
+    (Maildirs under DIR/vmail/<domain>/<user>/); unknown users are refused at RCPT with
+    550 5.1.1, other domains with a relay refusal.
     """
 
-    def __init__(self, mode="queue", port=None):
+    MAILBOXES = ("alice", "bob")
+
+    def __init__(self, mode="queue", port=None, domains=("example.test",)):
         if os.geteuid() != 0:
             raise unittest.SkipTest("Postfix needs root")
         self.mode = mode
+        self.domains = tuple(domains)
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="herald-postfix-")
         os.chmod(self.dir, 0o755)  # Postfix's unprivileged daemons must reach the queue
@@ -742,13 +767,16 @@ class Postfix:
             ]
         else:
             common += [
-                "virtual_mailbox_domains=example.test", "virtual_mailbox_base=%s/vmail" % d,
+                "virtual_mailbox_domains=%s" % ",".join(self.domains),
+                "virtual_mailbox_base=%s/vmail" % d,
                 "virtual_mailbox_maps=texthash:%s/etc/vmailbox" % d,
                 "virtual_uid_maps=static:65534", "virtual_gid_maps=static:65534",
                 "virtual_minimum_uid=100", "smtpd_relay_restrictions=reject_unauth_destination",
             ]
             with open(os.path.join(self.etc, "vmailbox"), "w") as f:
-                f.write("alice@example.test example.test/alice/\nbob@example.test example.test/bob/\n")
+                for domain in self.domains:
+                    for user in self.MAILBOXES:
+                        f.write("%s@%s %s/%s/\n" % (user, domain, domain, user))
         self._postconf("-e", *common)
         self._postconf("-F", "*/*/chroot=n")
         self._postconf("-MX", "smtp/inet")
@@ -784,6 +812,25 @@ class Postfix:
                 n += len(files)
         return n
 
+    def maildir(self, address):
+        """Paths of the messages delivered to `address` (mode="mx"), oldest first."""
+        user, domain = address.split("@")
+        base = os.path.join(self.dir, "vmail", domain, user)
+        paths = []
+        for sub in ("new", "cur"):
+            try:
+                paths += [os.path.join(base, sub, n) for n in os.listdir(os.path.join(base, sub))]
+            except FileNotFoundError:
+                pass
+        return sorted(paths, key=os.path.getmtime)
+
+    def maillog(self):
+        try:
+            with open(os.path.join(self.dir, "maillog"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
     def stop(self):
         if self.started:
             pid = self.master_pid()
@@ -802,6 +849,223 @@ class Postfix:
                     os.kill(pid, signal.SIGKILL)
             self.started = False
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------
+# dnsmasq: a DNS server for the test's own names (MX, A, TXT), on a loopback port.
+
+DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+
+
+def dns_query(port, name, qtype="A", timeout=1.0):
+    """One UDP query to 127.0.0.1:port; returns the reply's RCODE (0 NOERROR, 3 NXDOMAIN,
+    5 REFUSED) or None when nothing answers in time."""
+    qtypes = {"A": 1, "MX": 15, "TXT": 16, "AAAA": 28}
+    tid = int.from_bytes(os.urandom(2), "big")
+    qname = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".") if l) + b"\0"
+    packet = (tid.to_bytes(2, "big") + b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + qname
+              + qtypes[qtype].to_bytes(2, "big") + b"\x00\x01")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.sendto(packet, ("127.0.0.1", port))
+            while True:
+                data, _ = s.recvfrom(4096)
+                if len(data) >= 4 and int.from_bytes(data[:2], "big") == tid:
+                    return data[3] & 0x0F
+        except OSError:  # timeout, or ICMP port unreachable before dnsmasq listens
+            return None
+
+
+class Dnsmasq:
+    """A dnsmasq on 127.0.0.1:PORT that answers only from the records it is given.
+
+    txt: [(name, value)]; a value longer than 255 octets is published as several
+    character-strings of at most 255 (one TXT record), as a DKIM key must be.
+    mx: [(domain, host, preference)]; host "." publishes a null MX (RFC 7505).
+    hosts: [(name, ipv4)] A records (the name then exists: its other types are NODATA).
+    local: domains dnsmasq is authoritative for: unknown names under them are NXDOMAIN
+    (without it dnsmasq, which has no upstream, answers REFUSED).
+    The process is started at once, tracked by PID, and stop() ends it.
+    """
+
+    def __init__(self, port, txt=(), mx=(), hosts=(), local=()):
+        if not os.access(DNSMASQ, os.X_OK):
+            raise unittest.SkipTest("dnsmasq (dnsmasq-base) is not installed")
+        import pwd
+
+        self.port = port
+        args = [DNSMASQ, "-k", "--conf-file=/dev/null", "--port=%d" % port,
+                "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
+                "--log-facility=-", "--user=%s" % pwd.getpwuid(os.geteuid()).pw_name]
+        for domain in local:
+            args.append("--local=/%s/" % domain)
+        for name, ip in hosts:
+            args.append("--host-record=%s,%s" % (name, ip))
+        for domain, host, pref in mx:
+            args.append("--mx-host=%s,%s,%d" % (domain, host, pref))
+        for name, value in txt:
+            if "," in value:  # dnsmasq separates character-strings with commas
+                raise ValueError("TXT value with a comma: %r" % value)
+            chunks = [value[i:i + 255] for i in range(0, len(value), 255)] or [""]
+            args.append("--txt-record=%s,%s" % (name, ",".join(chunks)))  # argv: no quoting
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=self.log)
+        _register(self.proc, "dnsmasq")
+
+        def answering():
+            if self.proc.poll() is not None:
+                self.log.seek(0)
+                raise AssertionError("dnsmasq exited with %s: %s"
+                                     % (self.proc.returncode, self.log.read()[-2000:]))
+            return dns_query(port, "ready.invalid", timeout=0.2) is not None
+
+        wait_until(answering, 10, "dnsmasq on port %d" % port)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        _forget(self.proc)
+        self.log.close()
+
+
+# --------------------------------------------------------------------------------------
+# smtp-sink (Postfix's test server): accepts, refuses or dumps mail on a loopback port.
+
+SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+
+
+class SmtpSink:
+    """smtp-sink on 127.0.0.1:port.
+
+    hard / soft: SMTP commands ("RCPT", "MAIL", ...) refused with hard_reply (5xx) or
+    soft_reply (4xx). dump: keep every transaction in a file of self.dump_dir (read them with
+    messages()). Started at once; stop() ends the process by PID.
+    """
+
+    def __init__(self, port=None, hard=(), soft=(), dump=False,
+                 hard_reply="550 5.1.1 sink.test: no such user here",
+                 soft_reply="451 4.3.2 sink.test: mailbox temporarily locked"):
+        if not os.access(SMTP_SINK, os.X_OK):
+            raise unittest.SkipTest("smtp-sink (postfix) is not installed")
+        self.port = port or free_port()
+        self.hard_reply, self.soft_reply = hard_reply, soft_reply
+        self.dump_dir = None
+        args = [SMTP_SINK, "-h", "sink.test"]
+        if os.geteuid() == 0:
+            args += ["-u", "nobody"]  # smtp-sink refuses to keep root privileges
+        if hard:
+            args += ["-f", ",".join(hard), "-B", hard_reply]
+        if soft:
+            args += ["-r", ",".join(soft), "-b", soft_reply]
+        if dump:
+            self.dump_dir = tempfile.mkdtemp(prefix="herald-sink-")
+            os.chmod(self.dump_dir, 0o777)  # written by the unprivileged sink
+            args += ["-d", os.path.join(self.dump_dir, "msg.")]
+        args += ["127.0.0.1:%d" % self.port, "64"]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        _register(self.proc, "smtp-sink")
+        try:
+            wait_port("127.0.0.1", self.port, timeout=10)
+        except BaseException:
+            self.stop()
+            raise
+
+    def messages(self):
+        """The dumped transactions: [(sink_fields, email.message.Message)], where sink_fields
+        maps the sink's X-Mail-Args / X-Rcpt-Args (a list) / X-Helo-Args. A file still being
+        written (no blank line after the headers yet) is left out."""
+        import email
+        import email.policy
+
+        out = []
+        for name in sorted(os.listdir(self.dump_dir or "/nonexistent")):
+            with open(os.path.join(self.dump_dir, name), "rb") as f:
+                raw = f.read()
+            if b"\n\n" not in raw:
+                continue
+            msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+            fields = {"X-Mail-Args": msg.get("X-Mail-Args"),
+                      "X-Rcpt-Args": msg.get_all("X-Rcpt-Args") or [],
+                      "X-Helo-Args": msg.get("X-Helo-Args")}
+            out.append((fields, msg))
+        return out
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        _forget(self.proc)
+
+    def cleanup(self):
+        self.stop()
+        if self.dump_dir:
+            shutil.rmtree(self.dump_dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------
+# Raw signed API calls (boto3 drops herald's extension members such as HeraldDkimRecord).
+
+
+def signed_get(herald, creds, path):
+    """A GET signed by botocore's SigV4 signer; returns the whole JSON body."""
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = "http://%s%s" % (herald.http, path)
+    req = AWSRequest(method="GET", url=url)
+    SigV4Auth(Credentials(creds["access_key_id"], creds["secret_access_key"]), "ses",
+              REGION).add_auth(req)
+    prepared = req.prepare()
+    r = urllib.request.Request(url, headers=dict(prepared.headers), method="GET")
+    with urllib.request.urlopen(r, timeout=15) as resp:
+        return json.loads(resp.read())
+
+
+# --------------------------------------------------------------------------------------
+# VERP return paths (src/mail/verp.h): "b-" base32(id(24) | varint(recipient) | mac(8)).
+
+
+def decode_verp(local_part, secret):
+    """(message_id, recipient_index) of a VERP local part; AssertionError when it is not one
+    or its MAC does not match `secret` (the text of DATA_DIR/verp.key)."""
+    import hashlib
+    import hmac
+
+    if not local_part.lower().startswith("b-"):
+        raise AssertionError("not a VERP local part: %r" % local_part)
+    text = local_part[2:].lower()
+    pad = "=" * (-len(text) % 8)
+    try:
+        payload = base64.b32decode(text.upper() + pad)
+    except ValueError as e:
+        raise AssertionError("VERP token %r is not base32: %s" % (local_part, e))
+    body, mac = payload[:-8], payload[-8:]
+    want = hmac.new(secret.encode(), body, hashlib.sha256).digest()[:8]
+    if not hmac.compare_digest(mac, want):
+        raise AssertionError("VERP token %r: MAC does not match verp.key" % local_part)
+    h = body[:24].hex()
+    message_id = "%s-%s-%s-%s-%s-%s-000000" % (h[:16], h[16:24], h[24:28], h[28:32], h[32:36],
+                                                h[36:48])
+    index, shift = 0, 0
+    for b in body[24:]:
+        index |= (b & 0x7F) << shift
+        shift += 7
+    return message_id, index
 
 
 # --------------------------------------------------------------------------------------

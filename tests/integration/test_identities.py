@@ -1,55 +1,16 @@
 #!/usr/bin/python3
 """Identity verification through real DNS: a domain is verified when dnsmasq (started by this
 test, on a loopback port) serves the TXT record herald asked for; not before; and a sender at
-that domain can then send. Also: an e-mail identity gets its verification mail spooled."""
+that domain can then send. Also: an e-mail identity's verification mail is delivered (to an
+smtp-sink through a static route) and opening its link verifies the address."""
 
-import json
 import os
-import pwd
-import shutil
-import signal
-import subprocess
+import re
 import unittest
 import urllib.request
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-
 import harness
-from harness import SIM_ADDRS
-
-DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
-
-
-class Dnsmasq:
-    """A dnsmasq answering only the TXT records it is given, on 127.0.0.1:PORT."""
-
-    def __init__(self, port, txt_records):
-        args = [DNSMASQ, "-k", "--conf-file=/dev/null", "--port=%d" % port,
-                "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
-                "--user=%s" % pwd.getpwuid(os.geteuid()).pw_name]
-        for name, value in txt_records:
-            args.append('--txt-record=%s,%s' % (name, value))  # argv: no shell quoting
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=10)
-
-
-def signed_get(herald, creds, path):
-    """A GET signed by botocore's SigV4 signer, returning the whole JSON body (boto3's
-    client would drop herald's extension members)."""
-    url = "http://%s%s" % (herald.http, path)
-    req = AWSRequest(method="GET", url=url)
-    SigV4Auth(Credentials(creds["access_key_id"], creds["secret_access_key"]), "ses",
-              harness.REGION).add_auth(req)
-    prepared = req.prepare()
-    r = urllib.request.Request(url, headers=dict(prepared.headers), method="GET")
-    with urllib.request.urlopen(r, timeout=15) as resp:
-        return json.loads(resp.read())
+from harness import DNSMASQ, SIM_ADDRS, Dnsmasq, signed_get
 
 
 @unittest.skipUnless(os.access(DNSMASQ, os.X_OK), "dnsmasq (dnsmasq-base) is not installed")
@@ -78,7 +39,7 @@ class DomainVerification(unittest.TestCase):
 
             # A wrong value does not verify it.
             self.assertEqual(got["VerificationStatus"], "TEMPORARY_FAILURE")  # DNS unreachable
-            dns = Dnsmasq(dns_port, [(record["Name"], "not-the-token")])
+            dns = Dnsmasq(dns_port, txt=[(record["Name"], "not-the-token")])
 
             def status_is(want):
                 g = c.get_email_identity(EmailIdentity="verify-me.example")
@@ -89,7 +50,7 @@ class DomainVerification(unittest.TestCase):
             self.assertIs(got["VerifiedForSendingStatus"], False)
             dns.stop()
 
-            dns = Dnsmasq(dns_port, [(record["Name"], record["Value"])])
+            dns = Dnsmasq(dns_port, txt=[(record["Name"], record["Value"])])
 
             got = harness.wait_until(lambda: status_is("SUCCESS"), 15, "the domain to verify")
             self.assertIs(got["VerifiedForSendingStatus"], True)
@@ -105,7 +66,10 @@ class DomainVerification(unittest.TestCase):
             h.cleanup()
 
     def test_email_identity_gets_a_verification_mail(self):
-        h = harness.Herald()
+        sink = harness.SmtpSink(dump=True)
+        h = harness.Herald(extra_config=(
+            '\n[delivery]\nroutes = ["elsewhere.example 127.0.0.1:%d"]\n'
+            'connect_timeout_seconds = 2\ncommand_timeout_seconds = 5\n' % sink.port))
         try:
             h.start()
             acct = h.create_account("mailuser")
@@ -114,11 +78,37 @@ class DomainVerification(unittest.TestCase):
             self.assertEqual(created["IdentityType"], "EMAIL_ADDRESS")
             got = c.get_email_identity(EmailIdentity="someone@elsewhere.example")
             self.assertEqual(got["VerificationStatus"], "PENDING")
+            self.assertIs(got["VerifiedForSendingStatus"], False)
+
+            # The mail really leaves herald: the sink holds it.
+            msgs = harness.wait_until(sink.messages, 20, "the verification mail at the sink")
+            self.assertEqual(len(msgs), 1, [f for f, _ in msgs])
+            fields, msg = msgs[0]
+            self.assertEqual(fields["X-Rcpt-Args"], ["<someone@elsewhere.example>"])
+            self.assertRegex(fields["X-Mail-Args"], r"^<b-[a-z2-7]+@herald\.test>")
+            self.assertEqual(msg.get("To"), "someone@elsewhere.example")
+            part = next(p for p in msg.walk() if p.get_content_type() == "text/plain")
+            text = part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+            links = re.findall(r"https?://\S+/_herald/verify-email\?token=[A-Za-z0-9_-]+", text)
+            self.assertEqual(len(links), 1, text)
+            link = links[0]
+            self.assertTrue(link.startswith("http://%s/" % h.http),
+                            "link %s does not lead to herald at %s" % (link, h.http))
+
+            # Opening the link verifies the address.
+            with urllib.request.urlopen(link, timeout=15) as resp:
+                self.assertEqual(resp.status, 200)
+            got = c.get_email_identity(EmailIdentity="someone@elsewhere.example")
+            self.assertEqual(got["VerificationStatus"], "SUCCESS")
+            self.assertIs(got["VerifiedForSendingStatus"], True)
+
+            # herald's own mail: delivered and marked, no events, nothing left queued.
+            self.assertEqual([e for e in h.events() if e.get("eventType") != "Send"], [])
             self.assertEqual(h.stop(), 0, h.log_tail())
-            queued = [m for m in h.spool_list() if m["recipients"] == ["someone@elsewhere.example"]]
-            self.assertEqual(len(queued), 1, "one verification message in the spool")
+            self.assertEqual(h.spool_list(), [], "the verification mail is still queued")
         finally:
             h.cleanup()
+            sink.cleanup()
 
 
 if __name__ == "__main__":

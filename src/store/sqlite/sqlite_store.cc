@@ -17,7 +17,7 @@ namespace {
 
 // Forward migrations: kMigrations[i] takes the schema from version i to i + 1. Append new
 // entries; never edit a released one.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     // 0 -> 1: the initial schema. Times are Unix milliseconds; enums are stored by their
     // SES/IAM names so that the file stays readable with the sqlite3 shell.
     R"sql(
@@ -57,6 +57,24 @@ CREATE TABLE send_buckets (
   count INTEGER NOT NULL,
   PRIMARY KEY (account_id, minute)
 ) STRICT, WITHOUT ROWID;
+)sql",
+    // 1 -> 2: DKIM keys and custom MAIL FROM domains per identity. Existing identities get
+    // no key (an empty selector) and the default MAIL FROM.
+    R"sql(
+ALTER TABLE identities ADD COLUMN dkim_signing_enabled INTEGER NOT NULL DEFAULT 1
+  CHECK (dkim_signing_enabled IN (0, 1));
+ALTER TABLE identities ADD COLUMN dkim_origin TEXT NOT NULL DEFAULT 'AWS_SES';
+ALTER TABLE identities ADD COLUMN dkim_selector TEXT NOT NULL DEFAULT '';
+ALTER TABLE identities ADD COLUMN dkim_private_key_pem TEXT NOT NULL DEFAULT '';
+ALTER TABLE identities ADD COLUMN dkim_algorithm TEXT NOT NULL DEFAULT 'rsa-sha256';
+ALTER TABLE identities ADD COLUMN dkim_key_length TEXT NOT NULL DEFAULT '';
+ALTER TABLE identities ADD COLUMN dkim_next_key_length TEXT NOT NULL DEFAULT 'RSA_2048_BIT';
+ALTER TABLE identities ADD COLUMN dkim_status TEXT NOT NULL DEFAULT 'NOT_STARTED';
+ALTER TABLE identities ADD COLUMN dkim_generated_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE identities ADD COLUMN mail_from_domain TEXT NOT NULL DEFAULT '';
+ALTER TABLE identities ADD COLUMN mail_from_behavior TEXT NOT NULL DEFAULT 'USE_DEFAULT_VALUE';
+ALTER TABLE identities ADD COLUMN mail_from_status TEXT NOT NULL DEFAULT 'PENDING';
+ALTER TABLE identities ADD COLUMN mail_from_set_ms INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 
@@ -99,7 +117,9 @@ StatusOr<AccessKey> ReadAccessKey(sqlite3_stmt* s) {
 
 constexpr const char* kIdentityColumns =
     "account_id, name, type, status, verification_token, token_expires_ms, created_ms, "
-    "tags_json";
+    "tags_json, dkim_signing_enabled, dkim_origin, dkim_selector, dkim_private_key_pem, "
+    "dkim_algorithm, dkim_key_length, dkim_next_key_length, dkim_status, dkim_generated_ms, "
+    "mail_from_domain, mail_from_behavior, mail_from_status, mail_from_set_ms";
 
 StatusOr<Identity> ReadIdentity(sqlite3_stmt* s) {
   Identity id;
@@ -115,6 +135,26 @@ StatusOr<Identity> ReadIdentity(sqlite3_stmt* s) {
   id.token_expires = FromUnixMillis(sqlite3_column_int64(s, 5));
   id.created = FromUnixMillis(sqlite3_column_int64(s, 6));
   id.tags_json = ColumnText(s, 7);
+  id.dkim_signing_enabled = sqlite3_column_int64(s, 8) != 0;
+  id.dkim_origin = ColumnText(s, 9);
+  id.dkim_selector = ColumnText(s, 10);
+  id.dkim_private_key_pem = ColumnText(s, 11);
+  id.dkim_algorithm = ColumnText(s, 12);
+  id.dkim_key_length = ColumnText(s, 13);
+  id.dkim_next_key_length = ColumnText(s, 14);
+  std::optional<VerificationStatus> dkim_status = ParseVerificationStatus(ColumnText(s, 15));
+  if (!dkim_status) return DataLossError("store: identity with an unknown DKIM status");
+  id.dkim_status = *dkim_status;
+  id.dkim_generated_at = FromUnixMillis(sqlite3_column_int64(s, 16));
+  id.mail_from_domain = ColumnText(s, 17);
+  id.mail_from_behavior = ColumnText(s, 18);
+  std::optional<VerificationStatus> mf_status = ParseVerificationStatus(ColumnText(s, 19));
+  if (!mf_status) return DataLossError("store: identity with an unknown MAIL FROM status");
+  id.mail_from_status = *mf_status;
+  id.mail_from_set_at = FromUnixMillis(sqlite3_column_int64(s, 20));
+  if (!ValidateIdentityDkim(id).ok() || !ValidateIdentityMailFrom(id).ok()) {
+    return DataLossError("store: identity with invalid DKIM or MAIL FROM settings");
+  }
   return id;
 }
 
@@ -531,8 +571,14 @@ Status SqliteStore::CreateIdentity(const Identity& identity) {
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(sqlite3_stmt * raw,
                    Prepare("INSERT INTO identities (account_id, name, type, status, "
-                           "verification_token, token_expires_ms, created_ms, tags_json) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+                           "verification_token, token_expires_ms, created_ms, tags_json, "
+                           "dkim_signing_enabled, dkim_origin, dkim_selector, "
+                           "dkim_private_key_pem, dkim_algorithm, dkim_key_length, "
+                           "dkim_next_key_length, dkim_status, dkim_generated_ms, "
+                           "mail_from_domain, mail_from_behavior, mail_from_status, "
+                           "mail_from_set_ms) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                           "?)"));
   Stmt stmt(raw);
   int rc = stmt.Bind(1, identity.account_id)
                .Bind(2, identity.name)
@@ -542,6 +588,19 @@ Status SqliteStore::CreateIdentity(const Identity& identity) {
                .Bind(6, UnixMillis(identity.token_expires))
                .Bind(7, UnixMillis(identity.created))
                .Bind(8, identity.tags_json)
+               .Bind(9, static_cast<int64_t>(identity.dkim_signing_enabled ? 1 : 0))
+               .Bind(10, identity.dkim_origin)
+               .Bind(11, identity.dkim_selector)
+               .Bind(12, identity.dkim_private_key_pem)
+               .Bind(13, identity.dkim_algorithm)
+               .Bind(14, identity.dkim_key_length)
+               .Bind(15, identity.dkim_next_key_length)
+               .Bind(16, VerificationStatusName(identity.dkim_status))
+               .Bind(17, UnixMillis(identity.dkim_generated_at))
+               .Bind(18, identity.mail_from_domain)
+               .Bind(19, identity.mail_from_behavior)
+               .Bind(20, VerificationStatusName(identity.mail_from_status))
+               .Bind(21, UnixMillis(identity.mail_from_set_at))
                .Step();
   if (rc != SQLITE_DONE) return Error(rc, "create identity");
   return Status::Ok();
@@ -598,6 +657,100 @@ Status SqliteStore::SetIdentityStatus(int64_t account_id, const std::string& nam
   if (rc != SQLITE_DONE) return Error(rc, "set identity status");
   if (sqlite3_changes(db_) == 0) return NotFoundError("store: no such identity");
   return Status::Ok();
+}
+
+Status SqliteStore::SetIdentityDkim(const Identity& identity) {
+  RETURN_IF_ERROR(ValidateIdentityDkim(identity));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("UPDATE identities SET dkim_signing_enabled = ?, dkim_origin = ?, "
+                           "dkim_selector = ?, dkim_private_key_pem = ?, dkim_algorithm = ?, "
+                           "dkim_key_length = ?, dkim_next_key_length = ?, dkim_status = ?, "
+                           "dkim_generated_ms = ? WHERE account_id = ? AND name = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, static_cast<int64_t>(identity.dkim_signing_enabled ? 1 : 0))
+               .Bind(2, identity.dkim_origin)
+               .Bind(3, identity.dkim_selector)
+               .Bind(4, identity.dkim_private_key_pem)
+               .Bind(5, identity.dkim_algorithm)
+               .Bind(6, identity.dkim_key_length)
+               .Bind(7, identity.dkim_next_key_length)
+               .Bind(8, VerificationStatusName(identity.dkim_status))
+               .Bind(9, UnixMillis(identity.dkim_generated_at))
+               .Bind(10, identity.account_id)
+               .Bind(11, identity.name)
+               .Step();
+  if (rc != SQLITE_DONE) return Error(rc, "set identity DKIM");
+  if (sqlite3_changes(db_) == 0) return NotFoundError("store: no such identity");
+  return Status::Ok();
+}
+
+Status SqliteStore::SetIdentityMailFrom(const Identity& identity) {
+  RETURN_IF_ERROR(ValidateIdentityMailFrom(identity));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("UPDATE identities SET mail_from_domain = ?, mail_from_behavior = ?, "
+                           "mail_from_status = ?, mail_from_set_ms = ? "
+                           "WHERE account_id = ? AND name = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, identity.mail_from_domain)
+               .Bind(2, identity.mail_from_behavior)
+               .Bind(3, VerificationStatusName(identity.mail_from_status))
+               .Bind(4, UnixMillis(identity.mail_from_set_at))
+               .Bind(5, identity.account_id)
+               .Bind(6, identity.name)
+               .Step();
+  if (rc != SQLITE_DONE) return Error(rc, "set identity MAIL FROM");
+  if (sqlite3_changes(db_) == 0) return NotFoundError("store: no such identity");
+  return Status::Ok();
+}
+
+Status SqliteStore::SetConditionalStatus(const char* sql, int64_t account_id,
+                                         const std::string& name, const std::string& expected,
+                                         VerificationStatus status) {
+  if (!ParseVerificationStatus(VerificationStatusName(status))) {
+    return InvalidArgumentError("unknown verification status");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  // One statement decides both cases: the row's current value comes back when it exists.
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(sql));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, VerificationStatusName(status))
+               .Bind(2, account_id)
+               .Bind(3, name)
+               .Bind(4, expected)
+               .Step();
+  if (rc == SQLITE_ROW) {
+    rc = stmt.Step();  // completes the statement, which commits
+    if (rc != SQLITE_DONE) return Error(rc, "set identity status");
+    return Status::Ok();
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "set identity status");
+  // Nothing updated: tell a missing identity from a changed one.
+  ASSIGN_OR_RETURN(sqlite3_stmt * check,
+                   Prepare("SELECT 1 FROM identities WHERE account_id = ? AND name = ?"));
+  Stmt exists(check);
+  rc = exists.Bind(1, account_id).Bind(2, name).Step();
+  if (rc == SQLITE_DONE) return NotFoundError("store: no such identity");
+  if (rc != SQLITE_ROW) return Error(rc, "set identity status");
+  return FailedPreconditionError("store: the identity changed meanwhile");
+}
+
+Status SqliteStore::SetIdentityDkimStatus(int64_t account_id, const std::string& name,
+                                          const std::string& selector, VerificationStatus status) {
+  return SetConditionalStatus(
+      "UPDATE identities SET dkim_status = ? WHERE account_id = ? AND name = ? AND "
+      "dkim_selector = ? RETURNING 1",
+      account_id, name, selector, status);
+}
+
+Status SqliteStore::SetIdentityMailFromStatus(int64_t account_id, const std::string& name,
+                                              const std::string& domain,
+                                              VerificationStatus status) {
+  return SetConditionalStatus(
+      "UPDATE identities SET mail_from_status = ? WHERE account_id = ? AND name = ? AND "
+      "mail_from_domain = ? RETURNING 1",
+      account_id, name, domain, status);
 }
 
 StatusOr<Identity> SqliteStore::FindIdentityByToken(const std::string& token) {

@@ -65,6 +65,12 @@ class SqliteStore final : public Store {
   Status DeleteIdentity(int64_t account_id, const std::string& name) override;
   Status SetIdentityStatus(int64_t account_id, const std::string& name,
                            VerificationStatus status) override;
+  Status SetIdentityDkim(const Identity& identity) override;
+  Status SetIdentityDkimStatus(int64_t account_id, const std::string& name,
+                               const std::string& selector, VerificationStatus status) override;
+  Status SetIdentityMailFrom(const Identity& identity) override;
+  Status SetIdentityMailFromStatus(int64_t account_id, const std::string& name,
+                                   const std::string& domain, VerificationStatus status) override;
   StatusOr<Identity> FindIdentityByToken(const std::string& token) override;
 
   Status RecordSends(int64_t account_id, SysTime at, int64_t count) override;
@@ -87,6 +93,10 @@ class SqliteStore final : public Store {
   Status Exec(const char* sql);
   Status Error(int rc, const std::string& what);
   Status UpdateAccountColumn(const char* sql, int64_t account_id, int64_t value);
+  // Runs `sql` (UPDATE ... SET x = ?1 WHERE account_id = ?2 AND name = ?3 AND y = ?4
+  // RETURNING 1): kNotFound without the identity, kFailedPrecondition when y differs.
+  Status SetConditionalStatus(const char* sql, int64_t account_id, const std::string& name,
+                              const std::string& expected, VerificationStatus status);
 
   std::mutex mu_;
   sqlite3* db_;                                           // guarded by mu_

@@ -134,6 +134,61 @@ TEST(SqliteStoreTest, DataSurvivesReopenAndReopenDoesNotRemigrate) {
   EXPECT_EQ(RawQueryText(path, "SELECT COUNT(*) FROM schema_version"), "1");
 }
 
+// A file written by a binary of schema version 1 (before DKIM and MAIL FROM) is migrated
+// in place: its identities keep their fields and get the defaults for the new ones.
+TEST(SqliteStoreTest, Version1FileIsMigrated) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  RawExec(path, R"sql(
+CREATE TABLE schema_version (version INTEGER NOT NULL) STRICT;
+INSERT INTO schema_version (version) VALUES (1);
+CREATE TABLE accounts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  production INTEGER NOT NULL DEFAULT 0 CHECK (production IN (0, 1)),
+  sending_enabled INTEGER NOT NULL DEFAULT 1 CHECK (sending_enabled IN (0, 1)),
+  enforcement_status TEXT NOT NULL DEFAULT 'HEALTHY',
+  contact_email TEXT NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE identities (
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  name TEXT NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('EMAIL_ADDRESS', 'DOMAIN')),
+  status TEXT NOT NULL,
+  verification_token TEXT NOT NULL DEFAULT '',
+  token_expires_ms INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL,
+  tags_json TEXT NOT NULL DEFAULT '[]',
+  PRIMARY KEY (account_id, name)
+) STRICT, WITHOUT ROWID;
+INSERT INTO accounts (name, created_ms) VALUES ('acme', 1000);
+INSERT INTO identities (account_id, name, type, status, verification_token, created_ms)
+  VALUES (1, 'example.com', 'DOMAIN', 'SUCCESS', 'tok', 2000);
+)sql");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQueryText(path, "SELECT version FROM schema_version"),
+            std::to_string(SqliteStore::SchemaVersion()));
+  auto id = store->GetIdentity(1, "example.com");
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ(id->status, VerificationStatus::kSuccess);
+  EXPECT_EQ(id->verification_token, "tok");
+  EXPECT_TRUE(id->dkim_signing_enabled);
+  EXPECT_EQ(id->dkim_origin, "AWS_SES");
+  EXPECT_EQ(id->dkim_selector, "");
+  EXPECT_EQ(id->dkim_status, VerificationStatus::kNotStarted);
+  EXPECT_EQ(id->mail_from_domain, "");
+  EXPECT_EQ(id->mail_from_behavior, "USE_DEFAULT_VALUE");
+  // The new columns are writable.
+  Identity change = *id;
+  change.dkim_selector = "sel";
+  change.dkim_private_key_pem = "pem";
+  change.dkim_status = VerificationStatus::kPending;
+  ASSERT_TRUE(store->SetIdentityDkim(change).ok());
+  EXPECT_EQ(store->GetIdentity(1, "example.com")->dkim_selector, "sel");
+}
+
 TEST(SqliteStoreTest, NewerSchemaIsRefused) {
   TempDir dir;
   const std::string path = dir.File("herald.db");
@@ -177,6 +232,16 @@ TEST(SqliteStoreTest, UnknownEnumInTheFileIsDataLoss) {
   RawExec(path, "UPDATE identities SET status = 'BOGUS'");
   EXPECT_EQ(store->GetIdentity(a->id, "acme.example").status().code(), StatusCode::kDataLoss);
   EXPECT_EQ(store->ListIdentities(a->id, "", 10).status().code(), StatusCode::kDataLoss);
+  for (const char* sql : {"UPDATE identities SET status = 'PENDING', dkim_status = 'BOGUS'",
+                          "UPDATE identities SET dkim_status = 'PENDING', dkim_origin = 'X'",
+                          "UPDATE identities SET dkim_origin = 'AWS_SES', "
+                          "mail_from_status = 'BOGUS'"}) {
+    RawExec(path, sql);
+    EXPECT_EQ(store->GetIdentity(a->id, "acme.example").status().code(), StatusCode::kDataLoss)
+        << sql;
+  }
+  RawExec(path, "UPDATE identities SET mail_from_status = 'PENDING'");
+  EXPECT_TRUE(store->GetIdentity(a->id, "acme.example").ok());
 }
 
 TEST(SqliteStoreTest, ListIdentitiesClampsTheLimit) {
