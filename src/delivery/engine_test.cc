@@ -382,3 +382,46 @@ TEST_F(EngineTest, HoldReleaseAndQueueListing) {
 
 }  // namespace
 }  // namespace herald::delivery
+
+namespace herald::delivery {
+namespace {
+
+TEST_F(EngineTest, SlowPeerTimesOutAfterTheDotAndIsRetried) {
+  dialer_.AddPeer("10.0.0.1", 25).TimeoutAt(net::SmtpStep::kDataDone, 1);
+  dialer_.AddPeer("10.0.0.1", 25);
+  EngineConfig c = Config();
+  c.data_timeout = std::chrono::milliseconds(1234);
+  Start(c);
+  Submit({"a@example.test"});
+  Idle();
+  auto d = sink_.For("a@example.test");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].kind, Kind::kDeferred);
+  EXPECT_EQ(d[0].verdict->delay_type, "TransientCommunicationFailure");
+  EXPECT_NE(d[0].verdict->diagnostic_code.find("lost"), std::string::npos);
+  EXPECT_EQ(dialer_.peers("10.0.0.1", 25).at(0)->last_read_timeout(),
+            std::chrono::milliseconds(1234));
+  Advance(seconds(60));
+  d = sink_.For("a@example.test");
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[1].kind, Kind::kDelivered);
+}
+
+TEST_F(EngineTest, ThrottlingReplyIsCountedAndDeferred) {
+  dialer_.AddPeer("10.0.0.1", 25)
+      .OnMail("421 4.7.0 Too many messages from your IP, slow down")
+      .TimeoutAt(net::SmtpStep::kQuit, 1);
+  Start(Config());
+  Submit({"a@example.test"});
+  Idle();
+  auto d = sink_.For("a@example.test");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].kind, Kind::kDeferred);
+  EXPECT_EQ(engine_->Counters().throttled, 1u);
+  auto qs = engine_->Queues();
+  ASSERT_FALSE(qs.empty());
+  EXPECT_LT(qs[0].connection_limit, 16);
+}
+
+}  // namespace
+}  // namespace herald::delivery
