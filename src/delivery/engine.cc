@@ -94,12 +94,21 @@ void DeliveryEngine::Stop(std::chrono::milliseconds grace) {
   resolve_cv_.notify_all();
   if (scheduler_thread_.joinable()) scheduler_thread_.join();
   for (auto& t : resolver_threads_) t.join();
-  // Connection threads finish their transaction (bounded by the SMTP timeouts) and see
-  // stopping_ before taking another batch.
-  (void)grace;
+  // Connection threads see stopping_ before taking another batch; a transaction still
+  // running after `grace` has its connection aborted (its recipients stay in the spool).
   std::list<std::thread> threads;
   {
-    std::lock_guard<std::mutex> lock(conn_mu_);
+    std::unique_lock<std::mutex> lock(conn_mu_);
+    conn_done_.wait_for(lock, grace, [this] {
+      size_t running = 0;
+      for (const auto& t : connection_threads_) {
+        if (std::find(finished_.begin(), finished_.end(), t.get_id()) == finished_.end()) {
+          ++running;
+        }
+      }
+      return running == 0;
+    });
+    for (net::Transport* t : active_) t->Abort();
     threads.swap(connection_threads_);
   }
   for (auto& t : threads) t.join();
@@ -166,6 +175,7 @@ void DeliveryEngine::SchedulerLoop() {
           RunConnection(std::move(cj));
           std::lock_guard<std::mutex> cl2(conn_mu_);
           finished_.push_back(std::this_thread::get_id());
+          conn_done_.notify_all();
         });
       }
     }
@@ -286,6 +296,8 @@ void DeliveryEngine::RunConnection(ConnectJob job) {
         transport = std::move(t).value();
         client = std::move(c);
         remote = addr;
+        std::lock_guard<std::mutex> cl(conn_mu_);
+        active_.push_back(transport.get());
         break;
       }
       if (refusal.code != 0) {
@@ -443,6 +455,10 @@ void DeliveryEngine::RunConnection(ConnectJob job) {
     sink_.Record(d);
   }
   if (!batch) client->Quit();
+  {
+    std::lock_guard<std::mutex> cl(conn_mu_);
+    active_.erase(std::remove(active_.begin(), active_.end(), transport.get()), active_.end());
+  }
   client.reset();
   transport.reset();
   finish();

@@ -88,7 +88,8 @@ class DeliveryEngine {
   ~DeliveryEngine();  // Stop()
 
   void Start();
-  // Stops taking jobs, lets open transactions finish within `grace`, joins every thread.
+  // Stops taking jobs, lets open transactions finish within `grace` (then aborts their
+  // connections: those recipients stay queued in the spool), joins every thread.
   // Queued recipients stay in the spool for the next start.
   void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
 
@@ -138,6 +139,8 @@ class DeliveryEngine {
   std::mutex conn_mu_;
   std::list<std::thread> connection_threads_;  // guarded by conn_mu_
   std::vector<std::thread::id> finished_;      // guarded by conn_mu_: to be joined
+  std::condition_variable conn_done_;          // a connection thread finished
+  std::vector<net::Transport*> active_;        // guarded by conn_mu_: open transports
   std::atomic<uint64_t> shuffle_seed_{0x9e3779b97f4a7c15ULL};
 };
 

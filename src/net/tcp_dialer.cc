@@ -264,6 +264,7 @@ class TcpTransport final : public Transport {
   }
 
   std::string PeerAddress() const override { return peer_ip_; }
+  void Abort() override { ::shutdown(fd_, SHUT_RDWR); }
 
  private:
   const int fd_;

@@ -47,6 +47,9 @@ class Transport {
   virtual std::string TlsDescription() const = 0;
   // The IP the connection went to ("192.0.2.1", "2001:db8::1").
   virtual std::string PeerAddress() const = 0;
+  // From another thread: makes blocked and later Read/Write calls fail at once (the socket
+  // is shut down). For a stopping server that cannot wait out a slow peer.
+  virtual void Abort() {}
 };
 
 class Dialer {
