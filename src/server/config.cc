@@ -343,17 +343,20 @@ StatusOr<std::vector<int64_t>> ParseDurationList(const std::string& text) {
   return out;
 }
 
-StatusOr<RouteSpec> ParseRouteSpec(const std::string& text) {
+StatusOr<delivery::StaticRoute> ParseRouteSpec(const std::string& text) {
   std::istringstream in(text);
   std::string domain, hostport, word;
   if (!(in >> domain >> hostport)) {
     return InvalidArgumentError("'" + text + "' is not \"DOMAIN HOST:PORT [options]\"");
   }
-  RouteSpec spec;
+  delivery::StaticRoute spec;
   for (char& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   spec.domain = domain;
   RETURN_IF_ERROR(ParseHostPort(hostport, &spec.host, &spec.port));
-  if (spec.host.empty()) return InvalidArgumentError("'" + text + "' names no host");
+  // ":25" parses as a listener's "every address"; a route needs a real host.
+  if (spec.host.empty() || spec.host == "0.0.0.0" || spec.host == "*" || hostport.front() == ':') {
+    return InvalidArgumentError("'" + text + "' names no host");
+  }
   while (in >> word) {
     if (word == "require_tls") {
       spec.require_tls = true;

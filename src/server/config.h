@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "delivery/route.h"
 
 namespace herald::server {
 
@@ -81,15 +82,8 @@ struct Config {
 // "1m 5m 30s 2h" → seconds each; kInvalidArgument for anything else or an empty list.
 StatusOr<std::vector<int64_t>> ParseDurationList(const std::string& text);
 
-struct RouteSpec {
-  std::string domain;  // "example.com", ".example.com" or "*"
-  std::string host;
-  uint16_t port = 25;
-  bool require_tls = false;
-  std::string auth_user, auth_password;
-};
-// "DOMAIN HOST:PORT [require_tls] [auth=USER:PASSWORD]".
-StatusOr<RouteSpec> ParseRouteSpec(const std::string& text);
+// "DOMAIN HOST:PORT [require_tls] [auth=USER:PASSWORD]" (delivery.routes).
+StatusOr<delivery::StaticRoute> ParseRouteSpec(const std::string& text);
 
 // Reads `path` (must exist) over the defaults in `config`.
 Status LoadConfigFile(const std::string& path, Config* config);

@@ -108,5 +108,47 @@ TEST(ConfigTest, DocsMatchTheKeyTable) {
       << "regenerate the table with: herald config reference";
 }
 
+TEST(ConfigTest, RouteSpecs) {
+  auto r = ParseRouteSpec("Example.COM [::1]:2525 require_tls auth=user:p:w");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->domain, "example.com");
+  EXPECT_EQ(r->host, "::1");
+  EXPECT_EQ(r->port, 2525);
+  EXPECT_TRUE(r->require_tls);
+  EXPECT_EQ(r->auth_user, "user");
+  EXPECT_EQ(r->auth_password, "p:w");
+  auto w = ParseRouteSpec("* smtp.example.net:587");
+  ASSERT_TRUE(w.ok());
+  EXPECT_FALSE(w->require_tls);
+  EXPECT_TRUE(w->auth_user.empty());
+  for (const char* bad : {"", "example.com", "example.com host", "example.com host:25 tls",
+                          "example.com host:25 auth=nocolon", "example.com :25"}) {
+    EXPECT_FALSE(ParseRouteSpec(bad).ok()) << bad;
+  }
+}
+
+TEST(ConfigTest, DurationLists) {
+  auto d = ParseDurationList("30s 5m  2h 7");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(*d, (std::vector<int64_t>{30, 300, 7200, 7}));
+  for (const char* bad : {"", "   ", "5x", "m", "0s", "-5m", "1.5m", "99999999s"}) {
+    EXPECT_FALSE(ParseDurationList(bad).ok()) << bad;
+  }
+}
+
+TEST(ConfigTest, DeliveryKeysAreValidated) {
+  Config c;
+  c.delivery_tls = "sometimes";
+  EXPECT_FALSE(ValidateConfig(c).ok());
+  c = Config();
+  c.delivery_retry_schedule = "soon";
+  EXPECT_FALSE(ValidateConfig(c).ok());
+  c = Config();
+  c.delivery_routes = {"example.com 127.0.0.1:25", "broken"};
+  EXPECT_FALSE(ValidateConfig(c).ok());
+  c.delivery_routes = {"example.com 127.0.0.1:25"};
+  EXPECT_TRUE(ValidateConfig(c).ok());
+}
+
 }  // namespace
 }  // namespace herald::server

@@ -383,14 +383,7 @@ class ServerImpl final : public Server {
     ec.return_path_domain = config_.delivery_return_path_domain;
     ASSIGN_OR_RETURN(ec.verp_secret, LoadOrCreateSecret(config_.data_dir, "verp.key"));
     for (const auto& text : config_.delivery_routes) {
-      ASSIGN_OR_RETURN(RouteSpec spec, ParseRouteSpec(text));
-      delivery::StaticRoute r;
-      r.domain = spec.domain;
-      r.host = spec.host;
-      r.port = spec.port;
-      r.require_tls = spec.require_tls;
-      r.auth_user = spec.auth_user;
-      r.auth_password = spec.auth_password;
+      ASSIGN_OR_RETURN(delivery::StaticRoute r, ParseRouteSpec(text));
       ec.routes.push_back(std::move(r));
     }
     ec.mx_port = static_cast<uint16_t>(config_.delivery_mx_port);
