@@ -22,6 +22,11 @@ listen = "127.0.0.1:8080"
 [smtp]
 listen = "127.0.0.1:2587"
 allow_insecure_auth_on_loopback = true
+
+[delivery]
+# herald delivers to the recipients' MX hosts on port 25. To relay through a smarthost
+# (an upstream SES SMTP endpoint, your provider), uncomment and fill in:
+# routes = ["* email-smtp.us-east-1.amazonaws.com:587 require_tls auth=USER:PASSWORD"]
 TOML
 fi
 if [ ! -f "$data/demo-credentials.json" ]; then
