@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -20,13 +22,31 @@ namespace herald::api {
 
 using nlohmann::json;
 
+// Returns the ApiError of an std::optional<ApiError> expression, if it holds one.
+#define RETURN_IF_API_ERROR(expr)                      \
+  do {                                                 \
+    if (std::optional<ApiError> api_error_ = (expr)) { \
+      return api_error_;                               \
+    }                                                  \
+  } while (false)
+
 namespace {
 
 constexpr std::string_view kIdentitiesPath = "/v2/email/identities";
 constexpr std::string_view kV1IdentitiesPath = "/v1/email/identities";
+constexpr std::string_view kConfigSetsPath = "/v2/email/configuration-sets";
+// The option groups of a configuration set, each with its own Put operation.
+constexpr std::string_view kConfigSetOptions[] = {
+    "/delivery-options",    "/sending",     "/reputation-options", "/tracking-options",
+    "/suppression-options", "/vdm-options", "/archiving-options"};
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
-constexpr size_t kMaxIdentityTags = 50;
+constexpr size_t kMaxTags = 50;
+
+bool IsConfigSetOption(std::string_view suffix) {
+  return std::find(std::begin(kConfigSetOptions), std::end(kConfigSetOptions), suffix) !=
+         std::end(kConfigSetOptions);
+}
 
 const char* TypeName(store::IdentityType t) {
   return t == store::IdentityType::kDomain ? "DOMAIN" : "EMAIL_ADDRESS";
@@ -127,6 +147,37 @@ std::optional<std::string> DecodeNextToken(std::string_view token) {
   return name;
 }
 
+// PageSize (0..1000; 0 or absent: kDefaultPageSize) and NextToken (the name to list after;
+// empty for the first page) of a List* request.
+std::optional<ApiError> ParsePageRequest(std::string_view query, int* page, std::string* after) {
+  bool malformed = false;
+  std::optional<std::string> page_text = QueryParam(query, "PageSize", &malformed);
+  std::optional<std::string> token = QueryParam(query, "NextToken", &malformed);
+  if (malformed) {
+    return BadRequest("Invalid percent-encoding in the query string.");
+  }
+  *page = kDefaultPageSize;
+  if (page_text) {
+    int value = -1;
+    const char* end = page_text->data() + page_text->size();
+    auto [ptr, ec] = std::from_chars(page_text->data(), end, value);
+    if (page_text->empty() || ec != std::errc() || ptr != end || value < 0 ||
+        value > kMaxPageSize) {
+      return BadRequest("Invalid value for PageSize: must be an integer from 0 to 1000.");
+    }
+    *page = value == 0 ? kDefaultPageSize : value;
+  }
+  after->clear();
+  if (token) {
+    std::optional<std::string> decoded = DecodeNextToken(*token);
+    if (!decoded) {
+      return BadRequest("Invalid NextToken.");
+    }
+    *after = std::move(*decoded);
+  }
+  return std::nullopt;
+}
+
 struct NormalizedIdentity {
   store::IdentityType type;
   std::string name;
@@ -171,6 +222,51 @@ bool HasControl(std::string_view s) {
     }
   }
   return false;
+}
+
+// The Tags member of a create request (absent: none), checked and normalised to
+// [{"Key", "Value"}].
+std::optional<ApiError> ParseTags(const json& request, json* tags) {
+  *tags = json::array();
+  auto t = request.find("Tags");
+  if (t == request.end() || t->is_null()) {
+    return std::nullopt;
+  }
+  if (!t->is_array()) {
+    return BadRequest("Invalid type for parameter Tags: expected a list.");
+  }
+  if (t->size() > kMaxTags) {
+    return BadRequest("Too many Tags: at most 50 are allowed.");
+  }
+  for (size_t i = 0; i < t->size(); ++i) {
+    const json& tag = (*t)[i];
+    const std::string path = "Tags[" + std::to_string(i) + "]";
+    auto k = tag.is_object() ? tag.find("Key") : tag.end();
+    auto v = tag.is_object() ? tag.find("Value") : tag.end();
+    if (!tag.is_object() || k == tag.end() || v == tag.end() || !k->is_string() ||
+        !v->is_string()) {
+      return BadRequest("Invalid parameter " + path + ": Key and Value strings are required.");
+    }
+    const std::string& key = k->get_ref<const std::string&>();
+    const std::string& value = v->get_ref<const std::string&>();
+    if (key.empty() || key.size() > 128 || value.size() > 256 || HasControl(key) ||
+        HasControl(value)) {
+      return BadRequest("Invalid parameter " + path +
+                        ": Key must be 1 to 128 characters and Value at most 256, without "
+                        "control characters.");
+    }
+    tags->push_back(json{{"Key", key}, {"Value", value}});
+  }
+  return std::nullopt;
+}
+
+// The tags stored as JSON text, or [] when the text is unreadable.
+json StoredTags(const std::string& text) {
+  json tags = json::parse(text, nullptr, false);
+  if (tags.is_discarded() || !tags.is_array()) {
+    tags = json::array();
+  }
+  return tags;
 }
 
 std::string EmailIdentityNotFound(std::string_view name) {
@@ -483,6 +579,37 @@ HttpResponse SesV2Api::Dispatch(Call& call) {
     if (method == "GET") {
       return ListEmailIdentities(call);
     }
+  } else if (path == kConfigSetsPath) {
+    if (method == "POST") {
+      return CreateConfigurationSet(call);
+    }
+    if (method == "GET") {
+      return ListConfigurationSets(call);
+    }
+  } else if (path.starts_with(kConfigSetsPath) && path[kConfigSetsPath.size()] == '/') {
+    // /v2/email/configuration-sets/{ConfigurationSetName}[/<option group>]
+    std::string_view rest = path.substr(kConfigSetsPath.size() + 1);
+    const size_t slash = rest.find('/');
+    const std::string_view segment = rest.substr(0, slash);
+    const std::string_view suffix =
+        slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    std::string name;
+    if (segment.empty()) {
+      return ErrorResponse(UnknownOperation(method, path));
+    }
+    if (!PercentDecode(segment, &name)) {
+      return ErrorResponse(BadRequest("Invalid percent-encoding in the request path."));
+    }
+    if (suffix.empty()) {
+      if (method == "GET") {
+        return GetConfigurationSet(call, name);
+      }
+      if (method == "DELETE") {
+        return DeleteConfigurationSet(call, name);
+      }
+    } else if (method == "PUT" && IsConfigSetOption(suffix)) {
+      return PutConfigurationSetOptions(call, name, suffix);
+    }
   } else if (path.starts_with(kIdentitiesPath) || path.starts_with(kV1IdentitiesPath)) {
     // /v2/email/identities/{EmailIdentity}[/dkim | /dkim/signing | /mail-from]; older
     // models send PutEmailIdentityDkimSigningAttributes to /v1/....
@@ -578,34 +705,9 @@ HttpResponse SesV2Api::CreateEmailIdentity(Call& call) {
   }
   const std::string& given = it->get_ref<const std::string&>();
 
-  json tags = json::array();
-  if (auto t = j.find("Tags"); t != j.end() && !t->is_null()) {
-    if (!t->is_array()) {
-      return ErrorResponse(BadRequest("Invalid type for parameter Tags: expected a list."));
-    }
-    if (t->size() > kMaxIdentityTags) {
-      return ErrorResponse(BadRequest("Too many Tags: at most 50 are allowed."));
-    }
-    for (size_t i = 0; i < t->size(); ++i) {
-      const json& tag = (*t)[i];
-      const std::string path = "Tags[" + std::to_string(i) + "]";
-      auto k = tag.is_object() ? tag.find("Key") : tag.end();
-      auto v = tag.is_object() ? tag.find("Value") : tag.end();
-      if (!tag.is_object() || k == tag.end() || v == tag.end() || !k->is_string() ||
-          !v->is_string()) {
-        return ErrorResponse(
-            BadRequest("Invalid parameter " + path + ": Key and Value strings are required."));
-      }
-      const std::string& key = k->get_ref<const std::string&>();
-      const std::string& value = v->get_ref<const std::string&>();
-      if (key.empty() || key.size() > 128 || value.size() > 256 || HasControl(key) ||
-          HasControl(value)) {
-        return ErrorResponse(BadRequest("Invalid parameter " + path +
-                                        ": Key must be 1 to 128 characters and Value at "
-                                        "most 256, without control characters."));
-      }
-      tags.push_back(json{{"Key", key}, {"Value", value}});
-    }
+  json tags;
+  if (std::optional<ApiError> e = ParseTags(j, &tags)) {
+    return ErrorResponse(*e);
   }
   DkimSigningRequest dkim;
   bool dkim_given = false;
@@ -843,10 +945,7 @@ HttpResponse SesV2Api::GetEmailIdentity(Call& call, const std::string& given) {
   if (!dkim_json.ok()) {
     return ErrorResponse(Internal(dkim_json.status(), "DkimAttributes"));
   }
-  json tags = json::parse(id.tags_json, nullptr, false);
-  if (tags.is_discarded() || !tags.is_array()) {
-    tags = json::array();
-  }
+  json tags = StoredTags(id.tags_json);
   const bool verified = id.status == store::VerificationStatus::kSuccess;
   json body = {{"IdentityType", TypeName(id.type)},
                {"FeedbackForwardingStatus", true},
@@ -1048,31 +1147,10 @@ HttpResponse SesV2Api::PutEmailIdentityMailFromAttributes(Call& call, const std:
 }
 
 HttpResponse SesV2Api::ListEmailIdentities(Call& call) {
-  bool malformed = false;
-  std::optional<std::string> page_text = QueryParam(call.query, "PageSize", &malformed);
-  std::optional<std::string> token = QueryParam(call.query, "NextToken", &malformed);
-  if (malformed) {
-    return ErrorResponse(BadRequest("Invalid percent-encoding in the query string."));
-  }
-  int page = kDefaultPageSize;
-  if (page_text) {
-    int value = -1;
-    const char* end = page_text->data() + page_text->size();
-    auto [ptr, ec] = std::from_chars(page_text->data(), end, value);
-    if (page_text->empty() || ec != std::errc() || ptr != end || value < 0 ||
-        value > kMaxPageSize) {
-      return ErrorResponse(
-          BadRequest("Invalid value for PageSize: must be an integer from 0 to 1000."));
-    }
-    page = value == 0 ? kDefaultPageSize : value;
-  }
+  int page = 0;
   std::string after;
-  if (token) {
-    std::optional<std::string> decoded = DecodeNextToken(*token);
-    if (!decoded) {
-      return ErrorResponse(BadRequest("Invalid NextToken."));
-    }
-    after = std::move(*decoded);
+  if (std::optional<ApiError> e = ParsePageRequest(call.query, &page, &after)) {
+    return ErrorResponse(*e);
   }
   // One more than a page tells whether another page follows; when the store's cap
   // prevents that, a full page gets a NextToken (the next page may then be empty).
@@ -1113,6 +1191,516 @@ HttpResponse SesV2Api::DeleteEmailIdentity(Call& call, const std::string& given)
   }
   if (!st.ok()) {
     return ErrorResponse(Internal(st, "DeleteIdentity"));
+  }
+  return JsonResponse(200, json::object());
+}
+
+// ---------------------------------------------------------------- configuration sets
+
+namespace {
+
+std::string ConfigSetNotFound(std::string_view name) {
+  return "Configuration set <" + Truncated(name) + "> does not exist.";
+}
+
+// "Prefix.Name", or "Name" at the top level of a request.
+std::string Param(std::string_view prefix, std::string_view name) {
+  return prefix.empty() ? std::string(name) : std::string(prefix) + "." + std::string(name);
+}
+
+// Member `name` of `obj`, or nullptr when absent or null (AWS clients send neither for an
+// unset member, but hand-written requests may).
+const json* Member(const json& obj, const char* name) {
+  auto it = obj.find(name);
+  return it == obj.end() || it->is_null() ? nullptr : &*it;
+}
+
+ApiError WrongType(std::string_view param, std::string_view expected) {
+  return BadRequest("Invalid type for parameter " + std::string(param) + ": expected " +
+                    std::string(expected) + ".");
+}
+
+ApiError MissingParam(std::string_view param) {
+  return BadRequest("Missing required parameter: " + std::string(param) + ".");
+}
+
+std::optional<ApiError> OptBool(const json& obj, std::string_view prefix, const char* name,
+                                std::optional<bool>* out) {
+  if (const json* v = Member(obj, name)) {
+    if (!v->is_boolean()) {
+      return WrongType(Param(prefix, name), "a boolean");
+    }
+    *out = v->get<bool>();
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> OptString(const json& obj, std::string_view prefix, const char* name,
+                                  std::optional<std::string>* out) {
+  if (const json* v = Member(obj, name)) {
+    if (!v->is_string()) {
+      return WrongType(Param(prefix, name), "a string");
+    }
+    *out = v->get<std::string>();
+  }
+  return std::nullopt;
+}
+
+// A string member restricted to `allowed` (SES enums are case-sensitive).
+std::optional<ApiError> OptEnum(const json& obj, std::string_view prefix, const char* name,
+                                std::initializer_list<std::string_view> allowed,
+                                std::optional<std::string>* out) {
+  RETURN_IF_API_ERROR(OptString(obj, prefix, name, out));
+  if (*out && std::find(allowed.begin(), allowed.end(), **out) == allowed.end()) {
+    std::string list;
+    size_t i = 0;
+    for (std::string_view a : allowed) {
+      list += i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ";
+      list += a;
+      ++i;
+    }
+    return BadRequest("Invalid value for " + Param(prefix, name) + ": must be " + list + ".");
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> OptStruct(const json& obj, std::string_view prefix, const char* name,
+                                  const json** out) {
+  *out = Member(obj, name);
+  if (*out != nullptr && !(*out)->is_object()) {
+    return WrongType(Param(prefix, name), "a structure");
+  }
+  return std::nullopt;
+}
+
+// DeliveryOptions {TlsPolicy, SendingPoolName, MaxDeliverySeconds}: replaces the group.
+std::optional<ApiError> ApplyDeliveryOptions(const json& g, std::string_view prefix,
+                                             store::ConfigurationSet* set) {
+  std::optional<std::string> tls;
+  std::optional<std::string> pool;
+  RETURN_IF_API_ERROR(OptEnum(g, prefix, "TlsPolicy", {"REQUIRE", "OPTIONAL"}, &tls));
+  RETURN_IF_API_ERROR(OptString(g, prefix, "SendingPoolName", &pool));
+  // Pool names follow SES's rule for dedicated IP pools, the same as set names.
+  if (pool && !pool->empty() && !store::IsConfigurationSetName(*pool)) {
+    return BadRequest("Invalid value for " + Param(prefix, "SendingPoolName") +
+                      ": 1 to 64 ASCII letters, digits, '_' or '-' are required.");
+  }
+  int64_t max_delivery = 0;
+  if (const json* m = Member(g, "MaxDeliverySeconds")) {
+    if (!m->is_number_integer()) {
+      return WrongType(Param(prefix, "MaxDeliverySeconds"), "an integer");
+    }
+    const bool in_range =
+        m->is_number_unsigned()
+            ? m->get<uint64_t>() >= static_cast<uint64_t>(store::kMinMaxDeliverySeconds) &&
+                  m->get<uint64_t>() <= static_cast<uint64_t>(store::kMaxMaxDeliverySeconds)
+            : m->get<int64_t>() >= store::kMinMaxDeliverySeconds &&
+                  m->get<int64_t>() <= store::kMaxMaxDeliverySeconds;
+    if (!in_range) {
+      return BadRequest("Invalid value for " + Param(prefix, "MaxDeliverySeconds") +
+                        ": must be an integer from 300 to 50400.");
+    }
+    max_delivery = m->get<int64_t>();
+  }
+  set->tls_policy = tls.value_or("OPTIONAL");
+  set->sending_pool_name = pool.value_or("");
+  set->max_delivery_seconds = max_delivery;
+  return std::nullopt;
+}
+
+// SendingOptions {SendingEnabled}; an absent value is false, as for other SES booleans.
+std::optional<ApiError> ApplySendingOptions(const json& g, std::string_view prefix,
+                                            store::ConfigurationSet* set) {
+  std::optional<bool> enabled;
+  RETURN_IF_API_ERROR(OptBool(g, prefix, "SendingEnabled", &enabled));
+  set->sending_enabled = enabled.value_or(false);
+  return std::nullopt;
+}
+
+// ReputationOptions {ReputationMetricsEnabled, LastFreshStart}. LastFreshStart (epoch
+// seconds) is taken only at creation: its Put operation has no such member.
+std::optional<ApiError> ApplyReputationOptions(const json& g, std::string_view prefix,
+                                               bool with_fresh_start,
+                                               store::ConfigurationSet* set) {
+  std::optional<bool> enabled;
+  RETURN_IF_API_ERROR(OptBool(g, prefix, "ReputationMetricsEnabled", &enabled));
+  if (const json* t = with_fresh_start ? Member(g, "LastFreshStart") : nullptr) {
+    // Up to the end of year 9999, as AWS timestamps go.
+    constexpr double kMaxEpochSeconds = 253402300799.0;
+    if (!t->is_number()) {
+      return WrongType(Param(prefix, "LastFreshStart"), "a timestamp in epoch seconds");
+    }
+    const double seconds = t->get<double>();
+    if (!(seconds >= 0 && seconds <= kMaxEpochSeconds)) {
+      return BadRequest("Invalid value for " + Param(prefix, "LastFreshStart") + ".");
+    }
+    set->last_fresh_start = FromUnixMillis(static_cast<int64_t>(seconds * 1000));
+  }
+  set->reputation_metrics_enabled = enabled.value_or(false);
+  return std::nullopt;
+}
+
+// TrackingOptions {CustomRedirectDomain*, HttpsPolicy}. Without a domain (allowed only by
+// PutConfigurationSetTrackingOptions) the tracking options are removed.
+std::optional<ApiError> ApplyTrackingOptions(const json& g, std::string_view prefix,
+                                             bool domain_required, store::ConfigurationSet* set) {
+  std::optional<std::string> domain;
+  std::optional<std::string> https;
+  RETURN_IF_API_ERROR(OptString(g, prefix, "CustomRedirectDomain", &domain));
+  RETURN_IF_API_ERROR(
+      OptEnum(g, prefix, "HttpsPolicy", {"REQUIRE", "REQUIRE_OPEN_ONLY", "OPTIONAL"}, &https));
+  if (!domain) {
+    if (domain_required || https) {
+      return MissingParam(Param(prefix, "CustomRedirectDomain"));
+    }
+    set->tracking_options_json.clear();
+    return std::nullopt;
+  }
+  StatusOr<std::string> normalized = mail::NormalizeDomain(*domain);
+  if (!normalized.ok() || normalized->find('.') == std::string::npos) {
+    return BadRequest("Invalid value for " + Param(prefix, "CustomRedirectDomain") + ": " +
+                      Truncated(*domain) + " is not a domain name.");
+  }
+  json t = {{"CustomRedirectDomain", std::move(normalized).value()}};
+  if (https) {
+    t["HttpsPolicy"] = *https;
+  }
+  set->tracking_options_json = DumpJson(t);
+  return std::nullopt;
+}
+
+// SuppressionOptions {SuppressedReasons, ValidationOptions}. An absent or empty list of
+// reasons is stored as [] (the set suppresses nothing), unlike a set without the group.
+std::optional<ApiError> ApplySuppressionOptions(const json& g, std::string_view prefix,
+                                                store::ConfigurationSet* set) {
+  json out = {{"SuppressedReasons", json::array()}};
+  if (const json* r = Member(g, "SuppressedReasons")) {
+    const std::string param = Param(prefix, "SuppressedReasons");
+    if (!r->is_array()) {
+      return WrongType(param, "a list");
+    }
+    for (size_t i = 0; i < r->size(); ++i) {
+      const json& reason = (*r)[i];
+      if (!reason.is_string() || (reason != "BOUNCE" && reason != "COMPLAINT")) {
+        return BadRequest("Invalid value for " + param + "[" + std::to_string(i) +
+                          "]: must be BOUNCE or COMPLAINT.");
+      }
+      if (std::find(out["SuppressedReasons"].begin(), out["SuppressedReasons"].end(), reason) ==
+          out["SuppressedReasons"].end()) {
+        out["SuppressedReasons"].push_back(reason);
+      }
+    }
+  }
+  const json* validation = nullptr;
+  RETURN_IF_API_ERROR(OptStruct(g, prefix, "ValidationOptions", &validation));
+  if (validation != nullptr) {
+    const std::string vp = Param(prefix, "ValidationOptions");
+    const json* condition = nullptr;
+    RETURN_IF_API_ERROR(OptStruct(*validation, vp, "ConditionThreshold", &condition));
+    if (condition == nullptr) {
+      return MissingParam(Param(vp, "ConditionThreshold"));
+    }
+    const std::string cp = Param(vp, "ConditionThreshold");
+    std::optional<std::string> enabled;
+    RETURN_IF_API_ERROR(
+        OptEnum(*condition, cp, "ConditionThresholdEnabled", {"ENABLED", "DISABLED"}, &enabled));
+    if (!enabled) {
+      return MissingParam(Param(cp, "ConditionThresholdEnabled"));
+    }
+    json c = {{"ConditionThresholdEnabled", *enabled}};
+    const json* overall = nullptr;
+    RETURN_IF_API_ERROR(OptStruct(*condition, cp, "OverallConfidenceThreshold", &overall));
+    if (overall != nullptr) {
+      const std::string op = Param(cp, "OverallConfidenceThreshold");
+      std::optional<std::string> verdict;
+      RETURN_IF_API_ERROR(OptEnum(*overall, op, "ConfidenceVerdictThreshold",
+                                  {"MEDIUM", "HIGH", "MANAGED"}, &verdict));
+      if (!verdict) {
+        return MissingParam(Param(op, "ConfidenceVerdictThreshold"));
+      }
+      c["OverallConfidenceThreshold"] = {{"ConfidenceVerdictThreshold", *verdict}};
+    }
+    out["ValidationOptions"] = {{"ConditionThreshold", std::move(c)}};
+  }
+  set->suppression_options_json = DumpJson(out);
+  return std::nullopt;
+}
+
+// VdmOptions {DashboardOptions {EngagementMetrics}, GuardianOptions {OptimizedSharedDelivery}}.
+std::optional<ApiError> ApplyVdmOptions(const json& g, std::string_view prefix,
+                                        store::ConfigurationSet* set) {
+  json out = json::object();
+  struct Part {
+    const char* group;
+    const char* member;
+  };
+  for (const Part& part : {Part{"DashboardOptions", "EngagementMetrics"},
+                           Part{"GuardianOptions", "OptimizedSharedDelivery"}}) {
+    const json* sub = nullptr;
+    RETURN_IF_API_ERROR(OptStruct(g, prefix, part.group, &sub));
+    if (sub == nullptr) {
+      continue;
+    }
+    std::optional<std::string> status;
+    RETURN_IF_API_ERROR(
+        OptEnum(*sub, Param(prefix, part.group), part.member, {"ENABLED", "DISABLED"}, &status));
+    out[part.group] = json::object();
+    if (status) {
+      out[part.group][part.member] = *status;
+    }
+  }
+  set->vdm_options_json = DumpJson(out);
+  return std::nullopt;
+}
+
+// ArchivingOptions {ArchiveArn}: the ARN of a MailManager archive; absent removes it.
+std::optional<ApiError> ApplyArchivingOptions(const json& g, std::string_view prefix,
+                                              store::ConfigurationSet* set) {
+  std::optional<std::string> arn;
+  RETURN_IF_API_ERROR(OptString(g, prefix, "ArchiveArn", &arn));
+  if (arn &&
+      (arn->size() < 20 || arn->size() > store::kMaxArchiveArnLength || !arn->starts_with("arn:") ||
+       arn->find(":mailmanager-archive/a-") == std::string::npos || HasControl(*arn))) {
+    return BadRequest("Invalid value for " + Param(prefix, "ArchiveArn") +
+                      ": must be the ARN of a MailManager archive.");
+  }
+  set->archive_arn = arn.value_or("");
+  return std::nullopt;
+}
+
+// The stored JSON of an option group, or null when unset or unreadable.
+json StoredOptions(const std::string& text) {
+  if (text.empty()) {
+    return json();
+  }
+  json j = json::parse(text, nullptr, false);
+  return j.is_discarded() || !j.is_object() ? json() : j;
+}
+
+// GetConfigurationSet's response body.
+json ConfigurationSetJson(const store::ConfigurationSet& set) {
+  json delivery = {{"TlsPolicy", set.tls_policy}};
+  if (!set.sending_pool_name.empty()) {
+    delivery["SendingPoolName"] = set.sending_pool_name;
+  }
+  if (set.max_delivery_seconds != 0) {
+    delivery["MaxDeliverySeconds"] = set.max_delivery_seconds;
+  }
+  json reputation = {{"ReputationMetricsEnabled", set.reputation_metrics_enabled}};
+  if (UnixMillis(set.last_fresh_start) != 0) {
+    reputation["LastFreshStart"] = static_cast<double>(UnixMillis(set.last_fresh_start)) / 1000;
+  }
+  json body = {{"ConfigurationSetName", set.name},
+               {"DeliveryOptions", std::move(delivery)},
+               {"ReputationOptions", std::move(reputation)},
+               {"SendingOptions", {{"SendingEnabled", set.sending_enabled}}},
+               {"Tags", StoredTags(set.tags_json)}};
+  if (json t = StoredOptions(set.tracking_options_json); !t.is_null()) {
+    body["TrackingOptions"] = std::move(t);
+  }
+  if (json s = StoredOptions(set.suppression_options_json); !s.is_null()) {
+    body["SuppressionOptions"] = std::move(s);
+  }
+  if (json v = StoredOptions(set.vdm_options_json); !v.is_null()) {
+    body["VdmOptions"] = std::move(v);
+  }
+  if (!set.archive_arn.empty()) {
+    body["ArchivingOptions"] = {{"ArchiveArn", set.archive_arn}};
+  }
+  return body;
+}
+
+}  // namespace
+
+HttpResponse SesV2Api::CreateConfigurationSet(Call& call) {
+  json j;
+  if (std::optional<ApiError> e = ParseJsonObject(call.request.body, &j)) {
+    return ErrorResponse(*e);
+  }
+  std::optional<std::string> name;
+  if (std::optional<ApiError> e = OptString(j, "", "ConfigurationSetName", &name)) {
+    return ErrorResponse(*e);
+  }
+  if (!name) {
+    return ErrorResponse(MissingParam("ConfigurationSetName"));
+  }
+  if (!store::IsConfigurationSetName(*name)) {
+    return ErrorResponse(
+        BadRequest("Invalid value for ConfigurationSetName: 1 to 64 ASCII letters, digits, '_' "
+                   "or '-' are required."));
+  }
+  store::ConfigurationSet set;
+  set.account_id = call.principal.account_id;
+  set.name = *name;
+  set.created = clock_.Now();
+  // Each option group, when given, is read exactly as its Put operation reads it.
+  auto group = [&](const char* member, auto apply) -> std::optional<ApiError> {
+    const json* g = nullptr;
+    RETURN_IF_API_ERROR(OptStruct(j, "", member, &g));
+    return g == nullptr ? std::nullopt : apply(*g, member);
+  };
+  std::optional<ApiError> error = group("DeliveryOptions", [&](const json& g, const char* p) {
+    return ApplyDeliveryOptions(g, p, &set);
+  });
+  if (!error) {
+    error = group("SendingOptions",
+                  [&](const json& g, const char* p) { return ApplySendingOptions(g, p, &set); });
+  }
+  if (!error) {
+    error = group("ReputationOptions", [&](const json& g, const char* p) {
+      return ApplyReputationOptions(g, p, true, &set);
+    });
+  }
+  if (!error) {
+    error = group("TrackingOptions", [&](const json& g, const char* p) {
+      return ApplyTrackingOptions(g, p, true, &set);
+    });
+  }
+  if (!error) {
+    error = group("SuppressionOptions", [&](const json& g, const char* p) {
+      return ApplySuppressionOptions(g, p, &set);
+    });
+  }
+  if (!error) {
+    error = group("VdmOptions",
+                  [&](const json& g, const char* p) { return ApplyVdmOptions(g, p, &set); });
+  }
+  if (!error) {
+    error = group("ArchivingOptions",
+                  [&](const json& g, const char* p) { return ApplyArchivingOptions(g, p, &set); });
+  }
+  json tags;
+  if (!error) {
+    error = ParseTags(j, &tags);
+  }
+  if (error) {
+    return ErrorResponse(*error);
+  }
+  set.tags_json = DumpJson(tags);
+  Status st = store_.CreateConfigurationSet(set);
+  if (st.code() == StatusCode::kAlreadyExists) {
+    return ErrorResponse(ApiError{400, "AlreadyExistsException",
+                                  "Configuration set <" + set.name + "> already exists."});
+  }
+  if (!st.ok()) {
+    return ErrorResponse(Internal(st, "CreateConfigurationSet"));
+  }
+  return JsonResponse(200, json::object());
+}
+
+HttpResponse SesV2Api::GetConfigurationSet(Call& call, const std::string& name) {
+  if (!store::IsConfigurationSetName(name)) {
+    return ErrorResponse(NotFound(ConfigSetNotFound(name)));
+  }
+  StatusOr<store::ConfigurationSet> set =
+      store_.GetConfigurationSet(call.principal.account_id, name);
+  if (set.status().code() == StatusCode::kNotFound) {
+    return ErrorResponse(NotFound(ConfigSetNotFound(name)));
+  }
+  if (!set.ok()) {
+    return ErrorResponse(Internal(set.status(), "GetConfigurationSet"));
+  }
+  return JsonResponse(200, ConfigurationSetJson(*set));
+}
+
+HttpResponse SesV2Api::ListConfigurationSets(Call& call) {
+  int page = 0;
+  std::string after;
+  if (std::optional<ApiError> e = ParsePageRequest(call.query, &page, &after)) {
+    return ErrorResponse(*e);
+  }
+  // As ListEmailIdentities: one more than a page tells whether another follows.
+  const int limit = std::min(page + 1, store::kMaxListLimit);
+  StatusOr<std::vector<store::ConfigurationSet>> list =
+      store_.ListConfigurationSets(call.principal.account_id, after, limit);
+  if (!list.ok()) {
+    return ErrorResponse(Internal(list.status(), "ListConfigurationSets"));
+  }
+  const size_t n = std::min(list->size(), static_cast<size_t>(page));
+  const bool more = list->size() > n || (limit == page && list->size() == n && n > 0);
+  json names = json::array();
+  for (size_t i = 0; i < n; ++i) {
+    names.push_back((*list)[i].name);
+  }
+  json body = {{"ConfigurationSets", std::move(names)}};
+  if (more) {
+    body["NextToken"] = EncodeNextToken((*list)[n - 1].name);
+  }
+  return JsonResponse(200, body);
+}
+
+HttpResponse SesV2Api::DeleteConfigurationSet(Call& call, const std::string& name) {
+  if (!store::IsConfigurationSetName(name)) {
+    return ErrorResponse(NotFound(ConfigSetNotFound(name)));
+  }
+  Status st;
+  {
+    std::lock_guard<std::mutex> lock(config_set_mu_);
+    st = store_.DeleteConfigurationSet(call.principal.account_id, name);
+  }
+  if (st.code() == StatusCode::kNotFound) {
+    return ErrorResponse(NotFound(ConfigSetNotFound(name)));
+  }
+  if (!st.ok()) {
+    return ErrorResponse(Internal(st, "DeleteConfigurationSet"));
+  }
+  return JsonResponse(200, json::object());
+}
+
+HttpResponse SesV2Api::PutConfigurationSetOptions(Call& call, const std::string& name,
+                                                  std::string_view option) {
+  json j;
+  if (std::optional<ApiError> e = ParseJsonObject(call.request.body, &j)) {
+    return ErrorResponse(*e);
+  }
+  // The change to make to the set; members are at the top level of these requests,
+  // except VdmOptions, which stays a structure.
+  std::function<std::optional<ApiError>(store::ConfigurationSet*)> apply;
+  if (option == "/delivery-options") {
+    apply = [&](store::ConfigurationSet* s) { return ApplyDeliveryOptions(j, "", s); };
+  } else if (option == "/sending") {
+    apply = [&](store::ConfigurationSet* s) { return ApplySendingOptions(j, "", s); };
+  } else if (option == "/reputation-options") {
+    apply = [&](store::ConfigurationSet* s) { return ApplyReputationOptions(j, "", false, s); };
+  } else if (option == "/tracking-options") {
+    apply = [&](store::ConfigurationSet* s) { return ApplyTrackingOptions(j, "", false, s); };
+  } else if (option == "/suppression-options") {
+    apply = [&](store::ConfigurationSet* s) { return ApplySuppressionOptions(j, "", s); };
+  } else if (option == "/vdm-options") {
+    apply = [&](store::ConfigurationSet* s) -> std::optional<ApiError> {
+      const json* g = nullptr;
+      RETURN_IF_API_ERROR(OptStruct(j, "", "VdmOptions", &g));
+      if (g == nullptr) {
+        s->vdm_options_json.clear();
+        return std::nullopt;
+      }
+      return ApplyVdmOptions(*g, "VdmOptions", s);
+    };
+  } else {
+    apply = [&](store::ConfigurationSet* s) { return ApplyArchivingOptions(j, "", s); };
+  }
+  // The request is checked before the set is looked up (a bad request is BadRequest
+  // whether or not the set exists).
+  store::ConfigurationSet scratch;
+  if (std::optional<ApiError> e = apply(&scratch)) {
+    return ErrorResponse(*e);
+  }
+  if (!store::IsConfigurationSetName(name)) {
+    return ErrorResponse(NotFound(ConfigSetNotFound(name)));
+  }
+  std::lock_guard<std::mutex> lock(config_set_mu_);
+  StatusOr<store::ConfigurationSet> set =
+      store_.GetConfigurationSet(call.principal.account_id, name);
+  Status st = set.status();
+  if (set.ok()) {
+    apply(&*set);  // checked above: cannot fail
+    st = store_.UpdateConfigurationSet(*set);
+  }
+  if (st.code() == StatusCode::kNotFound) {
+    return ErrorResponse(NotFound(ConfigSetNotFound(name)));
+  }
+  if (!st.ok()) {
+    return ErrorResponse(Internal(st, "UpdateConfigurationSet"));
   }
   return JsonResponse(200, json::object());
 }

@@ -7,9 +7,14 @@
 // DeleteEmailIdentity, with the shapes of the botocore sesv2 model; any other method or
 // path is 404 UnknownOperationException. Also PutEmailIdentityDkimAttributes,
 // PutEmailIdentityDkimSigningAttributes (at /v1/... as older models route it, and /v2/...)
-// and PutEmailIdentityMailFromAttributes. Every response carries a fresh
-// x-amzn-RequestId and Content-Type: application/json (text/html for the verification
-// page); errors carry x-amzn-ErrorType and {"message": ...} with SES's status codes.
+// and PutEmailIdentityMailFromAttributes. Configuration sets: CreateConfigurationSet,
+// GetConfigurationSet, ListConfigurationSets, DeleteConfigurationSet and the
+// PutConfigurationSet{Delivery,Sending,Reputation,Tracking,Suppression,Vdm,Archiving}Options
+// operations; each Put replaces its option group (an absent member takes its default:
+// OPTIONAL, false, none). Names are 1..64 of [A-Za-z0-9_-], case-sensitive; a name outside
+// that rule is BadRequestException on create and NotFoundException elsewhere. Every response
+// carries a fresh x-amzn-RequestId and Content-Type: application/json (text/html for the
+// verification page); errors carry x-amzn-ErrorType and {"message": ...} with SES's status codes.
 // Unsigned: GET /_herald/health -> {"status":"ok"}; GET /_herald/verify-email?token=...
 // marks the email identity holding that token SUCCESS when the token has not expired.
 // Identity names are lower-cased, domains converted to Punycode, before they reach the
@@ -36,7 +41,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <string_view>
 
 #include "api/api_common.h"
 #include "api/http_handler.h"
@@ -97,6 +104,14 @@ class SesV2Api final : public HttpHandler {
   HttpResponse PutEmailIdentityDkimAttributes(Call& call, const std::string& name);
   HttpResponse PutEmailIdentityDkimSigningAttributes(Call& call, const std::string& name);
   HttpResponse PutEmailIdentityMailFromAttributes(Call& call, const std::string& name);
+  HttpResponse CreateConfigurationSet(Call& call);
+  HttpResponse GetConfigurationSet(Call& call, const std::string& name);
+  HttpResponse ListConfigurationSets(Call& call);
+  HttpResponse DeleteConfigurationSet(Call& call, const std::string& name);
+  // PutConfigurationSet{Delivery,Sending,Reputation,Tracking,Suppression,Vdm,Archiving}Options;
+  // `option` is the path suffix ("/delivery-options", "/sending", ...).
+  HttpResponse PutConfigurationSetOptions(Call& call, const std::string& name,
+                                          std::string_view option);
   // The caller's identity named `given` (normalised), or the error reply to send.
   StatusOr<store::Identity> FindIdentity(Call& call, const std::string& given, HttpResponse* error);
   HttpResponse Health();
@@ -117,6 +132,9 @@ class SesV2Api final : public HttpHandler {
   sending::CredentialLookup& credentials_;
   IdentityVerifier& verifier_;
   Clock& clock_;
+  // Serialises the read-change-write of a configuration set's option groups, so that two
+  // Put*Options calls on one set cannot undo each other (this process only).
+  std::mutex config_set_mu_;
 };
 
 // The JSON error reply for `error` (status, x-amzn-ErrorType, {"message": ...}).

@@ -323,6 +323,14 @@ TEST(SendEmailTest, RejectionIsMappedToHttpError) {
   h.sending.next = sending::Rejection{sending::RejectKind::kMaxSendRate, ""};
   ExpectError(h.Call("POST", kSendPath, SimpleBody()), 429, "TooManyRequestsException",
               "Maximum sending rate exceeded.");
+  h.sending.next = sending::Rejection{sending::RejectKind::kConfigSetPaused,
+                                      "Sending is paused for configuration set tx."};
+  ExpectError(h.Call("POST", kSendPath, SimpleBody(R"(,"ConfigurationSetName":"tx")")), 400,
+              "SendingPausedException", "Sending is paused for configuration set tx.");
+  h.sending.next = sending::Rejection{sending::RejectKind::kConfigSetNotFound,
+                                      "Configuration set <tx> does not exist."};
+  ExpectError(h.Call("POST", kSendPath, SimpleBody(R"(,"ConfigurationSetName":"tx")")), 404,
+              "NotFoundException", "Configuration set <tx> does not exist.");
 }
 
 TEST(SendEmailTest, MessageTooLong) {
@@ -1259,6 +1267,395 @@ TEST(MailFromTest, BadRequests) {
   ExpectError(h.Call("PUT", "/v2/email/identities/none.example/mail-from", "{}"), 404,
               "NotFoundException", "Email identity none.example does not exist.");
   EXPECT_EQ(h.store.GetIdentity(h.account_id, "example.com")->mail_from_domain, "");
+}
+
+// ---------------------------------------------------------------- configuration sets
+
+constexpr char kSetsPath[] = "/v2/email/configuration-sets";
+
+std::string SetPath(const std::string& name, const std::string& option = "") {
+  return std::string(kSetsPath) + "/" + name + option;
+}
+
+TEST(ConfigSetTest, CreateGetListDelete) {
+  ApiHarness h;
+  HttpResponse r = h.Call("POST", kSetsPath, R"({"ConfigurationSetName":"tx"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r), json::object());
+  EXPECT_EQ(Body(h.Call("GET", SetPath("tx"))), json::parse(R"({
+      "ConfigurationSetName": "tx",
+      "DeliveryOptions": {"TlsPolicy": "OPTIONAL"},
+      "ReputationOptions": {"ReputationMetricsEnabled": false},
+      "SendingOptions": {"SendingEnabled": true},
+      "Tags": []})"));
+  EXPECT_EQ(Body(h.Call("GET", kSetsPath)), json::parse(R"({"ConfigurationSets": ["tx"]})"));
+  EXPECT_TRUE(h.store.GetConfigurationSet(h.account_id, "tx").ok());
+
+  r = h.Call("DELETE", SetPath("tx"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r), json::object());
+  ExpectError(h.Call("GET", SetPath("tx")), 404, "NotFoundException",
+              "Configuration set <tx> does not exist.");
+  ExpectError(h.Call("DELETE", SetPath("tx")), 404, "NotFoundException",
+              "Configuration set <tx> does not exist.");
+  EXPECT_EQ(Body(h.Call("GET", kSetsPath)), json::parse(R"({"ConfigurationSets": []})"));
+}
+
+TEST(ConfigSetTest, EveryOptionGroupRoundTrips) {
+  ApiHarness h;
+  const json request = json::parse(R"({
+      "ConfigurationSetName": "Marketing_EU-1",
+      "TrackingOptions": {"CustomRedirectDomain": "Track.Example.COM", "HttpsPolicy": "REQUIRE"},
+      "DeliveryOptions": {"TlsPolicy": "REQUIRE", "SendingPoolName": "pool-1",
+                          "MaxDeliverySeconds": 900},
+      "ReputationOptions": {"ReputationMetricsEnabled": true, "LastFreshStart": 1700000000.5},
+      "SendingOptions": {"SendingEnabled": false},
+      "Tags": [{"Key": "team", "Value": "growth"}, {"Key": "empty", "Value": ""}],
+      "SuppressionOptions": {"SuppressedReasons": ["COMPLAINT", "BOUNCE", "COMPLAINT"],
+                             "ValidationOptions": {"ConditionThreshold": {
+                                 "ConditionThresholdEnabled": "ENABLED",
+                                 "OverallConfidenceThreshold": {
+                                     "ConfidenceVerdictThreshold": "HIGH"}}}},
+      "VdmOptions": {"DashboardOptions": {"EngagementMetrics": "ENABLED"},
+                     "GuardianOptions": {"OptimizedSharedDelivery": "DISABLED"}},
+      "ArchivingOptions": {"ArchiveArn":
+          "arn:aws:ses:us-east-1:123456789012:mailmanager-archive/a-abcdefghijklmnopqrstuvwx"},
+      "SomethingNew": {"ignored": true}})");
+  HttpResponse r = h.Call("POST", kSetsPath, request.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  json expected = request;
+  expected.erase("SomethingNew");
+  expected["TrackingOptions"]["CustomRedirectDomain"] = "track.example.com";
+  expected["SuppressionOptions"]["SuppressedReasons"] = json::array({"COMPLAINT", "BOUNCE"});
+  EXPECT_EQ(Body(h.Call("GET", SetPath("Marketing_EU-1"))), expected);
+  // What the sending service reads.
+  auto set = h.store.GetConfigurationSet(h.account_id, "Marketing_EU-1");
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->tls_policy, "REQUIRE");
+  EXPECT_EQ(set->max_delivery_seconds, 900);
+  EXPECT_FALSE(set->sending_enabled);
+  // Names are case-sensitive.
+  EXPECT_EQ(h.Call("GET", SetPath("marketing_eu-1")).status, 404);
+}
+
+TEST(ConfigSetTest, DuplicateIsAlreadyExists) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", kSetsPath, R"({"ConfigurationSetName":"tx"})").status, 200);
+  ExpectError(h.Call("POST", kSetsPath, R"({"ConfigurationSetName":"tx"})"), 400,
+              "AlreadyExistsException", "Configuration set <tx> already exists.");
+  // Another account may use the name.
+  const int64_t other = h.store.CreateAccount("other", h.clock.Now()).value().id;
+  h.credentials.keys[testing::kKeyId].principal.account_id = other;
+  EXPECT_EQ(h.Call("POST", kSetsPath, R"({"ConfigurationSetName":"tx"})").status, 200);
+}
+
+TEST(ConfigSetTest, BadCreateRequests) {
+  ApiHarness h;
+  const std::string br = "BadRequestException";
+  const std::string bad_name =
+      "Invalid value for ConfigurationSetName: 1 to 64 ASCII letters, digits, '_' or '-' are "
+      "required.";
+  auto create = [&](const std::string& extra) {
+    return h.Call("POST", kSetsPath, R"({"ConfigurationSetName":"ok")" + extra + "}");
+  };
+  struct Case {
+    std::string body;  // members after the name, or a whole body when it starts with '{'
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"{}", "Missing required parameter: ConfigurationSetName."},
+      {R"({"ConfigurationSetName":7})",
+       "Invalid type for parameter ConfigurationSetName: expected a string."},
+      {R"({"ConfigurationSetName":""})", bad_name},
+      {R"({"ConfigurationSetName":"has space"})", bad_name},
+      {R"({"ConfigurationSetName":"dot.ted"})", bad_name},
+      {R"({"ConfigurationSetName":")" + std::string(65, 'x') + R"("})", bad_name},
+      {R"(,"DeliveryOptions":[])",
+       "Invalid type for parameter DeliveryOptions: expected a structure."},
+      {R"(,"DeliveryOptions":{"TlsPolicy":"Require"})",
+       "Invalid value for DeliveryOptions.TlsPolicy: must be REQUIRE or OPTIONAL."},
+      {R"(,"DeliveryOptions":{"MaxDeliverySeconds":299})",
+       "Invalid value for DeliveryOptions.MaxDeliverySeconds: must be an integer from 300 to "
+       "50400."},
+      {R"(,"DeliveryOptions":{"MaxDeliverySeconds":50401})",
+       "Invalid value for DeliveryOptions.MaxDeliverySeconds: must be an integer from 300 to "
+       "50400."},
+      {R"(,"DeliveryOptions":{"MaxDeliverySeconds":-600})",
+       "Invalid value for DeliveryOptions.MaxDeliverySeconds: must be an integer from 300 to "
+       "50400."},
+      {R"(,"DeliveryOptions":{"MaxDeliverySeconds":18446744073709551615})",
+       "Invalid value for DeliveryOptions.MaxDeliverySeconds: must be an integer from 300 to "
+       "50400."},
+      {R"(,"DeliveryOptions":{"MaxDeliverySeconds":"600"})",
+       "Invalid type for parameter DeliveryOptions.MaxDeliverySeconds: expected an integer."},
+      {R"(,"DeliveryOptions":{"MaxDeliverySeconds":600.5})",
+       "Invalid type for parameter DeliveryOptions.MaxDeliverySeconds: expected an integer."},
+      {R"(,"DeliveryOptions":{"SendingPoolName":"no spaces"})",
+       "Invalid value for DeliveryOptions.SendingPoolName: 1 to 64 ASCII letters, digits, '_' "
+       "or '-' are required."},
+      {R"(,"SendingOptions":{"SendingEnabled":"false"})",
+       "Invalid type for parameter SendingOptions.SendingEnabled: expected a boolean."},
+      {R"(,"ReputationOptions":{"LastFreshStart":-1})",
+       "Invalid value for ReputationOptions.LastFreshStart."},
+      {R"(,"TrackingOptions":{"HttpsPolicy":"REQUIRE"})",
+       "Missing required parameter: TrackingOptions.CustomRedirectDomain."},
+      {R"(,"TrackingOptions":{"CustomRedirectDomain":"localhost"})",
+       "Invalid value for TrackingOptions.CustomRedirectDomain: localhost is not a domain "
+       "name."},
+      {R"(,"TrackingOptions":{"CustomRedirectDomain":"t.example.com","HttpsPolicy":"ALWAYS"})",
+       "Invalid value for TrackingOptions.HttpsPolicy: must be REQUIRE, REQUIRE_OPEN_ONLY or "
+       "OPTIONAL."},
+      {R"(,"SuppressionOptions":{"SuppressedReasons":"BOUNCE"})",
+       "Invalid type for parameter SuppressionOptions.SuppressedReasons: expected a list."},
+      {R"(,"SuppressionOptions":{"SuppressedReasons":["BOUNCE","SPAM"]})",
+       "Invalid value for SuppressionOptions.SuppressedReasons[1]: must be BOUNCE or "
+       "COMPLAINT."},
+      {R"(,"SuppressionOptions":{"ValidationOptions":{}})",
+       "Missing required parameter: SuppressionOptions.ValidationOptions.ConditionThreshold."},
+      {R"(,"SuppressionOptions":{"ValidationOptions":{"ConditionThreshold":{}}})",
+       "Missing required parameter: "
+       "SuppressionOptions.ValidationOptions.ConditionThreshold.ConditionThresholdEnabled."},
+      {R"(,"SuppressionOptions":{"ValidationOptions":{"ConditionThreshold":{)"
+       R"("ConditionThresholdEnabled":"ENABLED","OverallConfidenceThreshold":{)"
+       R"("ConfidenceVerdictThreshold":"LOW"}}}})",
+       "Invalid value for "
+       "SuppressionOptions.ValidationOptions.ConditionThreshold.OverallConfidenceThreshold."
+       "ConfidenceVerdictThreshold: must be MEDIUM, HIGH or MANAGED."},
+      {R"(,"VdmOptions":{"DashboardOptions":{"EngagementMetrics":"ON"}})",
+       "Invalid value for VdmOptions.DashboardOptions.EngagementMetrics: must be ENABLED or "
+       "DISABLED."},
+      {R"(,"ArchivingOptions":{"ArchiveArn":"arn:aws:s3:::bucket/archive"})",
+       "Invalid value for ArchivingOptions.ArchiveArn: must be the ARN of a MailManager "
+       "archive."},
+      {R"(,"Tags":[{"Key":"k"}])",
+       "Invalid parameter Tags[0]: Key and Value strings are required."},
+  };
+  for (const Case& c : cases) {
+    HttpResponse r = c.body.starts_with("{") ? h.Call("POST", kSetsPath, c.body) : create(c.body);
+    ExpectError(r, 400, br, c.message);
+  }
+  {
+    HttpResponse r = h.Call("POST", kSetsPath, "[1]");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(Header(r, "x-amzn-ErrorType"), br);
+  }
+  EXPECT_EQ(Body(h.Call("GET", kSetsPath)), json::parse(R"({"ConfigurationSets": []})"));
+  // The bounds themselves are accepted.
+  EXPECT_EQ(create(R"(,"DeliveryOptions":{"MaxDeliverySeconds":300})").status, 200);
+  EXPECT_EQ(
+      h.Call("POST", kSetsPath,
+             R"({"ConfigurationSetName":"max","DeliveryOptions":{"MaxDeliverySeconds":50400}})")
+          .status,
+      200);
+  EXPECT_EQ(
+      h.Call("POST", kSetsPath, R"({"ConfigurationSetName":")" + std::string(64, 'x') + R"("})")
+          .status,
+      200);
+}
+
+TEST(ConfigSetTest, PutDeliveryOptionsReplacesTheGroup) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", kSetsPath, R"({"ConfigurationSetName":"tx"})").status, 200);
+  const std::string path = SetPath("tx", "/delivery-options");
+  HttpResponse r = h.Call(
+      "PUT", path, R"({"TlsPolicy":"REQUIRE","SendingPoolName":"p1","MaxDeliverySeconds":300})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r), json::object());
+  EXPECT_EQ(
+      Body(h.Call("GET", SetPath("tx")))["DeliveryOptions"],
+      json::parse(R"({"TlsPolicy":"REQUIRE","SendingPoolName":"p1","MaxDeliverySeconds":300})"));
+  auto set = h.store.GetConfigurationSet(h.account_id, "tx");
+  EXPECT_EQ(set->tls_policy, "REQUIRE");
+  EXPECT_EQ(set->max_delivery_seconds, 300);
+  // Absent members take their defaults.
+  ASSERT_EQ(h.Call("PUT", path, R"({"MaxDeliverySeconds":50400})").status, 200);
+  EXPECT_EQ(Body(h.Call("GET", SetPath("tx")))["DeliveryOptions"],
+            json::parse(R"({"TlsPolicy":"OPTIONAL","MaxDeliverySeconds":50400})"));
+  ASSERT_EQ(h.Call("PUT", path, "").status, 200);
+  EXPECT_EQ(Body(h.Call("GET", SetPath("tx")))["DeliveryOptions"],
+            json::parse(R"({"TlsPolicy":"OPTIONAL"})"));
+  EXPECT_EQ(h.store.GetConfigurationSet(h.account_id, "tx")->max_delivery_seconds, 0);
+
+  // A bad request is BadRequest even for a set that does not exist; a good one is NotFound.
+  ExpectError(h.Call("PUT", path, R"({"MaxDeliverySeconds":60})"), 400, "BadRequestException",
+              "Invalid value for MaxDeliverySeconds: must be an integer from 300 to 50400.");
+  ExpectError(h.Call("PUT", SetPath("nope", "/delivery-options"), R"({"TlsPolicy":"NEVER"})"), 400,
+              "BadRequestException", "Invalid value for TlsPolicy: must be REQUIRE or OPTIONAL.");
+  ExpectError(h.Call("PUT", SetPath("nope", "/delivery-options"), R"({"TlsPolicy":"REQUIRE"})"),
+              404, "NotFoundException", "Configuration set <nope> does not exist.");
+  // Other groups are untouched by a delivery-options put.
+  EXPECT_TRUE(h.store.GetConfigurationSet(h.account_id, "tx")->sending_enabled);
+}
+
+TEST(ConfigSetTest, PutSendingAndReputationOptions) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", kSetsPath,
+                   R"({"ConfigurationSetName":"tx",)"
+                   R"("ReputationOptions":{"LastFreshStart":1700000000}})")
+                .status,
+            200);
+  ASSERT_EQ(h.Call("PUT", SetPath("tx", "/sending"), R"({"SendingEnabled":false})").status, 200);
+  EXPECT_FALSE(h.store.GetConfigurationSet(h.account_id, "tx")->sending_enabled);
+  EXPECT_EQ(Body(h.Call("GET", SetPath("tx")))["SendingOptions"],
+            json::parse(R"({"SendingEnabled":false})"));
+  ASSERT_EQ(h.Call("PUT", SetPath("tx", "/sending"), R"({"SendingEnabled":true})").status, 200);
+  EXPECT_TRUE(h.store.GetConfigurationSet(h.account_id, "tx")->sending_enabled);
+  // An absent boolean is false.
+  ASSERT_EQ(h.Call("PUT", SetPath("tx", "/sending"), "{}").status, 200);
+  EXPECT_FALSE(h.store.GetConfigurationSet(h.account_id, "tx")->sending_enabled);
+
+  ASSERT_EQ(
+      h.Call("PUT", SetPath("tx", "/reputation-options"), R"({"ReputationMetricsEnabled":true})")
+          .status,
+      200);
+  // LastFreshStart is not part of the put and is kept.
+  EXPECT_EQ(Body(h.Call("GET", SetPath("tx")))["ReputationOptions"],
+            json::parse(R"({"ReputationMetricsEnabled":true,"LastFreshStart":1700000000.0})"));
+  ExpectError(
+      h.Call("PUT", SetPath("tx", "/reputation-options"), R"({"ReputationMetricsEnabled":1})"), 400,
+      "BadRequestException",
+      "Invalid type for parameter ReputationMetricsEnabled: expected a boolean.");
+  ExpectError(h.Call("PUT", SetPath("nope", "/sending"), "{}"), 404, "NotFoundException",
+              "Configuration set <nope> does not exist.");
+}
+
+TEST(ConfigSetTest, PutTrackingSuppressionVdmAndArchivingOptions) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", kSetsPath, R"({"ConfigurationSetName":"tx"})").status, 200);
+  const auto get = [&] { return Body(h.Call("GET", SetPath("tx"))); };
+
+  ASSERT_EQ(h.Call("PUT", SetPath("tx", "/tracking-options"),
+                   R"({"CustomRedirectDomain":"t.example.com","HttpsPolicy":"REQUIRE_OPEN_ONLY"})")
+                .status,
+            200);
+  EXPECT_EQ(get()["TrackingOptions"], json::parse(R"({"CustomRedirectDomain":"t.example.com",)"
+                                                  R"("HttpsPolicy":"REQUIRE_OPEN_ONLY"})"));
+  ASSERT_EQ(h.Call("PUT", SetPath("tx", "/tracking-options"), "{}").status, 200);
+  EXPECT_FALSE(get().contains("TrackingOptions"));
+  ExpectError(h.Call("PUT", SetPath("tx", "/tracking-options"), R"({"HttpsPolicy":"REQUIRE"})"),
+              400, "BadRequestException", "Missing required parameter: CustomRedirectDomain.");
+
+  EXPECT_FALSE(get().contains("SuppressionOptions"));
+  ASSERT_EQ(
+      h.Call("PUT", SetPath("tx", "/suppression-options"), R"({"SuppressedReasons":["BOUNCE"]})")
+          .status,
+      200);
+  EXPECT_EQ(get()["SuppressionOptions"], json::parse(R"({"SuppressedReasons":["BOUNCE"]})"));
+  ASSERT_EQ(h.Call("PUT", SetPath("tx", "/suppression-options"), "{}").status, 200);
+  EXPECT_EQ(get()["SuppressionOptions"], json::parse(R"({"SuppressedReasons":[]})"));
+
+  ASSERT_EQ(h.Call("PUT", SetPath("tx", "/vdm-options"),
+                   R"({"VdmOptions":{"GuardianOptions":{"OptimizedSharedDelivery":"ENABLED"}}})")
+                .status,
+            200);
+  EXPECT_EQ(get()["VdmOptions"],
+            json::parse(R"({"GuardianOptions":{"OptimizedSharedDelivery":"ENABLED"}})"));
+  ExpectError(h.Call("PUT", SetPath("tx", "/vdm-options"), R"({"VdmOptions":"on"})"), 400,
+              "BadRequestException",
+              "Invalid type for parameter VdmOptions: expected a structure.");
+  ASSERT_EQ(h.Call("PUT", SetPath("tx", "/vdm-options"), "{}").status, 200);
+  EXPECT_FALSE(get().contains("VdmOptions"));
+
+  const std::string arn =
+      "arn:aws:ses:us-east-1:123456789012:mailmanager-archive/a-abcdefghijklmnopqrstuvwx";
+  ASSERT_EQ(
+      h.Call("PUT", SetPath("tx", "/archiving-options"), json({{"ArchiveArn", arn}}).dump()).status,
+      200);
+  EXPECT_EQ(get()["ArchivingOptions"], json({{"ArchiveArn", arn}}));
+  ASSERT_EQ(h.Call("PUT", SetPath("tx", "/archiving-options"), "{}").status, 200);
+  EXPECT_FALSE(get().contains("ArchivingOptions"));
+  // None of these touched the delivery or sending options.
+  EXPECT_EQ(get()["DeliveryOptions"], json::parse(R"({"TlsPolicy":"OPTIONAL"})"));
+  EXPECT_EQ(get()["SendingOptions"], json::parse(R"({"SendingEnabled":true})"));
+}
+
+TEST(ConfigSetTest, ListPaginatesInNameOrder) {
+  ApiHarness h;
+  for (const char* n : {"delta", "alpha", "Zulu", "charlie", "bravo", "echo", "9"}) {
+    ASSERT_EQ(h.Call("POST", kSetsPath, json({{"ConfigurationSetName", n}}).dump()).status, 200);
+  }
+  std::vector<std::string> names;
+  std::string token;
+  int pages = 0;
+  do {
+    std::string target = std::string(kSetsPath) + "?PageSize=3";
+    if (!token.empty()) {
+      target += "&NextToken=" + PercentEncode(token);
+    }
+    HttpResponse r = h.Call("GET", target);
+    ASSERT_EQ(r.status, 200) << r.body;
+    json b = Body(r);
+    EXPECT_LE(b["ConfigurationSets"].size(), 3u);
+    for (const json& n : b["ConfigurationSets"]) {
+      names.push_back(n.get<std::string>());
+    }
+    token = b.contains("NextToken") ? b["NextToken"].get<std::string>() : "";
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"9", "Zulu", "alpha", "bravo", "charlie", "delta", "echo"}));
+  ExpectError(h.Call("GET", std::string(kSetsPath) + "?PageSize=1001"), 400, "BadRequestException",
+              "Invalid value for PageSize: must be an integer from 0 to 1000.");
+  ExpectError(h.Call("GET", std::string(kSetsPath) + "?NextToken=%21%21"), 400,
+              "BadRequestException", "Invalid NextToken.");
+}
+
+TEST(ConfigSetTest, SetsAreScopedToTheAccount) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", kSetsPath, R"({"ConfigurationSetName":"mine"})").status, 200);
+  const int64_t other = h.store.CreateAccount("other", h.clock.Now()).value().id;
+  h.credentials.keys[testing::kKeyId].principal.account_id = other;
+  EXPECT_EQ(h.Call("GET", SetPath("mine")).status, 404);
+  EXPECT_EQ(h.Call("PUT", SetPath("mine", "/sending"), "{}").status, 404);
+  EXPECT_EQ(h.Call("DELETE", SetPath("mine")).status, 404);
+  EXPECT_EQ(Body(h.Call("GET", kSetsPath))["ConfigurationSets"], json::array());
+  EXPECT_TRUE(h.store.GetConfigurationSet(h.account_id, "mine")->sending_enabled);
+}
+
+TEST(ConfigSetTest, Routing) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", kSetsPath, R"({"ConfigurationSetName":"my-set"})").status, 200);
+  // Path segments are percent-decoded.
+  EXPECT_EQ(h.Call("GET", SetPath("my%2Dset")).status, 200);
+  ExpectError(h.Call("GET", SetPath("%zz")), 400, "BadRequestException",
+              "Invalid percent-encoding in the request path.");
+  // A name that cannot exist is simply not found.
+  ExpectError(h.Call("GET", SetPath("a%20b")), 404, "NotFoundException",
+              "Configuration set <a b> does not exist.");
+  ExpectError(h.Call("PUT", SetPath("a%20b", "/sending"), "{}"), 404, "NotFoundException",
+              "Configuration set <a b> does not exist.");
+  ExpectError(h.Call("GET", SetPath("my-set", "/delivery-options")), 404,
+              "UnknownOperationException",
+              "Unknown operation: GET /v2/email/configuration-sets/my-set/delivery-options");
+  ExpectError(h.Call("POST", SetPath("my-set", "/event-destinations"), "{}"), 404,
+              "UnknownOperationException",
+              "Unknown operation: POST /v2/email/configuration-sets/my-set/event-destinations");
+  ExpectError(h.Call("PUT", SetPath("my-set", "/sending/x"), "{}"), 404,
+              "UnknownOperationException",
+              "Unknown operation: PUT /v2/email/configuration-sets/my-set/sending/x");
+  ExpectError(h.Call("PUT", SetPath("", "/sending"), "{}"), 404, "UnknownOperationException",
+              "Unknown operation: PUT /v2/email/configuration-sets//sending");
+  ExpectError(h.Call("GET", "/v2/email/configuration-setsx"), 404, "UnknownOperationException",
+              "Unknown operation: GET /v2/email/configuration-setsx");
+  ExpectError(h.Call("PUT", kSetsPath, "{}"), 404, "UnknownOperationException",
+              "Unknown operation: PUT /v2/email/configuration-sets");
+}
+
+TEST(ConfigSetTest, StoreFailureIsInternalError) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", kSetsPath, R"({"ConfigurationSetName":"tx"})").status, 200);
+  h.store.FailAllForTest(UnavailableError("disk on fire"));
+  // SigV4 needs no store here (FakeCredentials), so every operation reaches it.
+  const std::string ise = "InternalServiceErrorException";
+  ExpectError(h.Call("POST", kSetsPath, R"({"ConfigurationSetName":"ty"})"), 500, ise,
+              "Internal service error.");
+  ExpectError(h.Call("GET", SetPath("tx")), 500, ise, "Internal service error.");
+  ExpectError(h.Call("GET", kSetsPath), 500, ise, "Internal service error.");
+  ExpectError(h.Call("PUT", SetPath("tx", "/sending"), "{}"), 500, ise, "Internal service error.");
+  ExpectError(h.Call("DELETE", SetPath("tx")), 500, ise, "Internal service error.");
+  h.store.FailAllForTest(Status::Ok());
+  EXPECT_TRUE(h.store.GetConfigurationSet(h.account_id, "tx")->sending_enabled);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@ std::string SmtpReplyFor(const Rejection& r) {
     case RejectKind::kMessageRejected:
     case RejectKind::kNotVerified:
     case RejectKind::kSendingPaused:
+    case RejectKind::kConfigSetPaused:
     case RejectKind::kAccountSuspended:
       return "554 Message rejected: " + m;
     case RejectKind::kBadRequest:
@@ -45,6 +46,7 @@ HttpError HttpErrorFor(const Rejection& r) {
     case RejectKind::kBadRequest:
       return {400, "BadRequestException", r.message};
     case RejectKind::kSendingPaused:
+    case RejectKind::kConfigSetPaused:  // SESv2 has no separate code for a paused set
       return {400, "SendingPausedException", r.message};
     case RejectKind::kAccountSuspended:
       return {400, "AccountSuspendedException", r.message};
@@ -70,6 +72,8 @@ std::string QueryErrorCodeFor(const Rejection& r) {
       return "InvalidParameterValue";
     case RejectKind::kSendingPaused:
       return "AccountSendingPausedException";
+    case RejectKind::kConfigSetPaused:
+      return "ConfigurationSetSendingPausedException";
     case RejectKind::kAccountSuspended:
       return "MessageRejected";
     case RejectKind::kConfigSetNotFound:

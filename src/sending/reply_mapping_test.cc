@@ -30,5 +30,16 @@ TEST(ReplyMappingTest, HttpErrorsFollowSes) {
   EXPECT_EQ(QueryErrorCodeFor({RejectKind::kDailyQuota, ""}), "Throttling");
 }
 
+TEST(ReplyMappingTest, PausedConfigurationSet) {
+  const Rejection r{RejectKind::kConfigSetPaused, "Sending is paused for configuration set tx."};
+  const HttpError e = HttpErrorFor(r);
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.code, "SendingPausedException");
+  EXPECT_EQ(e.message, r.message);
+  EXPECT_EQ(SmtpReplyFor(r), "554 Message rejected: Sending is paused for configuration set tx.");
+  EXPECT_EQ(QueryErrorCodeFor(r), "ConfigurationSetSendingPausedException");
+  EXPECT_EQ(QueryErrorCodeFor({RejectKind::kSendingPaused, ""}), "AccountSendingPausedException");
+}
+
 }  // namespace
 }  // namespace herald::sending

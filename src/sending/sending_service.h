@@ -60,6 +60,7 @@ enum class RejectKind {
   kNotVerified,        // 400 MessageRejected / 554 ... Email address is not verified ...
   kBadRequest,         // 400 BadRequestException / 554 / 501
   kSendingPaused,      // 400 SendingPausedException / 554
+  kConfigSetPaused,    // 400 SendingPausedException / 554 (the set's SendingEnabled=false)
   kAccountSuspended,   // 400 AccountSuspendedException / 554
   kConfigSetNotFound,  // 404 NotFoundException / 554
   kMaxSendRate,        // 429 TooManyRequestsException / 454 Throttling failure

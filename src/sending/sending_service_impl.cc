@@ -55,15 +55,40 @@ Rejection Reject(RejectKind kind, std::string message) {
   return Rejection{kind, std::move(message)};
 }
 
-// Envelope stored with each spooled message (opaque to the spool).
+// What the delivery engine needs from the message's configuration set.
+struct DeliveryOptions {
+  bool require_tls = false;
+  int64_t max_delivery_seconds = 0;  // 0: the default
+};
+
+// Envelope stored with each spooled message (opaque to the spool). The delivery options
+// were added after version 1 without changing it: readers default the missing members.
 std::string EncodeEnvelope(int64_t account_id, const std::vector<std::string>& recipients,
-                           const nlohmann::json& mail, const std::string& config_set) {
+                           const nlohmann::json& mail, const std::string& config_set,
+                           const DeliveryOptions& delivery) {
   nlohmann::json env = {{"v", 1},
                         {"account_id", account_id},
                         {"recipients", recipients},
                         {"configuration_set", config_set},
+                        {"require_tls", delivery.require_tls},
+                        {"max_delivery_seconds", delivery.max_delivery_seconds},
                         {"mail", mail}};
   return env.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The delivery options of an envelope written by EncodeEnvelope (defaults when absent or
+// out of range).
+DeliveryOptions DecodeDeliveryOptions(const nlohmann::json& env) {
+  DeliveryOptions d;
+  if (auto it = env.find("require_tls"); it != env.end() && it->is_boolean()) {
+    d.require_tls = it->get<bool>();
+  }
+  if (auto it = env.find("max_delivery_seconds");
+      it != env.end() && it->is_number_integer() && it->get<int64_t>() > 0 &&
+      it->get<int64_t>() <= store::kMaxMaxDeliverySeconds) {
+    d.max_delivery_seconds = it->get<int64_t>();
+  }
+  return d;
 }
 
 }  // namespace
@@ -230,10 +255,25 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
     if (StartsWithIgnoreCase(h.name, "X-SES-")) continue;  // ARN and list-management controls
     kept.push_back(h);
   }
+  DeliveryOptions delivery;
   if (!config_set.empty()) {
-    // Configuration sets arrive with the reputation issue; until then none exists.
-    return Reject(RejectKind::kConfigSetNotFound,
-                  "Configuration set <" + config_set + "> does not exist.");
+    // The name is looked up exactly as given (a header's value could be anything; no
+    // set has a name outside IsConfigurationSetName, so such a value is simply unknown).
+    StatusOr<store::ConfigurationSet> set = store_.GetConfigurationSet(account->id, config_set);
+    if (set.status().code() == StatusCode::kNotFound) {
+      return Reject(RejectKind::kConfigSetNotFound,
+                    "Configuration set <" + config_set + "> does not exist.");
+    }
+    if (!set.ok()) {
+      LogError("store unavailable", {{"error", set.status().ToString()}});
+      return Reject(RejectKind::kTemporary, "Temporary service failure");
+    }
+    if (!set->sending_enabled) {
+      return Reject(RejectKind::kConfigSetPaused,
+                    "Sending is paused for configuration set " + config_set + ".");
+    }
+    delivery.require_tls = set->tls_policy == "REQUIRE";
+    delivery.max_delivery_seconds = set->max_delivery_seconds;
   }
 
   // Who the message claims to be from: every such identity must be verified.
@@ -353,6 +393,7 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   info.tags = user_tags;
   const char* op = sub.operation.empty() ? "SendEmail" : sub.operation.c_str();
   info.tags.emplace_back("ses:operation", op);
+  if (!config_set.empty()) info.tags.emplace_back("ses:configuration-set", config_set);
   info.tags.emplace_back("ses:source-ip", sub.principal.source_ip);
   info.tags.emplace_back("ses:from-domain", DomainOf(AsciiLower((*from)[0].Address())));
   info.tags.emplace_back("ses:caller-identity", sub.principal.account_name);
@@ -362,7 +403,7 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   rec.id = message_id;
   // One more than the recipients: the last index marks "events published".
   rec.recipient_count = static_cast<uint32_t>(recipients.size()) + 1;
-  rec.envelope = EncodeEnvelope(account->id, recipients, mail_obj, config_set);
+  rec.envelope = EncodeEnvelope(account->id, recipients, mail_obj, config_set, delivery);
   rec.body = std::move(final_message);
   Status st = spool_.Store(rec);
   if (!st.ok()) {
@@ -377,6 +418,8 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
     qd.account_id = account->id;
     qd.accepted = now;
     qd.configuration_set = config_set;
+    qd.require_tls = delivery.require_tls;
+    qd.max_delivery = std::chrono::seconds(delivery.max_delivery_seconds);
     for (size_t i = 0; i < recipients.size(); ++i) {
       if (outcomes[i] == SimOutcome::kNotSimulator) {
         qd.recipients.emplace_back(static_cast<uint32_t>(i), recipients[i]);
@@ -498,6 +541,9 @@ StatusOr<int64_t> SendingServiceImpl::Recover() {
     if (env.contains("configuration_set") && env["configuration_set"].is_string()) {
       qd.configuration_set = env["configuration_set"].get<std::string>();
     }
+    const DeliveryOptions delivery = DecodeDeliveryOptions(env);
+    qd.require_tls = delivery.require_tls;
+    qd.max_delivery = std::chrono::seconds(delivery.max_delivery_seconds);
     for (uint32_t i = 0; i < rcpts.size() && i < m.recipient_count; ++i) {
       if (done.count(i) != 0 || !rcpts[i].is_string()) continue;
       const std::string r = rcpts[i].get<std::string>();

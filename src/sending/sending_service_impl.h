@@ -1,7 +1,12 @@
 // sending/sending_service_impl.h: the SendingService over the store, the spool and the
 // event sink; also the CredentialLookup over the store.
 //
-// Contract: see sending_service.h. Recover() is called once at start, before any Submit():
+// Contract: see sending_service.h. A message that names a configuration set (the
+// ConfigurationSetName field, else its X-SES-CONFIGURATION-SET header) is refused when the
+// account has no set of that name (kConfigSetNotFound) or the set's sending is disabled
+// (kConfigSetPaused); otherwise its mail object gets the ses:configuration-set tag and its
+// envelope the set's delivery options, which reach QueuedDelivery at submission and at
+// Recover(). Recover() is called once at start, before any Submit():
 // it replays the simulator outcomes of recipients a crash left unfinished (their events
 // may then appear twice; consumers de-duplicate on the recipient and type) and returns how
 // many messages stay queued for delivery.
@@ -10,6 +15,7 @@
 // Trust: as sending_service.h.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -50,7 +56,13 @@ struct QueuedDelivery {
   int64_t account_id = 0;
   SysTime accepted;
   std::vector<std::pair<uint32_t, std::string>> recipients;  // spool index, address
-  std::string configuration_set;
+  std::string configuration_set;                             // empty: none
+  // The configuration set's DeliveryOptions, as they were when the message was accepted
+  // (kept in the spooled envelope, so a set changed or deleted later does not matter):
+  // TlsPolicy REQUIRE (a host that offers no TLS is a temporary failure, retried) and
+  // MaxDeliverySeconds counted from `accepted` (0: the engine's default, SES's 50,400).
+  bool require_tls = false;
+  std::chrono::seconds max_delivery{0};
 };
 using DeliveryHook = std::function<void(QueuedDelivery)>;
 

@@ -349,3 +349,187 @@ TEST_F(SendingServiceTest, RealRecipientsGoToTheDeliveryHookAndComeBackAfterARes
 
 }  // namespace
 }  // namespace herald::sending
+
+namespace herald::sending {
+namespace {
+
+class ConfigurationSetSendingTest : public SendingServiceTest {
+ protected:
+  void SetUp() override {
+    SendingServiceTest::SetUp();
+    ASSERT_TRUE(store_.SetProduction(account_.id, true).ok());
+    service_->SetDeliveryHook([this](QueuedDelivery q) { got_.push_back(std::move(q)); });
+  }
+
+  store::ConfigurationSet MakeSet(const std::string& name) {
+    store::ConfigurationSet set;
+    set.account_id = account_.id;
+    set.name = name;
+    set.created = clock_.Now();
+    return set;
+  }
+
+  void Restart() {
+    Rebuild();
+    service_->SetDeliveryHook([this](QueuedDelivery q) { got_.push_back(std::move(q)); });
+  }
+
+  std::vector<QueuedDelivery> got_;
+};
+
+TEST_F(ConfigurationSetSendingTest, SetIsResolvedTaggedAndItsDeliveryOptionsSurviveARestart) {
+  store::ConfigurationSet set = MakeSet("strict");
+  set.tls_policy = "REQUIRE";
+  set.max_delivery_seconds = 600;
+  ASSERT_TRUE(store_.CreateConfigurationSet(set).ok());
+  Submission s = Make({"user@example.org", "success@simulator.amazonses.com"});
+  s.configuration_set = "strict";
+  auto r = Send(s);
+  ASSERT_NE(AsAccepted(r), nullptr);
+  ASSERT_EQ(got_.size(), 1u);
+  EXPECT_EQ(got_[0].configuration_set, "strict");
+  EXPECT_TRUE(got_[0].require_tls);
+  EXPECT_EQ(got_[0].max_delivery, std::chrono::seconds(600));
+  // Every event of the message carries the set's tag.
+  ASSERT_EQ(Types(), (std::vector<std::string>{"Send", "Delivery"}));
+  for (const auto& e : sink_.events_) {
+    EXPECT_EQ(e["mail"]["tags"]["ses:configuration-set"], nlohmann::json::array({"strict"}));
+  }
+
+  // The options travel in the envelope: a later change to the set, or its deletion, does
+  // not change a message already accepted.
+  set.tls_policy = "OPTIONAL";
+  set.max_delivery_seconds = 0;
+  ASSERT_TRUE(store_.UpdateConfigurationSet(set).ok());
+  got_.clear();
+  Restart();
+  ASSERT_EQ(*service_->Recover(), 1);
+  ASSERT_EQ(got_.size(), 1u);
+  EXPECT_EQ(got_[0].configuration_set, "strict");
+  EXPECT_TRUE(got_[0].require_tls);
+  EXPECT_EQ(got_[0].max_delivery, std::chrono::seconds(600));
+  ASSERT_TRUE(store_.DeleteConfigurationSet(account_.id, "strict").ok());
+  got_.clear();
+  Restart();
+  ASSERT_EQ(*service_->Recover(), 1);
+  ASSERT_EQ(got_.size(), 1u);
+  EXPECT_TRUE(got_[0].require_tls);
+  EXPECT_EQ(got_[0].max_delivery, std::chrono::seconds(600));
+}
+
+TEST_F(ConfigurationSetSendingTest, DefaultSetAndNoSetLeaveTheEngineDefaults) {
+  ASSERT_TRUE(store_.CreateConfigurationSet(MakeSet("plain")).ok());
+  Submission with = Make({"a@example.org"});
+  with.configuration_set = "plain";
+  ASSERT_NE(AsAccepted(Send(with)), nullptr);
+  ASSERT_NE(AsAccepted(Send(Make({"b@example.org"}))), nullptr);
+  ASSERT_EQ(got_.size(), 2u);
+  EXPECT_EQ(got_[0].configuration_set, "plain");
+  EXPECT_FALSE(got_[0].require_tls);
+  EXPECT_EQ(got_[0].max_delivery, std::chrono::seconds(0));
+  EXPECT_EQ(got_[1].configuration_set, "");
+  EXPECT_FALSE(got_[1].require_tls);
+  EXPECT_EQ(got_[1].max_delivery, std::chrono::seconds(0));
+  ASSERT_EQ(sink_.events_.size(), 2u);
+  EXPECT_EQ(sink_.events_[0]["mail"]["tags"]["ses:configuration-set"],
+            nlohmann::json::array({"plain"}));
+  EXPECT_FALSE(sink_.events_[1]["mail"]["tags"].contains("ses:configuration-set"));
+}
+
+TEST_F(ConfigurationSetSendingTest, HeaderNamesTheSetUnlessTheFieldDoes) {
+  store::ConfigurationSet strict = MakeSet("strict");
+  strict.tls_policy = "REQUIRE";
+  ASSERT_TRUE(store_.CreateConfigurationSet(strict).ok());
+  ASSERT_TRUE(store_.CreateConfigurationSet(MakeSet("plain")).ok());
+  auto r = Send(Make({"a@example.org"}, "X-SES-CONFIGURATION-SET:  strict \r\n"));
+  ASSERT_NE(AsAccepted(r), nullptr);
+  ASSERT_EQ(got_.size(), 1u);
+  EXPECT_EQ(got_[0].configuration_set, "strict");
+  EXPECT_TRUE(got_[0].require_tls);
+  // The header is removed from the message that is delivered.
+  auto body = spool_.ReadBody(AsAccepted(r)->message_id);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(body->find("X-SES-CONFIGURATION-SET"), std::string::npos);
+
+  Submission both = Make({"b@example.org"}, "X-SES-CONFIGURATION-SET: strict\r\n");
+  both.configuration_set = "plain";
+  ASSERT_NE(AsAccepted(Send(both)), nullptr);
+  ASSERT_EQ(got_.size(), 2u);
+  EXPECT_EQ(got_[1].configuration_set, "plain");
+  EXPECT_FALSE(got_[1].require_tls);
+}
+
+TEST_F(ConfigurationSetSendingTest, UnknownSetIsRefusedAndNothingIsSpooled) {
+  ASSERT_TRUE(store_.CreateConfigurationSet(MakeSet("Strict")).ok());
+  // Another account's set of that name does not count.
+  auto other = store_.CreateAccount("other", clock_.Now());
+  ASSERT_TRUE(other.ok());
+  store::ConfigurationSet theirs = MakeSet("theirs");
+  theirs.account_id = other->id;
+  ASSERT_TRUE(store_.CreateConfigurationSet(theirs).ok());
+  for (const char* name : {"nope", "strict", "theirs"}) {
+    Submission s = Make({"a@example.org"});
+    s.configuration_set = name;
+    auto r = Send(s);
+    ASSERT_NE(AsRejected(r), nullptr) << name;
+    EXPECT_EQ(AsRejected(r)->kind, RejectKind::kConfigSetNotFound);
+    EXPECT_EQ(AsRejected(r)->message,
+              "Configuration set <" + std::string(name) + "> does not exist.");
+  }
+  auto hdr = Send(Make({"a@example.org"}, "X-SES-CONFIGURATION-SET: bad name!\r\n"));
+  ASSERT_NE(AsRejected(hdr), nullptr);
+  EXPECT_EQ(AsRejected(hdr)->kind, RejectKind::kConfigSetNotFound);
+  EXPECT_TRUE(got_.empty());
+  EXPECT_TRUE(sink_.events_.empty());
+  EXPECT_TRUE(spool_.Recover()->empty());
+}
+
+TEST_F(ConfigurationSetSendingTest, PausedSetRefusesUntilEnabledAgain) {
+  store::ConfigurationSet set = MakeSet("paused");
+  set.sending_enabled = false;
+  ASSERT_TRUE(store_.CreateConfigurationSet(set).ok());
+  Submission s = Make({"a@example.org"});
+  s.configuration_set = "paused";
+  auto r = Send(s);
+  ASSERT_NE(AsRejected(r), nullptr);
+  EXPECT_EQ(AsRejected(r)->kind, RejectKind::kConfigSetPaused);
+  EXPECT_EQ(AsRejected(r)->message, "Sending is paused for configuration set paused.");
+  EXPECT_TRUE(spool_.Recover()->empty());
+  // The refusal used no quota.
+  ASSERT_TRUE(service_->FlushSendCounts().ok());
+  EXPECT_EQ(*store_.CountSendsSince(account_.id, clock_.Now() - std::chrono::hours(1)), 0);
+  // Mail without the set is not affected.
+  EXPECT_NE(AsAccepted(Send(Make({"a@example.org"}))), nullptr);
+
+  set.sending_enabled = true;
+  ASSERT_TRUE(store_.UpdateConfigurationSet(set).ok());
+  EXPECT_NE(AsAccepted(Send(s)), nullptr);
+}
+
+TEST_F(ConfigurationSetSendingTest, EnvelopesWithoutDeliveryOptionsGetTheDefaults) {
+  // A message spooled before configuration sets existed, and one whose options are bogus.
+  const char* envelopes[] = {
+      R"({"v":1,"account_id":1,"recipients":["x@example.org"],"configuration_set":"",)"
+      R"("mail":{}})",
+      R"({"v":1,"account_id":1,"recipients":["x@example.org"],"configuration_set":"",)"
+      R"("require_tls":"yes","max_delivery_seconds":99999999,"mail":{}})"};
+  int n = 0;
+  for (const char* env : envelopes) {
+    spool::SpoolRecord rec;
+    rec.id = NewMessageId(clock_.Now()) + std::to_string(n++);
+    rec.recipient_count = 2;
+    rec.envelope = env;
+    rec.body = "Subject: x\r\n\r\nx\r\n";
+    ASSERT_TRUE(spool_.Store(rec).ok());
+    ASSERT_TRUE(spool_.MarkDone(rec.id, {1}).ok());  // events already published
+  }
+  ASSERT_EQ(*service_->Recover(), 2);
+  ASSERT_EQ(got_.size(), 2u);
+  for (const auto& q : got_) {
+    EXPECT_FALSE(q.require_tls);
+    EXPECT_EQ(q.max_delivery, std::chrono::seconds(0));
+  }
+}
+
+}  // namespace
+}  // namespace herald::sending

@@ -303,7 +303,12 @@ class ServerImpl final : public Server {
         m.id = std::move(qd.message_id);
         m.account_id = qd.account_id;
         m.accepted = qd.accepted;
-        m.max_delivery = std::chrono::seconds(config_.delivery_max_delivery_seconds);
+        // The configuration set's DeliveryOptions (kept in the envelope at acceptance);
+        // without one, delivery.max_delivery_seconds.
+        m.max_delivery = qd.max_delivery.count() > 0
+                             ? qd.max_delivery
+                             : std::chrono::seconds(config_.delivery_max_delivery_seconds);
+        m.require_tls = qd.require_tls;
         for (auto& [index, address] : qd.recipients) {
           m.recipients.push_back({index, std::move(address)});
         }

@@ -175,6 +175,46 @@ Status ValidateSendCount(int64_t count) {
   return Status::Ok();
 }
 
+bool IsConfigurationSetName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxConfigurationSetNameLength) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status ValidateConfigurationSet(const ConfigurationSet& set) {
+  if (!IsConfigurationSetName(set.name)) {
+    return InvalidArgumentError(
+        "configuration set name must be 1 to 64 letters, digits, '_' or '-'");
+  }
+  if (!OneOf(set.tls_policy, {"REQUIRE", "OPTIONAL"})) {
+    return InvalidArgumentError("unknown TLS policy");
+  }
+  if (set.max_delivery_seconds != 0 && (set.max_delivery_seconds < kMinMaxDeliverySeconds ||
+                                        set.max_delivery_seconds > kMaxMaxDeliverySeconds)) {
+    return InvalidArgumentError("max delivery seconds out of range: " +
+                                std::to_string(set.max_delivery_seconds));
+  }
+  RETURN_IF_ERROR(
+      CheckText("sending pool name", set.sending_pool_name, kMaxSendingPoolNameLength, true));
+  RETURN_IF_ERROR(
+      CheckText("tracking options", set.tracking_options_json, kMaxOptionsJsonLength, true));
+  RETURN_IF_ERROR(
+      CheckText("suppression options", set.suppression_options_json, kMaxOptionsJsonLength, true));
+  RETURN_IF_ERROR(CheckText("VDM options", set.vdm_options_json, kMaxOptionsJsonLength, true));
+  RETURN_IF_ERROR(CheckText("archive ARN", set.archive_arn, kMaxArchiveArnLength, true));
+  RETURN_IF_ERROR(CheckText("tags", set.tags_json, kMaxTagsJsonLength, false));
+  return Status::Ok();
+}
+
+std::chrono::seconds EffectiveMaxDelivery(const ConfigurationSet& set) {
+  return std::chrono::seconds(set.max_delivery_seconds != 0 ? set.max_delivery_seconds
+                                                            : kDefaultMaxDeliverySeconds);
+}
+
 StatusOr<std::optional<Identity>> FindDomainIdentity(Store& store, int64_t account_id,
                                                      const std::string& domain) {
   std::string_view candidate = domain;

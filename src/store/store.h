@@ -1,15 +1,16 @@
 // store/store.h: herald's durable state other than message bodies: accounts, access keys,
-// identities (with their DKIM keys and custom MAIL FROM domains) and send counters.
+// identities (with their DKIM keys and custom MAIL FROM domains), configuration sets and
+// send counters.
 //
 // Contract: every method is a single atomic transaction; a method that returns OK has
 // committed. Not-found lookups return kNotFound, duplicate creates kAlreadyExists, a
 // database failure kUnavailable. Names are compared exactly as given: callers normalise
 // (identities are lower-cased by the caller before they reach the store). Creating a key
 // or identity for, or recording sends against, an account that does not exist returns
-// kNotFound. Out-of-bounds arguments (see the Validate* functions and limits below) return
-// kInvalidArgument. Times are stored with millisecond precision (sub-millisecond parts
-// are truncated). Every implementation runs the same checks (Validate*) so that the
-// in-memory fake (tests/fakes/mem_store.h) and the SQLite store agree.
+// kNotFound (so does creating a configuration set for one). Out-of-bounds arguments (see the
+// Validate* functions and limits below) return kInvalidArgument. Times are stored with millisecond
+// precision (sub-millisecond parts are truncated). Every implementation runs the same checks
+// (Validate*) so that the in-memory fake (tests/fakes/mem_store.h) and the SQLite store agree.
 // Thread-safety: implementations are safe from any thread; several processes (the daemon
 // and the CLI) may open the same store at once.
 // Trust: values come from authenticated callers and operators; SQL stays inside store/
@@ -93,6 +94,34 @@ struct Identity {
   SysTime mail_from_set_at;  // starts the 72 h DNS search
 };
 
+// A configuration set (SESv2): the rules applied to every message that names it
+// (ConfigurationSetName, or the X-SES-CONFIGURATION-SET header). herald acts on the
+// delivery and sending options; the other option groups are kept, as the JSON objects the
+// API accepted, for the issues that will act on them ("" = the group was never set).
+struct ConfigurationSet {
+  int64_t account_id = 0;
+  std::string name;  // 1..64 of [A-Za-z0-9_-] (IsConfigurationSetName); case-sensitive
+
+  // DeliveryOptions.
+  std::string tls_policy = "OPTIONAL";  // REQUIRE: deliver only over TLS | OPTIONAL
+  int64_t max_delivery_seconds = 0;     // 0: unset (kDefaultMaxDeliverySeconds); else 300..50400
+  std::string sending_pool_name;        // stored and returned; herald has no dedicated IP pools
+
+  // SendingOptions: false refuses every message that names the set.
+  bool sending_enabled = true;
+
+  // ReputationOptions.
+  bool reputation_metrics_enabled = false;
+  SysTime last_fresh_start;  // LastFreshStart; the epoch (UnixMillis 0) = never
+
+  std::string tracking_options_json;     // TrackingOptions {CustomRedirectDomain, HttpsPolicy}
+  std::string suppression_options_json;  // SuppressionOptions {SuppressedReasons, ...}
+  std::string vdm_options_json;          // VdmOptions {DashboardOptions, GuardianOptions}
+  std::string archive_arn;               // ArchivingOptions.ArchiveArn; empty: none
+  std::string tags_json = "[]";          // SES Tags as given at creation
+  SysTime created;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -144,6 +173,20 @@ class Store {
   // never matches. Expiry is the caller's to check (token_expires).
   virtual StatusOr<Identity> FindIdentityByToken(const std::string& token) = 0;
 
+  // Configuration sets (per account, keyed by name).
+  virtual Status CreateConfigurationSet(const ConfigurationSet& set) = 0;
+  virtual StatusOr<ConfigurationSet> GetConfigurationSet(int64_t account_id,
+                                                         const std::string& name) = 0;
+  // Sets of an account ordered by name (byte order), starting after `after` (exclusive;
+  // empty for the first page), at most `limit`.
+  virtual StatusOr<std::vector<ConfigurationSet>> ListConfigurationSets(int64_t account_id,
+                                                                        const std::string& after,
+                                                                        int limit) = 0;
+  // Replaces every field of the set (set.account_id, set.name) except `created`; the
+  // whole struct is written, so callers read, change and write back (last writer wins).
+  virtual Status UpdateConfigurationSet(const ConfigurationSet& set) = 0;
+  virtual Status DeleteConfigurationSet(int64_t account_id, const std::string& name) = 0;
+
   // Send counting for the rolling 24-hour quota: `count` recipients sent at `at`. Sends
   // are kept in per-minute buckets (SendBucketMinute) for kSendBucketRetention.
   virtual Status RecordSends(int64_t account_id, SysTime at, int64_t count) = 0;
@@ -165,8 +208,16 @@ inline constexpr size_t kMaxTagsJsonLength = 64 * 1024;
 inline constexpr size_t kMaxDkimSelectorLength = 63;  // SES's Selector shape
 inline constexpr size_t kMaxDkimKeyPemLength = 16 * 1024;
 inline constexpr size_t kMaxDomainLength = 253;
-inline constexpr int kMaxListLimit = 1000;  // ListIdentities clamps `limit` to this
+inline constexpr int kMaxListLimit = 1000;  // the List* methods clamp `limit` to this
 inline constexpr int64_t kMaxSendsPerRecord = 1000000000;
+inline constexpr size_t kMaxConfigurationSetNameLength = 64;  // SES's limit
+inline constexpr size_t kMaxSendingPoolNameLength = 64;
+inline constexpr size_t kMaxOptionsJsonLength = 16 * 1024;  // each *_options_json
+inline constexpr size_t kMaxArchiveArnLength = 1011;        // SES's ArchiveArn shape
+// MaxDeliverySeconds bounds (SES's DeliveryOptions); the upper bound is also the default.
+inline constexpr int64_t kMinMaxDeliverySeconds = 300;
+inline constexpr int64_t kMaxMaxDeliverySeconds = 50400;
+inline constexpr int64_t kDefaultMaxDeliverySeconds = 50400;
 
 // Shared argument checks (non-empty, bounded, no NUL bytes).
 Status ValidateAccountName(const std::string& name);
@@ -180,6 +231,13 @@ Status ValidateIdentityMailFrom(const Identity& identity);
 // `limit` must be positive; returns it clamped to kMaxListLimit.
 StatusOr<int> ValidateListLimit(int limit);
 Status ValidateSendCount(int64_t count);  // 0..kMaxSendsPerRecord
+// 1..kMaxConfigurationSetNameLength ASCII letters, digits, '_' and '-'.
+bool IsConfigurationSetName(std::string_view name);
+// Name as above, known TLS policy, max_delivery_seconds 0 or within bounds, bounded texts
+// (JSON fields are not parsed here: the API writes them).
+Status ValidateConfigurationSet(const ConfigurationSet& set);
+// How long the set lets herald try to deliver: max_delivery_seconds, or the default.
+std::chrono::seconds EffectiveMaxDelivery(const ConfigurationSet& set);
 
 // The DOMAIN identity of `account_id` that covers `domain` (lower-case A-labels): the
 // domain itself or its nearest parent ("a.b.example.com", then "b.example.com", then

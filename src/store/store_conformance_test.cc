@@ -18,6 +18,7 @@ namespace herald::store {
 namespace {
 
 using std::chrono::hours;
+using std::chrono::microseconds;
 using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
@@ -610,6 +611,216 @@ TYPED_TEST(StoreConformanceTest, FindDomainIdentityWalksUpToTheNearestParent) {
   EXPECT_EQ(name_of(a, "com"), "<none>");
 }
 
+// ---- Configuration sets ----------------------------------------------------------------
+
+ConfigurationSet MakeSet(int64_t account_id, const std::string& name, SysTime created) {
+  ConfigurationSet set;
+  set.account_id = account_id;
+  set.name = name;
+  set.created = created;
+  return set;
+}
+
+std::vector<std::string> SetNames(const std::vector<ConfigurationSet>& sets) {
+  std::vector<std::string> out;
+  for (const auto& s : sets) out.push_back(s.name);
+  return out;
+}
+
+TYPED_TEST(StoreConformanceTest, NewConfigurationSetHasDefaults) {
+  int64_t a = this->NewAccount("a");
+  ASSERT_TRUE(this->store_->CreateConfigurationSet(MakeSet(a, "plain", this->clock_.Now())).ok());
+  auto out = this->store_->GetConfigurationSet(a, "plain");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->account_id, a);
+  EXPECT_EQ(out->name, "plain");
+  EXPECT_EQ(out->tls_policy, "OPTIONAL");
+  EXPECT_EQ(out->max_delivery_seconds, 0);
+  EXPECT_EQ(EffectiveMaxDelivery(*out), seconds(kDefaultMaxDeliverySeconds));
+  EXPECT_EQ(out->sending_pool_name, "");
+  EXPECT_TRUE(out->sending_enabled);
+  EXPECT_FALSE(out->reputation_metrics_enabled);
+  EXPECT_EQ(UnixMillis(out->last_fresh_start), 0);
+  EXPECT_EQ(out->tracking_options_json, "");
+  EXPECT_EQ(out->suppression_options_json, "");
+  EXPECT_EQ(out->vdm_options_json, "");
+  EXPECT_EQ(out->archive_arn, "");
+  EXPECT_EQ(out->tags_json, "[]");
+  EXPECT_EQ(out->created, this->clock_.Now());
+}
+
+TYPED_TEST(StoreConformanceTest, ConfigurationSetRoundTripKeepsEveryField) {
+  int64_t a = this->NewAccount("a");
+  ConfigurationSet in = MakeSet(a, "Marketing_2024-eu", this->clock_.Now() + microseconds(1500));
+  in.tls_policy = "REQUIRE";
+  in.max_delivery_seconds = 600;
+  in.sending_pool_name = "pool-1";
+  in.sending_enabled = false;
+  in.reputation_metrics_enabled = true;
+  in.last_fresh_start = this->clock_.Now() - hours(5) + microseconds(42);
+  in.tracking_options_json = R"({"CustomRedirectDomain":"t.example.com","HttpsPolicy":"REQUIRE"})";
+  in.suppression_options_json = R"({"SuppressedReasons":["BOUNCE"]})";
+  in.vdm_options_json = R"({"DashboardOptions":{"EngagementMetrics":"ENABLED"}})";
+  in.archive_arn =
+      "arn:aws:ses:us-east-1:123456789012:mailmanager-archive/a-abcdefghijklmnopqrstuvwxyz";
+  in.tags_json = R"([{"Key":"team","Value":"growth"}])";
+  ASSERT_TRUE(this->store_->CreateConfigurationSet(in).ok());
+  auto out = this->store_->GetConfigurationSet(a, "Marketing_2024-eu");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->tls_policy, "REQUIRE");
+  EXPECT_EQ(out->max_delivery_seconds, 600);
+  EXPECT_EQ(EffectiveMaxDelivery(*out), seconds(600));
+  EXPECT_EQ(out->sending_pool_name, "pool-1");
+  EXPECT_FALSE(out->sending_enabled);
+  EXPECT_TRUE(out->reputation_metrics_enabled);
+  EXPECT_EQ(out->last_fresh_start, FromUnixMillis(UnixMillis(in.last_fresh_start)));
+  EXPECT_EQ(out->tracking_options_json, in.tracking_options_json);
+  EXPECT_EQ(out->suppression_options_json, in.suppression_options_json);
+  EXPECT_EQ(out->vdm_options_json, in.vdm_options_json);
+  EXPECT_EQ(out->archive_arn, in.archive_arn);
+  EXPECT_EQ(out->tags_json, in.tags_json);
+  EXPECT_EQ(out->created, FromUnixMillis(UnixMillis(in.created)));
+  // Names are case-sensitive.
+  EXPECT_EQ(this->store_->GetConfigurationSet(a, "marketing_2024-eu").status().code(),
+            StatusCode::kNotFound);
+}
+
+TYPED_TEST(StoreConformanceTest, ConfigurationSetDuplicatesAndMissing) {
+  int64_t a = this->NewAccount("a");
+  int64_t b = this->NewAccount("b");
+  const SysTime now = this->clock_.Now();
+  ASSERT_TRUE(this->store_->CreateConfigurationSet(MakeSet(a, "tx", now)).ok());
+  EXPECT_EQ(this->store_->CreateConfigurationSet(MakeSet(a, "tx", now)).code(),
+            StatusCode::kAlreadyExists);
+  // Sets are per account.
+  EXPECT_TRUE(this->store_->CreateConfigurationSet(MakeSet(b, "tx", now)).ok());
+  EXPECT_EQ(this->store_->CreateConfigurationSet(MakeSet(77, "tx", now)).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->GetConfigurationSet(a, "nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->GetConfigurationSet(77, "tx").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->UpdateConfigurationSet(MakeSet(a, "nope", now)).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->DeleteConfigurationSet(a, "nope").code(), StatusCode::kNotFound);
+
+  // Deleting one account's set leaves the other's; the name can be created again.
+  ASSERT_TRUE(this->store_->DeleteConfigurationSet(a, "tx").ok());
+  EXPECT_EQ(this->store_->GetConfigurationSet(a, "tx").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(this->store_->GetConfigurationSet(b, "tx").ok());
+  EXPECT_EQ(this->store_->DeleteConfigurationSet(a, "tx").code(), StatusCode::kNotFound);
+  EXPECT_TRUE(this->store_->CreateConfigurationSet(MakeSet(a, "tx", now)).ok());
+}
+
+TYPED_TEST(StoreConformanceTest, InvalidConfigurationSetsAreRejected) {
+  int64_t a = this->NewAccount("a");
+  const SysTime now = this->clock_.Now();
+  auto code = [&](ConfigurationSet set) {
+    return this->store_->CreateConfigurationSet(set).code();
+  };
+  const StatusCode bad = StatusCode::kInvalidArgument;
+  EXPECT_EQ(code(MakeSet(a, "", now)), bad);
+  EXPECT_EQ(code(MakeSet(a, std::string(65, 'x'), now)), bad);
+  EXPECT_EQ(code(MakeSet(a, "has space", now)), bad);
+  EXPECT_EQ(code(MakeSet(a, "dot.ted", now)), bad);
+  EXPECT_EQ(code(MakeSet(a, std::string("nul\0x", 5), now)), bad);
+  EXPECT_EQ(code(MakeSet(a, "caf\xc3\xa9", now)), bad);
+  EXPECT_EQ(code(MakeSet(a, std::string(64, 'x'), now)), StatusCode::kOk);
+  ConfigurationSet set = MakeSet(a, "opts", now);
+  set.tls_policy = "Require";
+  EXPECT_EQ(code(set), bad);
+  set = MakeSet(a, "opts", now);
+  set.max_delivery_seconds = kMinMaxDeliverySeconds - 1;
+  EXPECT_EQ(code(set), bad);
+  set.max_delivery_seconds = kMaxMaxDeliverySeconds + 1;
+  EXPECT_EQ(code(set), bad);
+  set.max_delivery_seconds = -1;
+  EXPECT_EQ(code(set), bad);
+  set = MakeSet(a, "opts", now);
+  set.tags_json = "";
+  EXPECT_EQ(code(set), bad);
+  set = MakeSet(a, "opts", now);
+  set.tracking_options_json = std::string(kMaxOptionsJsonLength + 1, ' ');
+  EXPECT_EQ(code(set), bad);
+  set = MakeSet(a, "opts", now);
+  set.sending_pool_name = std::string(kMaxSendingPoolNameLength + 1, 'p');
+  EXPECT_EQ(code(set), bad);
+  EXPECT_EQ(this->store_->GetConfigurationSet(a, "opts").status().code(), StatusCode::kNotFound);
+  // Updates are checked the same way.
+  ASSERT_TRUE(this->store_->CreateConfigurationSet(MakeSet(a, "opts", now)).ok());
+  set = MakeSet(a, "opts", now);
+  set.max_delivery_seconds = 1;
+  EXPECT_EQ(this->store_->UpdateConfigurationSet(set).code(), bad);
+  EXPECT_EQ(this->store_->GetConfigurationSet(a, "opts")->max_delivery_seconds, 0);
+}
+
+TYPED_TEST(StoreConformanceTest, UpdateConfigurationSetReplacesAllButCreated) {
+  int64_t a = this->NewAccount("a");
+  const SysTime created = this->clock_.Now();
+  ConfigurationSet in = MakeSet(a, "tx", created);
+  in.tls_policy = "REQUIRE";
+  in.sending_pool_name = "pool";
+  in.tracking_options_json = R"({"CustomRedirectDomain":"t.example.com"})";
+  ASSERT_TRUE(this->store_->CreateConfigurationSet(in).ok());
+
+  ConfigurationSet change = MakeSet(a, "tx", created + hours(3));  // `created` is ignored
+  change.max_delivery_seconds = kMaxMaxDeliverySeconds;
+  change.sending_enabled = false;
+  change.reputation_metrics_enabled = true;
+  change.last_fresh_start = created + hours(1);
+  change.suppression_options_json = R"({"SuppressedReasons":[]})";
+  change.tags_json = R"([{"Key":"k","Value":""}])";
+  ASSERT_TRUE(this->store_->UpdateConfigurationSet(change).ok());
+  auto out = this->store_->GetConfigurationSet(a, "tx");
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->tls_policy, "OPTIONAL");
+  EXPECT_EQ(out->sending_pool_name, "");
+  EXPECT_EQ(out->tracking_options_json, "");
+  EXPECT_EQ(out->max_delivery_seconds, kMaxMaxDeliverySeconds);
+  EXPECT_FALSE(out->sending_enabled);
+  EXPECT_TRUE(out->reputation_metrics_enabled);
+  EXPECT_EQ(out->last_fresh_start, created + hours(1));
+  EXPECT_EQ(out->suppression_options_json, R"({"SuppressedReasons":[]})");
+  EXPECT_EQ(out->tags_json, R"([{"Key":"k","Value":""}])");
+  EXPECT_EQ(out->created, created);
+}
+
+TYPED_TEST(StoreConformanceTest, ListConfigurationSetsPaginatesInNameOrder) {
+  int64_t a = this->NewAccount("a");
+  int64_t b = this->NewAccount("b");
+  const SysTime now = this->clock_.Now();
+  for (const char* n : {"delta", "alpha", "Zulu", "charlie", "_under", "bravo", "9nine"}) {
+    ASSERT_TRUE(this->store_->CreateConfigurationSet(MakeSet(a, n, now)).ok());
+  }
+  ASSERT_TRUE(this->store_->CreateConfigurationSet(MakeSet(b, "bravo2", now)).ok());
+
+  // Byte order: digits, then upper case, then '_', then lower case.
+  std::vector<std::string> all;
+  std::string after;
+  for (int page = 0; page < 10; ++page) {
+    auto p = this->store_->ListConfigurationSets(a, after, 3);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_LE(p->size(), 3u);
+    if (p->empty()) break;
+    for (const auto& s : *p) all.push_back(s.name);
+    after = p->back().name;
+  }
+  EXPECT_EQ(all, (std::vector<std::string>{"9nine", "Zulu", "_under", "alpha", "bravo", "charlie",
+                                           "delta"}));
+  auto from_b = this->store_->ListConfigurationSets(a, "b", 2);
+  ASSERT_TRUE(from_b.ok());
+  EXPECT_EQ(SetNames(*from_b), (std::vector<std::string>{"bravo", "charlie"}));
+  auto other = this->store_->ListConfigurationSets(b, "", 100);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(SetNames(*other), (std::vector<std::string>{"bravo2"}));
+  auto none = this->store_->ListConfigurationSets(77, "", 100);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(this->store_->ListConfigurationSets(a, "", 0).status().code(),
+            StatusCode::kInvalidArgument);
+  auto clamped = this->store_->ListConfigurationSets(a, "", 1 << 30);
+  ASSERT_TRUE(clamped.ok());
+  EXPECT_EQ(clamped->size(), 7u);
+}
+
 TYPED_TEST(StoreConformanceTest, RollingSendWindow) {
   int64_t a = this->NewAccount("a");
   int64_t b = this->NewAccount("b");
@@ -728,7 +939,16 @@ TEST(MemStoreTest, FailAllForTestFailsEveryCallUntilCleared) {
       StatusCode::kUnavailable);
   EXPECT_EQ(FindDomainIdentity(store, a->id, "example.com").status().code(),
             StatusCode::kUnavailable);
+  ConfigurationSet set;
+  set.account_id = a->id;
+  set.name = "tx";
+  EXPECT_EQ(store.CreateConfigurationSet(set).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.GetConfigurationSet(a->id, "tx").status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.ListConfigurationSets(a->id, "", 10).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.UpdateConfigurationSet(set).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.DeleteConfigurationSet(a->id, "tx").code(), StatusCode::kUnavailable);
   store.FailAllForTest(Status::Ok());
+  EXPECT_TRUE(store.CreateConfigurationSet(set).ok());
   EXPECT_TRUE(store.GetAccount(a->id).ok());
   EXPECT_EQ(*store.CountSendsSince(a->id, clock.Now()), 0);
 }

@@ -3,13 +3,13 @@
 // Contract: the same observable semantics as store/sqlite/SqliteStore (the conformance
 // test in src/store/store_conformance_test.cc runs the same checks against both):
 // kAlreadyExists for duplicates (checked before the account's existence), kNotFound for
-// missing rows and for keys/identities/sends of a missing account, kInvalidArgument via
-// the shared Validate* checks, ids from 1 upwards, list orderings as documented in
-// store.h, times truncated to milliseconds, per-minute send buckets pruned like the real
-// store. Nothing is persisted. FailAllForTest(status) makes every method return `status`
-// (e.g. kUnavailable) until cleared with Status::Ok(), to test callers' error paths.
-// Thread-safety: safe from any thread (one mutex).
-// Trust: test-only. Link herald_store (for the shared helpers in store.h).
+// missing rows and for keys/identities/configuration sets/sends of a missing account,
+// kInvalidArgument via the shared Validate* checks, ids from 1 upwards, list orderings as
+// documented in store.h, times truncated to milliseconds, per-minute send buckets pruned like the
+// real store. Nothing is persisted. FailAllForTest(status) makes every method return `status` (e.g.
+// kUnavailable) until cleared with Status::Ok(), to test callers' error paths. Thread-safety: safe
+// from any thread (one mutex). Trust: test-only. Link herald_store (for the shared helpers in
+// store.h).
 #pragma once
 
 #include <algorithm>
@@ -271,6 +271,71 @@ class MemStore final : public Store {
     return NotFoundError("store: no identity with that token");
   }
 
+  Status CreateConfigurationSet(const ConfigurationSet& set) override {
+    RETURN_IF_ERROR(ValidateConfigurationSet(set));
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    auto key = std::make_pair(set.account_id, set.name);
+    if (config_sets_.count(key) != 0) {
+      return AlreadyExistsError("store: configuration set exists");
+    }
+    if (accounts_.count(set.account_id) == 0) {
+      return NotFoundError("store: create configuration set: account not found");
+    }
+    ConfigurationSet copy = set;
+    copy.created = Ms(copy.created);
+    copy.last_fresh_start = Ms(copy.last_fresh_start);
+    config_sets_[key] = copy;
+    return Status::Ok();
+  }
+
+  StatusOr<ConfigurationSet> GetConfigurationSet(int64_t account_id,
+                                                 const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    auto it = config_sets_.find(std::make_pair(account_id, name));
+    if (it == config_sets_.end()) return NotFoundError("store: no such configuration set");
+    return it->second;
+  }
+
+  StatusOr<std::vector<ConfigurationSet>> ListConfigurationSets(int64_t account_id,
+                                                                const std::string& after,
+                                                                int limit) override {
+    ASSIGN_OR_RETURN(int bounded, ValidateListLimit(limit));
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    std::vector<ConfigurationSet> out;
+    for (auto it = config_sets_.upper_bound(std::make_pair(account_id, after));
+         it != config_sets_.end() && it->first.first == account_id &&
+         static_cast<int>(out.size()) < bounded;
+         ++it) {
+      out.push_back(it->second);
+    }
+    return out;
+  }
+
+  Status UpdateConfigurationSet(const ConfigurationSet& set) override {
+    RETURN_IF_ERROR(ValidateConfigurationSet(set));
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    auto it = config_sets_.find(std::make_pair(set.account_id, set.name));
+    if (it == config_sets_.end()) return NotFoundError("store: no such configuration set");
+    const SysTime created = it->second.created;
+    it->second = set;
+    it->second.created = created;
+    it->second.last_fresh_start = Ms(set.last_fresh_start);
+    return Status::Ok();
+  }
+
+  Status DeleteConfigurationSet(int64_t account_id, const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    if (config_sets_.erase(std::make_pair(account_id, name)) == 0) {
+      return NotFoundError("store: no such configuration set");
+    }
+    return Status::Ok();
+  }
+
   Status RecordSends(int64_t account_id, SysTime at, int64_t count) override {
     RETURN_IF_ERROR(ValidateSendCount(count));
     std::lock_guard<std::mutex> lock(mu_);
@@ -339,6 +404,7 @@ class MemStore final : public Store {
   std::map<int64_t, Account> accounts_;
   std::map<std::string, AccessKey> keys_;
   std::map<std::pair<int64_t, std::string>, Identity> identities_;
+  std::map<std::pair<int64_t, std::string>, ConfigurationSet> config_sets_;
   std::map<std::pair<int64_t, int64_t>, int64_t> buckets_;  // (account, minute) -> count
   std::map<int64_t, int64_t> last_prune_minute_;
 };

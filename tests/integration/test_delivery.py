@@ -413,15 +413,17 @@ class SinkRefusals(DeliveryChecks):
 
     @classmethod
     def setUpClass(cls):
-        cls.hard = cls.soft = cls.herald = None
+        cls.hard = cls.soft = cls.plain = cls.herald = None
         try:
             cls.hard = harness.SmtpSink(hard=["RCPT"])
             cls.soft = harness.SmtpSink(soft=["RCPT"])
+            cls.plain = harness.SmtpSink(dump=True)  # healthy, but offers no STARTTLS
             cls.herald = herald_or_cleanup(
-                '\n[delivery]\nroutes = ["hard.test 127.0.0.1:%d", "soft.test 127.0.0.1:%d"]\n'
+                '\n[delivery]\nroutes = ["hard.test 127.0.0.1:%d", "soft.test 127.0.0.1:%d", '
+                '"plain.test 127.0.0.1:%d"]\n'
                 'retry_schedule = "1s"\nmax_delivery_seconds = 3\nconnect_timeout_seconds = 2\n'
                 'command_timeout_seconds = 5\ndata_timeout_seconds = 5\n'
-                % (cls.hard.port, cls.soft.port))
+                % (cls.hard.port, cls.soft.port, cls.plain.port))
             cls.creds = cls.herald.create_account("sink")
             cls.herald.verify("sink", SENDER)
             cls.herald.production("sink")
@@ -435,7 +437,7 @@ class SinkRefusals(DeliveryChecks):
         try:
             close_herald(cls.herald)
         finally:
-            for s in (cls.hard, cls.soft):
+            for s in (cls.hard, cls.soft, cls.plain):
                 if s:
                     s.cleanup()
 
@@ -474,6 +476,36 @@ class SinkRefusals(DeliveryChecks):
         self.assertGreaterEqual(len(outcomes), 2)
         self.assertEqual(set(outcomes[1:]), {("DeliveryDelay", "user@soft.test")})
         sys.stderr.write("[expired after %.1fs, %d delays] " % (took, len(outcomes) - 1))
+
+
+    def test_configuration_set_tls_policy(self):
+        # A set with TlsPolicy REQUIRE never sends in clear text to a server without
+        # STARTTLS: the recipient is delayed, then bounced when time runs out. A set with
+        # OPTIONAL (the default) delivers to the same server.
+        c = self.client
+        c.create_configuration_set(ConfigurationSetName="tls-required",
+                                   DeliveryOptions={"TlsPolicy": "REQUIRE"})
+        c.create_configuration_set(ConfigurationSetName="tls-optional")
+        self.assertEqual(c.get_configuration_set(ConfigurationSetName="tls-required")
+                         ["DeliveryOptions"]["TlsPolicy"], "REQUIRE")
+        req = c.send_email(FromEmailAddress=SENDER, Destination={"ToAddresses": ["a@plain.test"]},
+                           Content=simple("tls required"),
+                           ConfigurationSetName="tls-required")["MessageId"]
+        opt = c.send_email(FromEmailAddress=SENDER, Destination={"ToAddresses": ["b@plain.test"]},
+                           Content=simple("tls optional"),
+                           ConfigurationSetName="tls-optional")["MessageId"]
+        d = self.event(opt, "Delivery", "b@plain.test")
+        self.assertIn("ses:configuration-set", d["mail"]["tags"])
+        delay = self.event(req, "DeliveryDelay", "a@plain.test", timeout=10)
+        r = delay["deliveryDelay"]["delayedRecipients"][0]
+        self.assertEqual(r["status"], "4.7.10")
+        self.assertIn("TLS is required", r["diagnosticCode"])
+        b = self.event(req, "Bounce", "a@plain.test", timeout=15)
+        self.assertEqual(b["bounce"]["bounceType"], "Transient")
+        self.assertEqual(b["bounce"]["bouncedRecipients"][0]["status"], "4.7.10")
+        subjects = [m["Subject"] for _f, m in self.plain.messages()]
+        self.assertIn("tls optional", subjects)
+        self.assertNotIn("tls required", subjects)
 
 
 # --------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ namespace {
 
 // Forward migrations: kMigrations[i] takes the schema from version i to i + 1. Append new
 // entries; never edit a released one.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     // 0 -> 1: the initial schema. Times are Unix milliseconds; enums are stored by their
     // SES/IAM names so that the file stays readable with the sqlite3 shell.
     R"sql(
@@ -75,6 +75,28 @@ ALTER TABLE identities ADD COLUMN mail_from_domain TEXT NOT NULL DEFAULT '';
 ALTER TABLE identities ADD COLUMN mail_from_behavior TEXT NOT NULL DEFAULT 'USE_DEFAULT_VALUE';
 ALTER TABLE identities ADD COLUMN mail_from_status TEXT NOT NULL DEFAULT 'PENDING';
 ALTER TABLE identities ADD COLUMN mail_from_set_ms INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 2 -> 3: configuration sets. Option groups herald does not act on yet are JSON text
+    // ('' = never set).
+    R"sql(
+CREATE TABLE configuration_sets (
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  name TEXT NOT NULL,
+  tls_policy TEXT NOT NULL DEFAULT 'OPTIONAL' CHECK (tls_policy IN ('REQUIRE', 'OPTIONAL')),
+  max_delivery_seconds INTEGER NOT NULL DEFAULT 0,
+  sending_pool_name TEXT NOT NULL DEFAULT '',
+  sending_enabled INTEGER NOT NULL DEFAULT 1 CHECK (sending_enabled IN (0, 1)),
+  reputation_metrics_enabled INTEGER NOT NULL DEFAULT 0
+    CHECK (reputation_metrics_enabled IN (0, 1)),
+  last_fresh_start_ms INTEGER NOT NULL DEFAULT 0,
+  tracking_options_json TEXT NOT NULL DEFAULT '',
+  suppression_options_json TEXT NOT NULL DEFAULT '',
+  vdm_options_json TEXT NOT NULL DEFAULT '',
+  archive_arn TEXT NOT NULL DEFAULT '',
+  tags_json TEXT NOT NULL DEFAULT '[]',
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (account_id, name)
+) STRICT, WITHOUT ROWID;
 )sql",
 };
 
@@ -156,6 +178,33 @@ StatusOr<Identity> ReadIdentity(sqlite3_stmt* s) {
     return DataLossError("store: identity with invalid DKIM or MAIL FROM settings");
   }
   return id;
+}
+
+constexpr const char* kConfigurationSetColumns =
+    "account_id, name, tls_policy, max_delivery_seconds, sending_pool_name, sending_enabled, "
+    "reputation_metrics_enabled, last_fresh_start_ms, tracking_options_json, "
+    "suppression_options_json, vdm_options_json, archive_arn, tags_json, created_ms";
+
+StatusOr<ConfigurationSet> ReadConfigurationSet(sqlite3_stmt* s) {
+  ConfigurationSet set;
+  set.account_id = sqlite3_column_int64(s, 0);
+  set.name = ColumnText(s, 1);
+  set.tls_policy = ColumnText(s, 2);
+  set.max_delivery_seconds = sqlite3_column_int64(s, 3);
+  set.sending_pool_name = ColumnText(s, 4);
+  set.sending_enabled = sqlite3_column_int64(s, 5) != 0;
+  set.reputation_metrics_enabled = sqlite3_column_int64(s, 6) != 0;
+  set.last_fresh_start = FromUnixMillis(sqlite3_column_int64(s, 7));
+  set.tracking_options_json = ColumnText(s, 8);
+  set.suppression_options_json = ColumnText(s, 9);
+  set.vdm_options_json = ColumnText(s, 10);
+  set.archive_arn = ColumnText(s, 11);
+  set.tags_json = ColumnText(s, 12);
+  set.created = FromUnixMillis(sqlite3_column_int64(s, 13));
+  if (!ValidateConfigurationSet(set).ok()) {
+    return DataLossError("store: configuration set with invalid settings");
+  }
+  return set;
 }
 
 Status ErrnoError(const std::string& what, int err) {
@@ -410,6 +459,12 @@ const std::string kSelectIdentityByToken =
     std::string("SELECT ") + kIdentityColumns +
     " FROM identities WHERE verification_token = ? AND type = 'EMAIL_ADDRESS' AND "
     "verification_token <> '' ORDER BY account_id, name LIMIT 1";
+const std::string kSelectConfigurationSet =
+    std::string("SELECT ") + kConfigurationSetColumns +
+    " FROM configuration_sets WHERE account_id = ? AND name = ?";
+const std::string kSelectConfigurationSets =
+    std::string("SELECT ") + kConfigurationSetColumns +
+    " FROM configuration_sets WHERE account_id = ? AND name > ? ORDER BY name LIMIT ?";
 }  // namespace
 
 StatusOr<Account> SqliteStore::CreateAccount(const std::string& name, SysTime now) {
@@ -762,6 +817,108 @@ StatusOr<Identity> SqliteStore::FindIdentityByToken(const std::string& token) {
   if (rc == SQLITE_DONE) return NotFoundError("store: no identity with that token");
   if (rc != SQLITE_ROW) return Error(rc, "find identity by token");
   return ReadIdentity(raw);
+}
+
+// ---- Configuration sets ----------------------------------------------------------------
+
+Status SqliteStore::CreateConfigurationSet(const ConfigurationSet& set) {
+  RETURN_IF_ERROR(ValidateConfigurationSet(set));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("INSERT INTO configuration_sets (account_id, name, tls_policy, "
+                           "max_delivery_seconds, sending_pool_name, sending_enabled, "
+                           "reputation_metrics_enabled, last_fresh_start_ms, "
+                           "tracking_options_json, suppression_options_json, vdm_options_json, "
+                           "archive_arn, tags_json, created_ms) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, set.account_id)
+               .Bind(2, set.name)
+               .Bind(3, set.tls_policy)
+               .Bind(4, set.max_delivery_seconds)
+               .Bind(5, set.sending_pool_name)
+               .Bind(6, static_cast<int64_t>(set.sending_enabled ? 1 : 0))
+               .Bind(7, static_cast<int64_t>(set.reputation_metrics_enabled ? 1 : 0))
+               .Bind(8, UnixMillis(set.last_fresh_start))
+               .Bind(9, set.tracking_options_json)
+               .Bind(10, set.suppression_options_json)
+               .Bind(11, set.vdm_options_json)
+               .Bind(12, set.archive_arn)
+               .Bind(13, set.tags_json)
+               .Bind(14, UnixMillis(set.created))
+               .Step();
+  if (rc != SQLITE_DONE) return Error(rc, "create configuration set");
+  return Status::Ok();
+}
+
+StatusOr<ConfigurationSet> SqliteStore::GetConfigurationSet(int64_t account_id,
+                                                            const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kSelectConfigurationSet.c_str()));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, account_id).Bind(2, name).Step();
+  if (rc == SQLITE_DONE) return NotFoundError("store: no such configuration set");
+  if (rc != SQLITE_ROW) return Error(rc, "get configuration set");
+  return ReadConfigurationSet(raw);
+}
+
+StatusOr<std::vector<ConfigurationSet>> SqliteStore::ListConfigurationSets(int64_t account_id,
+                                                                           const std::string& after,
+                                                                           int limit) {
+  ASSIGN_OR_RETURN(int bounded, ValidateListLimit(limit));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kSelectConfigurationSets.c_str()));
+  Stmt stmt(raw);
+  stmt.Bind(1, account_id).Bind(2, after).Bind(3, static_cast<int64_t>(bounded));
+  std::vector<ConfigurationSet> out;
+  int rc;
+  while ((rc = stmt.Step()) == SQLITE_ROW) {
+    ASSIGN_OR_RETURN(ConfigurationSet set, ReadConfigurationSet(raw));
+    out.push_back(std::move(set));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "list configuration sets");
+  return out;
+}
+
+Status SqliteStore::UpdateConfigurationSet(const ConfigurationSet& set) {
+  RETURN_IF_ERROR(ValidateConfigurationSet(set));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      Prepare("UPDATE configuration_sets SET tls_policy = ?, max_delivery_seconds = ?, "
+              "sending_pool_name = ?, sending_enabled = ?, reputation_metrics_enabled = ?, "
+              "last_fresh_start_ms = ?, tracking_options_json = ?, suppression_options_json = ?, "
+              "vdm_options_json = ?, archive_arn = ?, tags_json = ? "
+              "WHERE account_id = ? AND name = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, set.tls_policy)
+               .Bind(2, set.max_delivery_seconds)
+               .Bind(3, set.sending_pool_name)
+               .Bind(4, static_cast<int64_t>(set.sending_enabled ? 1 : 0))
+               .Bind(5, static_cast<int64_t>(set.reputation_metrics_enabled ? 1 : 0))
+               .Bind(6, UnixMillis(set.last_fresh_start))
+               .Bind(7, set.tracking_options_json)
+               .Bind(8, set.suppression_options_json)
+               .Bind(9, set.vdm_options_json)
+               .Bind(10, set.archive_arn)
+               .Bind(11, set.tags_json)
+               .Bind(12, set.account_id)
+               .Bind(13, set.name)
+               .Step();
+  if (rc != SQLITE_DONE) return Error(rc, "update configuration set");
+  if (sqlite3_changes(db_) == 0) return NotFoundError("store: no such configuration set");
+  return Status::Ok();
+}
+
+Status SqliteStore::DeleteConfigurationSet(int64_t account_id, const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("DELETE FROM configuration_sets WHERE account_id = ? AND name = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, account_id).Bind(2, name).Step();
+  if (rc != SQLITE_DONE) return Error(rc, "delete configuration set");
+  if (sqlite3_changes(db_) == 0) return NotFoundError("store: no such configuration set");
+  return Status::Ok();
 }
 
 // ---- Send counting -------------------------------------------------------------------------

@@ -73,6 +73,15 @@ class SqliteStore final : public Store {
                                    const std::string& domain, VerificationStatus status) override;
   StatusOr<Identity> FindIdentityByToken(const std::string& token) override;
 
+  Status CreateConfigurationSet(const ConfigurationSet& set) override;
+  StatusOr<ConfigurationSet> GetConfigurationSet(int64_t account_id,
+                                                 const std::string& name) override;
+  StatusOr<std::vector<ConfigurationSet>> ListConfigurationSets(int64_t account_id,
+                                                                const std::string& after,
+                                                                int limit) override;
+  Status UpdateConfigurationSet(const ConfigurationSet& set) override;
+  Status DeleteConfigurationSet(int64_t account_id, const std::string& name) override;
+
   Status RecordSends(int64_t account_id, SysTime at, int64_t count) override;
   StatusOr<int64_t> CountSendsSince(int64_t account_id, SysTime since) override;
 

@@ -189,6 +189,67 @@ INSERT INTO identities (account_id, name, type, status, verification_token, crea
   EXPECT_EQ(store->GetIdentity(1, "example.com")->dkim_selector, "sel");
 }
 
+// A file of schema version 2 (identities with DKIM, no configuration sets) gains the
+// configuration_sets table and keeps its rows.
+TEST(SqliteStoreTest, Version2FileIsMigrated) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  FakeClock clock;
+  int64_t account_id = 0;
+  {
+    auto store = MustOpen(path);
+    ASSERT_NE(store, nullptr);
+    auto a = store->CreateAccount("acme", clock.Now());
+    ASSERT_TRUE(a.ok());
+    account_id = a->id;
+    Identity id;
+    id.account_id = a->id;
+    id.name = "acme.example";
+    id.type = IdentityType::kDomain;
+    id.dkim_selector = "sel";
+    id.dkim_private_key_pem = "pem";
+    ASSERT_TRUE(store->CreateIdentity(id).ok());
+  }
+  // What a version-2 binary left behind: the same schema without the newer table.
+  RawExec(path, "DROP TABLE configuration_sets; UPDATE schema_version SET version = 2");
+  EXPECT_EQ(RawQueryText(path,
+                         "SELECT COUNT(*) FROM sqlite_master WHERE name = "
+                         "'configuration_sets'"),
+            "0");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(SqliteStore::SchemaVersion(), 3);
+  EXPECT_EQ(RawQueryText(path, "SELECT version FROM schema_version"), "3");
+  EXPECT_EQ(store->GetIdentity(account_id, "acme.example")->dkim_selector, "sel");
+  ConfigurationSet set;
+  set.account_id = account_id;
+  set.name = "tx";
+  set.tls_policy = "REQUIRE";
+  set.created = clock.Now();
+  ASSERT_TRUE(store->CreateConfigurationSet(set).ok());
+  EXPECT_EQ(store->GetConfigurationSet(account_id, "tx")->tls_policy, "REQUIRE");
+}
+
+TEST(SqliteStoreTest, InvalidConfigurationSetInTheFileIsDataLoss) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  FakeClock clock;
+  auto a = store->CreateAccount("acme", clock.Now());
+  ASSERT_TRUE(a.ok());
+  ConfigurationSet set;
+  set.account_id = a->id;
+  set.name = "tx";
+  ASSERT_TRUE(store->CreateConfigurationSet(set).ok());
+  // The table's CHECK keeps unknown TLS policies out; other bounds are checked on read.
+  RawExec(path, "UPDATE configuration_sets SET max_delivery_seconds = 5");
+  EXPECT_EQ(store->GetConfigurationSet(a->id, "tx").status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(store->ListConfigurationSets(a->id, "", 10).status().code(), StatusCode::kDataLoss);
+  RawExec(path, "UPDATE configuration_sets SET max_delivery_seconds = 300");
+  EXPECT_TRUE(store->GetConfigurationSet(a->id, "tx").ok());
+}
+
 TEST(SqliteStoreTest, NewerSchemaIsRefused) {
   TempDir dir;
   const std::string path = dir.File("herald.db");
