@@ -18,59 +18,19 @@
 #                                   [--sessions S] [--bytes B] [--json FILE] [--keep]
 # Prints one JSON line: {"queued_recipients":..,"rss_bytes_per_recipient":..,...}
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-HERALD=${HERALD:-$REPO/build-integ/herald}
 MESSAGES=20000
 RECIPIENTS=50
 SESSIONS=20
 BYTES=5120
 JSON_OUT=
-KEEP=
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --herald) HERALD=$2; shift 2 ;;
-    --messages) MESSAGES=$2; shift 2 ;;
-    --recipients) RECIPIENTS=$2; shift 2 ;;
-    --sessions) SESSIONS=$2; shift 2 ;;
-    --bytes) BYTES=$2; shift 2 ;;
-    --json) JSON_OUT=$2; shift 2 ;;
-    --keep) KEEP=1; shift ;;
-    *) echo "unknown argument: $1" >&2; exit 2 ;;
-  esac
-done
+bench_parse_args "--herald HERALD --messages MESSAGES --recipients RECIPIENTS
+  --sessions SESSIONS --bytes BYTES --json JSON_OUT --keep KEEP=" "$@"
 
-for tool in smtp-source /usr/bin/python3; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (Debian package postfix)" >&2; exit 2; }
-done
-if [ ! -x "$HERALD" ]; then
-  echo "herald binary not found at $HERALD (use --herald PATH)" >&2
-  exit 2
-fi
-
-WORK=$(mktemp -d /tmp/herald-bench-qmem.XXXXXX)
-HD="$WORK/herald"
-HERALD_PID=
-
-cleanup() {
-  if [ -n "$HERALD_PID" ] && kill -0 "$HERALD_PID" 2>/dev/null; then
-    kill -TERM "$HERALD_PID" 2>/dev/null || true
-    for _ in $(seq 1 600); do kill -0 "$HERALD_PID" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$HERALD_PID" 2>/dev/null || true
-  fi
-  if [ -n "$KEEP" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-now() { date +%s.%N; }
-
-herald_cli() {
-  "$HERALD" "$@" --data-dir "$HD/data" --config "$HD/herald.toml"
-}
+bench_require_tools smtp-source /usr/bin/python3
+bench_require_herald
+bench_workdir qmem
 
 # status_kb FIELD: a field of /proc/HERALD_PID/status, in kB.
 status_kb() {
@@ -103,53 +63,22 @@ sys.exit(0 if ($1) else 1)" 2>/dev/null; then
 }
 
 DOWN_PORT=$(free_port)  # bound for a moment by free_port, then closed: connections are refused
-mkdir -p "$HD/data"
-cat > "$HD/herald.toml" <<EOF
-region = "us-east-1"
-hostname = "herald.bench.test"
-log_level = "warn"
-
-[smtp]
-trusted_networks = ["127.0.0.1/32"]
-trusted_account = "bench"
-
-[sending]
-production_max_send_rate = 1000000
-production_max_24h_send = 1000000000000
-
-[delivery]
-routes = ["* 127.0.0.1:$DOWN_PORT"]
-retry_schedule = "24h"
+herald_start "[delivery]
+routes = [\"* 127.0.0.1:$DOWN_PORT\"]
+retry_schedule = \"24h\"
 route_ttl_seconds = 86400
-max_delivery_seconds = 604800
-
-[dns]
-server = "127.0.0.1:9"
-EOF
-herald_cli account create bench --json >/dev/null
-herald_cli identity verify --account bench bench.example >/dev/null
-herald_cli account production bench >/dev/null
-"$HERALD" serve --config "$HD/herald.toml" --data-dir "$HD/data" \
-  --http 127.0.0.1:0 --smtp 127.0.0.1:0 2>"$HD/herald.log" &
-HERALD_PID=$!
-for _ in $(seq 1 600); do
-  [ -s "$HD/data/ready.json" ] && break
-  kill -0 "$HERALD_PID" 2>/dev/null || { echo "herald exited:" >&2; tail "$HD/herald.log" >&2; exit 1; }
-  sleep 0.05
-done
-PORT=$(/usr/bin/python3 -c "import json; print(json.load(open('$HD/data/ready.json'))['smtp'].rsplit(':',1)[1])")
+max_delivery_seconds = 604800"
+PORT=$HERALD_SMTP_PORT
 
 # The destination fails once: one message, one recipient, deferred by a refused connection.
-smtp-source -s 1 -l "$BYTES" -m 1 -S prime -f bench@bench.example -t first@example.com \
-  "127.0.0.1:$PORT" >/dev/null
+run_source "$PORT" 1 prime -s 1 -t first@example.com
 wait_queue "c['queued_recipients'] == 1 and c['connection_failures'] >= 1 and c['deferred'] >= 1" 60
 sleep 1
 RSS_BEFORE_KB=$(status_kb VmRSS)
 
 TOTAL=$((MESSAGES * RECIPIENTS))
 T0=$(now)
-smtp-source -s "$SESSIONS" -l "$BYTES" -m "$MESSAGES" -r "$RECIPIENTS" -S bench \
-  -f bench@bench.example -t user@example.com "127.0.0.1:$PORT" >/dev/null
+run_source "$PORT" "$MESSAGES" bench -r "$RECIPIENTS"
 T1=$(now)
 wait_queue "c['queued_recipients'] == 1 + $TOTAL" 600
 sleep 2  # let allocator and threads settle
@@ -188,5 +117,4 @@ print(json.dumps({
     "inject_seconds": round(t1 - t0, 1), "inject_recipients_per_s": round(total / (t1 - t0), 1)}))
 EOF
 )
-echo "$RESULT"
-if [ -n "$JSON_OUT" ]; then echo "$RESULT" > "$JSON_OUT"; fi
+bench_emit "$RESULT"

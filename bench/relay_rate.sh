@@ -23,11 +23,11 @@
 #                                 [--warmup W] [--concurrency C] [--timeout SECONDS]
 #                                 [--json FILE] [--only postfix|herald] [--keep]
 # (--keep leaves the work directory with the logs: Postfix's maillog, herald.log, sink.out)
-# Prints one JSON line: {"postfix_msgs_per_s":..,"herald_msgs_per_s":..,"ratio":..,...}
+# Prints one JSON line: {"postfix_msgs_per_s":..,"herald_msgs_per_s":..,
+#                        "ratio_herald_to_postfix":..,...}
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-HERALD=${HERALD:-$REPO/build-integ/herald}
 MESSAGES=20000
 SESSIONS=20
 BYTES=5120
@@ -36,77 +36,15 @@ CONCURRENCY=20
 TIMEOUT=900
 JSON_OUT=
 ONLY=
-KEEP=
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --herald) HERALD=$2; shift 2 ;;
-    --messages) MESSAGES=$2; shift 2 ;;
-    --sessions) SESSIONS=$2; shift 2 ;;
-    --bytes) BYTES=$2; shift 2 ;;
-    --warmup) WARMUP=$2; shift 2 ;;
-    --concurrency) CONCURRENCY=$2; shift 2 ;;
-    --timeout) TIMEOUT=$2; shift 2 ;;
-    --json) JSON_OUT=$2; shift 2 ;;
-    --only) ONLY=$2; shift 2 ;;
-    --keep) KEEP=1; shift ;;
-    *) echo "unknown argument: $1" >&2; exit 2 ;;
-  esac
-done
+bench_parse_args "--herald HERALD --messages MESSAGES --sessions SESSIONS --bytes BYTES
+  --warmup WARMUP --concurrency CONCURRENCY --timeout TIMEOUT --json JSON_OUT --only ONLY
+  --keep KEEP=" "$@"
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "relay_rate.sh runs a private Postfix instance and must run as root (sudo)" >&2
-  exit 2
-fi
-for tool in postfix postconf smtp-source smtp-sink /usr/bin/python3; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (Debian package postfix)" >&2; exit 2; }
-done
-if [ "$ONLY" != postfix ] && [ ! -x "$HERALD" ]; then
-  echo "herald binary not found at $HERALD (use --herald PATH)" >&2
-  exit 2
-fi
-
-WORK=$(mktemp -d /tmp/herald-bench-relay.XXXXXX)
-chmod 755 "$WORK"
-PF="$WORK/postfix"
-HD="$WORK/herald"
+bench_require_root
+bench_require_tools postfix postconf smtp-source smtp-sink /usr/bin/python3
+if [ "$ONLY" != postfix ]; then bench_require_herald; fi
+bench_workdir relay
 SINK_OUT="$WORK/sink.out"
-HERALD_PID=
-SINK_PID=
-PF_STARTED=
-
-cleanup() {
-  if [ -n "$HERALD_PID" ] && kill -0 "$HERALD_PID" 2>/dev/null; then
-    kill -TERM "$HERALD_PID" 2>/dev/null || true
-    for _ in $(seq 1 200); do kill -0 "$HERALD_PID" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$HERALD_PID" 2>/dev/null || true
-  fi
-  if [ -n "$PF_STARTED" ]; then
-    postfix -c "$PF/etc" stop >/dev/null 2>&1 || true
-  fi
-  if [ -n "$SINK_PID" ]; then
-    kill -TERM "$SINK_PID" 2>/dev/null || true
-    wait "$SINK_PID" 2>/dev/null || true
-  fi
-  if [ -n "$KEEP" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() {  # host port
-  for _ in $(seq 1 400); do
-    if /usr/bin/python3 -c "import socket,sys; socket.create_connection(('$1',$2),0.2)" 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.05
-  done
-  echo "timed out waiting for $1:$2" >&2
-  return 1
-}
-
-now() { date +%s.%N; }
 
 # smtp-sink -c writes "sess=N quit=N mesg=N\r" after every session end, QUIT and final
 # dot; mesg counts the messages it received (one recipient each here).
@@ -147,14 +85,8 @@ EOF
 sink_start() {
   SINK_PORT=$(free_port)
   smtp-sink -u nobody -c "127.0.0.1:$SINK_PORT" 1024 >"$SINK_OUT" 2>"$WORK/sink.err" &
-  SINK_PID=$!
+  bench_track_pid $!
   wait_port 127.0.0.1 "$SINK_PORT"
-}
-
-# run_source PORT COUNT SUBJECT: injects COUNT messages (foreground).
-run_source() {
-  smtp-source -s "$SESSIONS" -l "$BYTES" -m "$2" -S "$3" \
-    -f bench@bench.example -t user@example.com "127.0.0.1:$1" >/dev/null
 }
 
 # measure PORT BASE: warm-up, then the timed run; BASE is the sink count before. Sets
@@ -167,8 +99,8 @@ measure() {
   run_source "$port" "$MESSAGES" bench
   t1=$(now)
   t_end=$(wait_sink $((base + WARMUP + MESSAGES)))
-  INJECT_SECONDS=$(/usr/bin/python3 -c "print($t1 - $t0)")
-  TOTAL_SECONDS=$(/usr/bin/python3 -c "print($t_end - $t0)")
+  INJECT_SECONDS=$(calc "$t1 - $t0")
+  TOTAL_SECONDS=$(calc "$t_end - $t0")
   sleep 2  # anything sent twice would arrive now
   count=$(sink_count)
   if [ "$count" -ne $((base + WARMUP + MESSAGES)) ]; then
@@ -177,91 +109,9 @@ measure() {
   fi
 }
 
-postfix_start() {
-  PF_PORT=$(free_port)
-  mkdir -p "$PF/etc" "$PF/spool" "$PF/data"
-  cp /etc/postfix/master.cf "$PF/etc/master.cf"
-  : > "$PF/etc/main.cf"
-  local P="postconf -c $PF/etc"
-  $P -e compatibility_level=3.6 "queue_directory=$PF/spool" "data_directory=$PF/data" \
-    myhostname=mx.bench.test mydomain=bench.test myorigin=bench.test \
-    inet_interfaces=127.0.0.1 inet_protocols=ipv4 mydestination= local_recipient_maps= \
-    alias_maps= alias_database= "maillog_file=$PF/maillog" "maillog_file_prefixes=$PF" \
-    smtpd_tls_security_level=none mynetworks=127.0.0.0/8 \
-    smtpd_relay_restrictions=permit_mynetworks,reject \
-    smtpd_recipient_restrictions=permit_mynetworks,reject \
-    smtpd_client_connection_count_limit=0 smtpd_client_connection_rate_limit=0 \
-    smtpd_client_message_rate_limit=0 smtpd_client_recipient_rate_limit=0 \
-    default_process_limit=100 \
-    "relayhost=[127.0.0.1]:$SINK_PORT" smtp_tls_security_level=none \
-    "default_destination_concurrency_limit=$CONCURRENCY" \
-    smtp_connection_cache_on_demand=yes \
-    "smtp_connection_cache_destinations=[127.0.0.1]:$SINK_PORT"
-  $P -F '*/*/chroot=n'
-  $P -MX smtp/inet
-  $P -Me "$PF_PORT/inet=$PF_PORT inet n - n - - smtpd"
-  chown postfix:postfix "$PF/data"
-  postfix -c "$PF/etc" check
-  postfix -c "$PF/etc" start >/dev/null 2>&1
-  PF_STARTED=1
-  wait_port 127.0.0.1 "$PF_PORT"
-}
-
 postfix_queued() {
   find "$PF/spool/maildrop" "$PF/spool/incoming" "$PF/spool/active" "$PF/spool/deferred" \
     "$PF/spool/hold" -type f | wc -l
-}
-
-herald_cli() {
-  "$HERALD" "$@" --data-dir "$HD/data" --config "$HD/herald.toml"
-}
-
-herald_start() {
-  mkdir -p "$HD/data"
-  cat > "$HD/herald.toml" <<EOF
-region = "us-east-1"
-hostname = "herald.bench.test"
-log_level = "warn"
-
-[smtp]
-trusted_networks = ["127.0.0.1/32"]
-trusted_account = "bench"
-
-[sending]
-production_max_send_rate = 1000000
-production_max_24h_send = 1000000000000
-
-[delivery]
-routes = ["* 127.0.0.1:$SINK_PORT"]
-max_connections_per_destination = $CONCURRENCY
-
-[dns]
-server = "127.0.0.1:9"
-EOF
-  herald_cli account create bench --json >/dev/null
-  herald_cli identity verify --account bench bench.example >/dev/null
-  herald_cli account production bench >/dev/null
-  "$HERALD" serve --config "$HD/herald.toml" --data-dir "$HD/data" \
-    --http 127.0.0.1:0 --smtp 127.0.0.1:0 2>"$HD/herald.log" &
-  HERALD_PID=$!
-  for _ in $(seq 1 600); do
-    [ -s "$HD/data/ready.json" ] && break
-    kill -0 "$HERALD_PID" 2>/dev/null || { echo "herald exited:" >&2; tail "$HD/herald.log" >&2; exit 1; }
-    sleep 0.05
-  done
-  HERALD_SMTP_PORT=$(/usr/bin/python3 -c "import json; print(json.load(open('$HD/data/ready.json'))['smtp'].rsplit(':',1)[1])")
-}
-
-herald_stop() {
-  kill -TERM "$HERALD_PID"
-  local rc=0
-  wait "$HERALD_PID" || rc=$?
-  HERALD_PID=
-  if [ "$rc" -ne 0 ]; then
-    echo "herald exited $rc on SIGTERM" >&2
-    tail "$HD/herald.log" >&2
-    exit 1
-  fi
 }
 
 # herald_check EXPECTED: the daemon's own counters must agree with the sink.
@@ -282,26 +132,30 @@ POSTFIX_INJECT=null
 HERALD_INJECT=null
 BASE=0
 if [ "$ONLY" != herald ]; then
-  postfix_start
+  postfix_start "relayhost=[127.0.0.1]:$SINK_PORT" smtp_tls_security_level=none \
+    "default_destination_concurrency_limit=$CONCURRENCY" \
+    smtp_connection_cache_on_demand=yes \
+    "smtp_connection_cache_destinations=[127.0.0.1]:$SINK_PORT"
   measure "$PF_PORT" "$BASE"
   left=$(postfix_queued)
   if [ "$left" -ne 0 ]; then
     echo "Postfix still has $left queue files after the sink counted everything" >&2
     exit 1
   fi
-  postfix -c "$PF/etc" stop >/dev/null 2>&1
-  PF_STARTED=
-  POSTFIX_RATE=$(/usr/bin/python3 -c "print($MESSAGES / $TOTAL_SECONDS)")
-  POSTFIX_INJECT=$(/usr/bin/python3 -c "print($MESSAGES / $INJECT_SECONDS)")
+  postfix_stop
+  POSTFIX_RATE=$(calc "$MESSAGES / $TOTAL_SECONDS")
+  POSTFIX_INJECT=$(calc "$MESSAGES / $INJECT_SECONDS")
   BASE=$((BASE + WARMUP + MESSAGES))
 fi
 if [ "$ONLY" != postfix ]; then
-  herald_start
+  herald_start "[delivery]
+routes = [\"* 127.0.0.1:$SINK_PORT\"]
+max_connections_per_destination = $CONCURRENCY"
   measure "$HERALD_SMTP_PORT" "$BASE"
   herald_check $((WARMUP + MESSAGES))
   herald_stop
-  HERALD_RATE=$(/usr/bin/python3 -c "print($MESSAGES / $TOTAL_SECONDS)")
-  HERALD_INJECT=$(/usr/bin/python3 -c "print($MESSAGES / $INJECT_SECONDS)")
+  HERALD_RATE=$(calc "$MESSAGES / $TOTAL_SECONDS")
+  HERALD_INJECT=$(calc "$MESSAGES / $INJECT_SECONDS")
   BASE=$((BASE + WARMUP + MESSAGES))
 fi
 if [ "$(sink_count)" -ne "$BASE" ]; then
@@ -323,5 +177,4 @@ print(json.dumps({
     "postfix_inject_msgs_per_s": r(pfi), "herald_inject_msgs_per_s": r(hdi)}))
 EOF
 )
-echo "$RESULT"
-if [ -n "$JSON_OUT" ]; then echo "$RESULT" > "$JSON_OUT"; fi
+bench_emit "$RESULT"

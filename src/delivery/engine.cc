@@ -133,6 +133,7 @@ void DeliveryEngine::Poke() {
 void DeliveryEngine::SchedulerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
+    ReapConnectionThreads();
     const SysTime now = Now();
     std::vector<Decision> decisions;
     while (!incoming_.empty()) {
@@ -161,16 +162,6 @@ void DeliveryEngine::SchedulerLoop() {
       } else {
         ConnectJob cj = std::move(std::get<ConnectJob>(*job));
         std::lock_guard<std::mutex> cl(conn_mu_);
-        // Reap threads that finished since the last round.
-        for (auto it = connection_threads_.begin(); it != connection_threads_.end();) {
-          if (std::find(finished_.begin(), finished_.end(), it->get_id()) != finished_.end()) {
-            it->join();
-            it = connection_threads_.erase(it);
-          } else {
-            ++it;
-          }
-        }
-        finished_.clear();
         connection_threads_.emplace_back([this, cj = std::move(cj)]() mutable {
           RunConnection(std::move(cj));
           std::lock_guard<std::mutex> cl2(conn_mu_);
@@ -204,6 +195,21 @@ void DeliveryEngine::SchedulerLoop() {
     }
     poked_ = false;
   }
+}
+
+void DeliveryEngine::ReapConnectionThreads() {
+  std::lock_guard<std::mutex> cl(conn_mu_);
+  if (finished_.empty()) return;
+  // A thread is listed once it has left RunConnection; joining it only waits for its exit.
+  for (auto it = connection_threads_.begin(); it != connection_threads_.end();) {
+    if (std::find(finished_.begin(), finished_.end(), it->get_id()) != finished_.end()) {
+      it->join();
+      it = connection_threads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  finished_.clear();
 }
 
 void DeliveryEngine::ResolverLoop() {

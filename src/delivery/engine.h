@@ -112,6 +112,7 @@ class DeliveryEngine {
  private:
   void SchedulerLoop();
   void ResolverLoop();
+  void ReapConnectionThreads();  // joins connection threads that have finished
   void RunConnection(ConnectJob job);
   SysTime Now() { return clock_.Now(); }
 
