@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/run_all.sh: runs every benchmark and writes the figures to bench/results/.
 #   sudo bench/run_all.sh [--herald PATH] [--load PATH]
-# Runs smtp_accept.sh, sendemail_rate.sh, relay_rate.sh and queue_memory.sh in turn.
+# Runs smtp_accept.sh, sendemail_rate.sh, relay_rate.sh and queue_memory.sh in turn, then
+# classify_corpus.sh (herald classify vs Sisimai) when the corpus ../shared/corpus is there.
 # Writes bench/results/<UTC date>-<host>.json (one object per benchmark plus the machine)
 # and prints the Markdown table rows to paste into docs/benchmarks.md.
 set -euo pipefail
@@ -26,15 +27,20 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 "$REPO/bench/sendemail_rate.sh" --herald "$HERALD" --load "$LOAD" --json "$TMP/api.json" >/dev/null
 "$REPO/bench/relay_rate.sh" --herald "$HERALD" --json "$TMP/relay.json" >/dev/null
 "$REPO/bench/queue_memory.sh" --herald "$HERALD" --json "$TMP/qmem.json" >/dev/null
+echo null > "$TMP/classify.json"
+if [ -f "$REPO/../shared/corpus/manifest.tsv" ]; then
+  "$REPO/bench/classify_corpus.sh" --herald "$HERALD" --json "$TMP/classify.json" >/dev/null
+fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 /usr/bin/python3 - "$TMP/smtp.json" "$TMP/api.json" "$OUT" "$LOAD_BEFORE" "$LOAD_AFTER" \
-  "$TMP/relay.json" "$TMP/qmem.json" <<'EOF'
+  "$TMP/relay.json" "$TMP/qmem.json" "$TMP/classify.json" <<'EOF'
 import json, os, platform, subprocess, sys, datetime
 smtp = json.load(open(sys.argv[1]))
 api = json.load(open(sys.argv[2]))
 relay = json.load(open(sys.argv[6]))
 qmem = json.load(open(sys.argv[7]))
+classify = json.load(open(sys.argv[8]))
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 machine = {"date_utc": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
            "cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
@@ -42,7 +48,8 @@ machine = {"date_utc": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
                                      text=True).stdout.strip(),
            "loadavg_before": sys.argv[4], "loadavg_after": sys.argv[5]}
 json.dump({"machine": machine, "smtp_accept": smtp, "sendemail_rate": api,
-           "relay_rate": relay, "queue_memory": qmem}, open(sys.argv[3], "w"), indent=2)
+           "relay_rate": relay, "queue_memory": qmem, "classify": classify},
+          open(sys.argv[3], "w"), indent=2)
 print("| date (UTC) | machine | Postfix msg/s | herald msg/s | herald/Postfix | SendEmail req/s | p50 ms | p99 ms |")
 print("|---|---|---|---|---|---|---|---|")
 print("| %s | %d cores, %s | %s | %s | %s | %.0f | %.1f | %.1f |" % (
@@ -57,5 +64,16 @@ print("| %s | %d cores, %s | %s | %s | %s | %d | %.0f | %.0f |" % (
     machine["date_utc"], machine["cpus"], cpu, relay["postfix_msgs_per_s"],
     relay["herald_msgs_per_s"], relay["ratio_herald_to_postfix"], qmem["queued_recipients"],
     qmem["rss_bytes_per_recipient"], qmem["spool_bytes_per_recipient"]))
+if classify:
+    h, s = classify["herald"], classify["sisimai"] or {}
+    pct = lambda d, c: "%.1f" % d[c]["percent"] if d.get(c) and d[c]["percent"] is not None else "-"
+    print()
+    print("| date (UTC) | machine | kind % herald / Sisimai | hard/soft % | reason % "
+          "| herald ms | Sisimai ms | herald/Sisimai |")
+    print("|---|---|---|---|---|---|---|---|")
+    print("| %s | %d cores, %s | %s / %s | %s / %s | %s / %s | %.1f | %.1f | %.1fx |" % (
+        machine["date_utc"], machine["cpus"], cpu, pct(h, "kind"), pct(s, "kind"),
+        pct(h, "hard_soft"), pct(s, "hard_soft"), pct(h, "reason"), pct(s, "reason"),
+        classify["herald_ms"], classify["sisimai_ms"] or 0, classify["speed_ratio"] or 0))
 print("\nwritten to %s" % sys.argv[3])
 EOF

@@ -14,7 +14,7 @@ BUILD_PKGS="g++ cmake make pkg-config ccache clang libclang-rt-14-dev clang-form
   libcpp-httplib-dev libcli11-dev libc-ares-dev libgtest-dev libgmock-dev"
 # Real peers for the integration tests and benchmarks.
 PEER_PKGS="postfix swaks libnet-ssleay-perl awscli python3-boto3 python3
-  dnsmasq-base sqlite3 openssl procps python3-dkim"
+  dnsmasq-base sqlite3 openssl procps python3-dkim libsisimai-perl"
 
 # Node.js and npm: any install will do (the machine image may carry its own build).
 if ! command -v node >/dev/null 2>&1; then PEER_PKGS="$PEER_PKGS nodejs"; fi

@@ -14,7 +14,7 @@ VerdictPtr RouteVerdict(const std::string& domain, const Destination& d) {
   switch (d.kind) {
     case Destination::Kind::kNullMx:
       return std::make_shared<feedback::Verdict>(
-          MakeVerdict(Reason::kHostUnknown, true, "5.1.10",
+          MakeVerdict(Reason::kNotAccepting, true, "5.1.10",
                       "smtp; 556 5.1.10 Recipient address rejected: " + domain +
                           " does not accept mail (null MX)"));
     case Destination::Kind::kNoSuchDomain:

@@ -61,13 +61,13 @@ const Case kCases[] = {
     {"postfix_local_user_unknown", 550,
      "5.1.1 <bob@example.com>: Recipient address rejected: User unknown in local recipient "
      "table",
-     Reason::kUserUnknown, "Permanent", "General", "5.1.1", ""},
+     Reason::kUserUnknown, "Permanent", "NoEmail", "5.1.1", ""},
     {"postfix_virtual_user_unknown", 550,
      "5.1.1 <bob@example.com>: Recipient address rejected: User unknown in virtual mailbox "
      "table",
-     Reason::kUserUnknown, "Permanent", "General", "5.1.1", ""},
-    {"postfix_relay_denied", 554, "5.7.1 <bob@example.org>: Relay access denied", Reason::kPolicy,
-     "Permanent", "General", "5.7.1", ""},
+     Reason::kUserUnknown, "Permanent", "NoEmail", "5.1.1", ""},
+    {"postfix_relay_denied", 554, "5.7.1 <bob@example.org>: Relay access denied",
+     Reason::kRelayDenied, "Transient", "General", "5.7.1", ""},
     {"postfix_spamhaus", 554,
      "5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org; "
      "https://www.spamhaus.org/query/ip/192.0.2.1",
@@ -75,19 +75,19 @@ const Case kCases[] = {
     {"postfix_no_ptr", 450, "4.7.1 Client host rejected: cannot find your hostname, [192.0.2.1]",
      Reason::kRequirePtr, "Transient", "General", "4.7.1", "IPFailure"},
     {"postfix_helo_host_not_found", 450,
-     "4.7.1 <mx.herald.example>: Helo command rejected: Host not found", Reason::kPolicy,
-     "Transient", "General", "4.7.1", "General"},
+     "4.7.1 <mx.herald.example>: Helo command rejected: Host not found", Reason::kBlocked,
+     "Transient", "General", "4.7.1", "IPFailure"},
     {"postfix_sender_domain_not_found", 450,
-     "4.1.8 <bounce@herald.example>: Sender address rejected: Domain not found", Reason::kPolicy,
-     "Transient", "General", "4.1.8", "General"},
+     "4.1.8 <bounce@herald.example>: Sender address rejected: Domain not found",
+     Reason::kSenderRejected, "Transient", "General", "4.1.8", "General"},
     {"postfix_recipient_domain_not_found", 450,
      "4.1.2 <bob@nowhere.example>: Recipient address rejected: Domain not found",
-     Reason::kHostUnknown, "Transient", "General", "4.1.2", "General"},
+     Reason::kNetworkError, "Transient", "General", "4.1.2", "TransientCommunicationFailure"},
     {"postfix_message_size", 552, "5.3.4 Message size exceeds fixed limit",
      Reason::kMessageTooLarge, "Transient", "MessageTooLarge", "5.3.4", ""},
     {"postfix_access_denied", 550,
-     "5.7.1 <bob@example.com>: Recipient address rejected: Access denied", Reason::kPolicy,
-     "Permanent", "General", "5.7.1", ""},
+     "5.7.1 <bob@example.com>: Recipient address rejected: Access denied", Reason::kFiltered,
+     "Transient", "General", "5.7.1", ""},
     {"postfix_queue_write_error", 451, "4.3.0 Error: queue file write error", Reason::kSystemError,
      "Transient", "General", "4.3.0", "RecipientServerError"},
     {"postgrey", 450,
@@ -99,25 +99,25 @@ const Case kCases[] = {
     // Exim and qmail.
     {"exim_unrouteable", 550, "Unrouteable address", Reason::kHostUnknown, "Permanent", "General",
      "5.0.0", ""},
-    {"exim_no_such_user", 550, "No Such User Here", Reason::kUserUnknown, "Permanent", "General",
+    {"exim_no_such_user", 550, "No Such User Here", Reason::kUserUnknown, "Permanent", "NoEmail",
      "5.0.0", ""},
     {"exim_greylisting", 451, "4.7.1 Greylisting in action, please come back later",
      Reason::kRateLimited, "Transient", "General", "4.7.1", "IPFailure"},
     {"exim_local_problem", 451, "Temporary local problem - please try later", Reason::kSystemError,
      "Transient", "General", "4.0.0", "RecipientServerError"},
     {"qmail_rcpthosts", 553, "sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
-     Reason::kPolicy, "Permanent", "General", "5.0.0", ""},
+     Reason::kRelayDenied, "Transient", "General", "5.0.0", ""},
     // Gmail.
     {"gmail_no_such_user", 550,
      "5.1.1 The email account that you tried to reach does not exist. Please try\n"
      "5.1.1 double-checking the recipient's email address for typos or\n"
      "5.1.1 unnecessary spaces. Learn more at\n"
      "5.1.1  https://support.google.com/mail/?p=NoSuchUser d2si123456 - gsmtp",
-     Reason::kUserUnknown, "Permanent", "General", "5.1.1", ""},
+     Reason::kUserUnknown, "Permanent", "NoEmail", "5.1.1", ""},
     {"gmail_disabled", 550,
      "5.2.1 The email account that you tried to reach is disabled. Learn more at\n"
      "5.2.1  https://support.google.com/mail/?p=DisabledUser x1si - gsmtp",
-     Reason::kMailboxDisabled, "Permanent", "General", "5.2.1", ""},
+     Reason::kMailboxDisabled, "Transient", "General", "5.2.1", ""},
     {"gmail_over_quota_permanent", 552,
      "5.2.2 The email account that you tried to reach is over quota. Please direct\n"
      "5.2.2 the recipient to\n"
@@ -141,22 +141,22 @@ const Case kCases[] = {
     {"gmail_dmarc", 550,
      "5.7.26 Unauthenticated email from example.com is not accepted due to\n"
      "5.7.26 domain's DMARC policy. x1si - gsmtp",
-     Reason::kAuthFailure, "Permanent", "General", "5.7.26", ""},
+     Reason::kAuthFailure, "Transient", "General", "5.7.26", ""},
     {"gmail_ptr", 550,
      "5.7.25 [192.0.2.1] The IP address sending this message does not have a\n"
      "5.7.25 PTR record setup, or the corresponding forward DNS entry does not\n"
      "5.7.25 point to the sending IP. x1si - gsmtp",
-     Reason::kRequirePtr, "Permanent", "General", "5.7.25", ""},
+     Reason::kRequirePtr, "Transient", "General", "5.7.25", ""},
     {"gmail_try_again_later", 421, "4.7.0 Try again later, closing connection. (EHLO) x1si - gsmtp",
      Reason::kRateLimited, "Transient", "General", "4.7.0", "IPFailure"},
     {"gmail_unusual_rate_of_unsolicited", 421,
      "4.7.28 [192.0.2.1] Our system has detected an unusual rate of\n"
      "4.7.28 unsolicited mail originating from your IP address. x1si - gsmtp",
-     Reason::kSpam, "Transient", "ContentRejected", "4.7.28", "SpamDetected"},
+     Reason::kRateLimited, "Transient", "General", "4.7.28", "IPFailure"},
     {"gmail_low_reputation", 421,
      "4.7.0 [192.0.2.1] Our system has detected that this message is\n"
      "4.7.0 suspicious due to the very low reputation of the sending IP address. x1si - gsmtp",
-     Reason::kBlocked, "Transient", "General", "4.7.0", "IPFailure"},
+     Reason::kBadReputation, "Transient", "General", "4.7.0", "IPFailure"},
     {"gmail_dynamic_ip", 550,
      "5.7.1 [192.0.2.1] The IP you're using to send mail is not authorized to\n"
      "5.7.1 send email directly to our servers. Please use the SMTP relay at your\n"
@@ -178,9 +178,9 @@ const Case kCases[] = {
     // Outlook / Exchange.
     {"exchange_recipient_not_found_5_1_10", 550,
      "5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
-     Reason::kUserUnknown, "Permanent", "General", "5.1.10", ""},
+     Reason::kUserUnknown, "Permanent", "NoEmail", "5.1.10", ""},
     {"exchange_recip_not_found", 550, "5.1.1 RESOLVER.ADR.RecipNotFound; not found",
-     Reason::kUserUnknown, "Permanent", "General", "5.1.1", ""},
+     Reason::kUserUnknown, "Permanent", "NoEmail", "5.1.1", ""},
     {"exchange_quota", 554,
      "5.2.2 mailbox full; "
      "STOREDRV.Deliver.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded; "
@@ -188,7 +188,7 @@ const Case kCases[] = {
      Reason::kMailboxFull, "Transient", "MailboxFull", "5.2.2", ""},
     {"exchange_dbeb", 550,
      "5.4.1 Recipient address rejected: Access denied. AS(201806281) [x.prod.outlook.com]",
-     Reason::kUserUnknown, "Permanent", "General", "5.4.1", ""},
+     Reason::kUserUnknown, "Permanent", "NoEmail", "5.4.1", ""},
     {"outlook_block_list", 550,
      "5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your "
      "Internet service provider since part of their network is on our block list (S3150). "
@@ -202,48 +202,48 @@ const Case kCases[] = {
     {"outlook_rate_limited", 451,
      "4.7.650 The mail server [192.0.2.1] has been temporarily rate limited due to IP "
      "reputation. For e-mail delivery information, see https://postmaster.live.com (S775)",
-     Reason::kRateLimited, "Transient", "General", "4.7.650", "IPFailure"},
+     Reason::kBadReputation, "Transient", "General", "4.7.650", "IPFailure"},
     {"hotmail_mailbox_unavailable", 550, "Requested action not taken: mailbox unavailable (-1702)",
-     Reason::kUserUnknown, "Permanent", "General", "5.0.0", ""},
+     Reason::kUserUnknown, "Permanent", "NoEmail", "5.0.0", ""},
     {"exchange_server_error", 451, "4.7.0 Temporary server error. Please try again later. PRX4",
      Reason::kSystemError, "Transient", "General", "4.7.0", "RecipientServerError"},
     // Yahoo.
     {"yahoo_no_account", 554,
      "delivery error: dd This user doesn't have a yahoo.com account (bob@yahoo.com) [0] - "
      "mta1234.mail.ne1.yahoo.com",
-     Reason::kUserUnknown, "Permanent", "General", "5.0.0", ""},
+     Reason::kUserUnknown, "Permanent", "NoEmail", "5.0.0", ""},
     {"yahoo_disabled", 554,
      "delivery error: dd Sorry your message to bob@yahoo.com cannot be delivered. This "
      "mailbox is disabled (554.30). - mta1234.mail.ne1.yahoo.com",
-     Reason::kMailboxDisabled, "Permanent", "General", "5.0.0", ""},
+     Reason::kMailboxDisabled, "Transient", "General", "5.0.0", ""},
     {"yahoo_tss04", 421,
      "4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or "
      "user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes",
-     Reason::kBlocked, "Transient", "General", "4.7.0", "IPFailure"},
+     Reason::kBadReputation, "Transient", "General", "4.7.0", "IPFailure"},
     {"yahoo_tss09", 553,
      "5.7.2 [TSS09] All messages from 192.0.2.1 will be permanently deferred; Retrying will NOT "
      "succeed. See https://postmaster.yahooinc.com/error-codes",
      Reason::kBlocked, "Transient", "General", "5.7.2", ""},
     {"yahoo_policy", 554, "5.7.9 Message not accepted for policy reasons.", Reason::kPolicy,
-     "Permanent", "General", "5.7.9", ""},
+     "Transient", "General", "5.7.9", ""},
     // Other common replies.
     {"greylist_451_try_again", 451, "4.7.1 Please try again later", Reason::kRateLimited,
      "Transient", "General", "4.7.1", "IPFailure"},
-    {"too_many_connections", 421, "4.7.0 Too many connections from your IP", Reason::kRateLimited,
-     "Transient", "General", "4.7.0", "IPFailure"},
+    {"too_many_connections", 421, "4.7.0 Too many connections from your IP",
+     Reason::kTooManyConnections, "Transient", "General", "4.7.0", "IPFailure"},
     {"spam_content_filter", 554, "5.7.1 Message rejected as spam by Content Filtering.",
      Reason::kSpam, "Transient", "ContentRejected", "5.7.1", ""},
     {"virus_found", 554, "5.7.1 Message rejected: virus found (Eicar-Test-Signature)",
-     Reason::kVirus, "Transient", "ContentRejected", "5.7.1", ""},
+     Reason::kVirus, "Transient", "AttachmentRejected", "5.7.1", ""},
     {"spf_fail", 550,
      "5.7.1 SPF check failed: 192.0.2.1 is not allowed to send mail from herald.example",
-     Reason::kAuthFailure, "Permanent", "General", "5.7.1", ""},
-    {"null_mx", 556, "5.1.10 Recipient address has null MX", Reason::kHostUnknown, "Permanent",
+     Reason::kAuthFailure, "Transient", "General", "5.7.1", ""},
+    {"null_mx", 556, "5.1.10 Recipient address has null MX", Reason::kNotAccepting, "Permanent",
      "General", "5.1.10", ""},
-    {"syntax_5_5_1", 500, "5.5.1 Invalid command", Reason::kSyntaxError, "Permanent", "General",
+    {"syntax_5_5_1", 500, "5.5.1 Invalid command", Reason::kSyntaxError, "Transient", "General",
      "5.5.1", ""},
     {"syntax_no_code", 501, "Syntax error in parameters or arguments", Reason::kSyntaxError,
-     "Permanent", "General", "5.0.0", ""},
+     "Transient", "General", "5.0.0", ""},
     {"local_error_in_processing", 451, "Requested action aborted: local error in processing",
      Reason::kSystemError, "Transient", "General", "4.0.0", "RecipientServerError"},
     {"ses_throttling", 454, "Throttling failure: Maximum sending rate exceeded",
@@ -252,15 +252,16 @@ const Case kCases[] = {
      Reason::kMailboxFull, "Transient", "MailboxFull", "5.0.0", ""},
     {"expired_in_reply", 451, "4.4.7 Message expired", Reason::kExpired, "Transient", "General",
      "4.4.7", "General"},
-    {"unknown_550", 550, "Message rejected", Reason::kUnknown, "Permanent", "General", "5.0.0", ""},
-    {"unknown_450", 450, "Requested mail action not taken", Reason::kUnknown, "Transient",
-     "General", "4.0.0", "General"},
+    {"unknown_550", 550, "Message rejected", Reason::kUnknown, "Undetermined", "Undetermined",
+     "5.0.0", ""},
+    {"unknown_450", 450, "Requested mail action not taken", Reason::kUnknown, "Undetermined",
+     "Undetermined", "4.0.0", "Undetermined"},
     {"user_not_local_551", 551, "User not local; please try <bob@elsewhere.example>",
-     Reason::kUserUnknown, "Permanent", "General", "5.0.0", ""},
-    {"upper_case_text", 550, "USER UNKNOWN", Reason::kUserUnknown, "Permanent", "General", "5.0.0",
+     Reason::kUserUnknown, "Permanent", "NoEmail", "5.0.0", ""},
+    {"upper_case_text", 550, "USER UNKNOWN", Reason::kUserUnknown, "Permanent", "NoEmail", "5.0.0",
      ""},
     {"word_boundary_reduced", 550, "Reduced service, message refused", Reason::kUnknown,
-     "Permanent", "General", "5.0.0", ""},
+     "Undetermined", "Undetermined", "5.0.0", ""},
     {"timeout_4_4_2", 421, "4.4.2 mx.example.com Error: timeout exceeded", Reason::kNetworkError,
      "Transient", "General", "4.4.2", "TransientCommunicationFailure"},
 };
@@ -314,11 +315,13 @@ TEST(ClassifySmtpReplyTest, InconsistentClassTrustsTheBasicCode) {
   EXPECT_EQ(v.diagnostic_code, "smtp; 550 4.2.2 Mailbox full");
 
   // The subject and detail still give the reason when the text says nothing.
+  // A 4xx user unknown is still about the address: hard, though retried.
   v = ClassifySmtpReply(450, "5.1.1 go away");
   EXPECT_FALSE(v.permanent);
   EXPECT_EQ(v.status, "4.0.0");
   EXPECT_EQ(v.reason, Reason::kUserUnknown);
-  EXPECT_EQ(v.bounce_type, "Transient");
+  EXPECT_EQ(v.bounce_type, "Permanent");
+  EXPECT_TRUE(v.hard);
   EXPECT_EQ(v.delay_type, "General");
   ExpectInvariants(v, 450);
 
@@ -332,8 +335,9 @@ TEST(ClassifySmtpReplyTest, InconsistentClassTrustsTheBasicCode) {
 TEST(ClassifySmtpReplyTest, EmptyText) {
   Verdict v = ClassifySmtpReply(550, "");
   EXPECT_EQ(v.reason, Reason::kUnknown);
-  EXPECT_EQ(v.bounce_type, "Permanent");
-  EXPECT_EQ(v.bounce_sub_type, "General");
+  EXPECT_EQ(v.bounce_type, "Undetermined");
+  EXPECT_EQ(v.bounce_sub_type, "Undetermined");
+  EXPECT_FALSE(v.hard);
   EXPECT_EQ(v.status, "5.0.0");
   EXPECT_EQ(v.diagnostic_code, "smtp; 550");
   ExpectInvariants(v, 550);
@@ -349,13 +353,28 @@ TEST(ClassifySmtpReplyTest, EmptyText) {
   ExpectInvariants(v, 450);
 }
 
-TEST(ClassifySmtpReplyTest, StrongEnhancedCodeBeatsTheText) {
-  // 5.1.1 means the mailbox does not exist whatever the text adds.
-  Verdict v = ClassifySmtpReply(550, "5.1.1 mailbox full of spam");
-  EXPECT_EQ(v.reason, Reason::kUserUnknown);
-  // 5.7.1 is ambiguous, so the text decides.
+TEST(ClassifySmtpReplyTest, SpecificTextThenCodeThenGenericText) {
+  // A specific phrase names the cause better than a code servers reuse loosely.
+  EXPECT_EQ(ClassifySmtpReply(550, "5.1.1 mailbox full").reason, Reason::kMailboxFull);
+  // A code with a meaning of its own beats a generic phrase.
+  EXPECT_EQ(ClassifySmtpReply(550,
+                              "5.3.2 <a@b.example>: Recipient address rejected: System not "
+                              "accepting network messages")
+                .reason,
+            Reason::kNotAccepting);
+  EXPECT_EQ(ClassifySmtpReply(550, "5.1.1 <a@b.example>: Recipient address rejected").reason,
+            Reason::kUserUnknown);
+  // 5.7.1 is ambiguous, so the text decides, and with no text the code's usual meaning.
   EXPECT_EQ(ClassifySmtpReply(550, "5.7.1 mailbox full").reason, Reason::kMailboxFull);
   EXPECT_EQ(ClassifySmtpReply(550, "5.7.1 go away").reason, Reason::kPolicy);
+  // Retries running out is the last resort: the cause of the last attempt wins.
+  EXPECT_EQ(ClassifySmtpReply(451,
+                              "4.4.3 Unable to contact LDAP server. I'm not going to try again; "
+                              "this message has been in the queue too long.")
+                .reason,
+            Reason::kSystemError);
+  EXPECT_EQ(ClassifySmtpReply(554, "this message has been in the queue too long").reason,
+            Reason::kExpired);
 }
 
 TEST(ClassifySmtpReplyTest, GarbageBytesGiveASafeLine) {
@@ -447,26 +466,42 @@ TEST(MakeVerdictTest, SesMappingOfEveryReason) {
     const char* permanent_sub;
     const char* delay_type;
   };
+  // permanent_type/sub: a 5xx verdict; delay_type: a 4xx one.
   const Row rows[] = {
-      {Reason::kUnknown, "Permanent", "General", "General"},
-      {Reason::kUserUnknown, "Permanent", "General", "General"},
+      {Reason::kUnknown, "Undetermined", "Undetermined", "Undetermined"},
+      {Reason::kUserUnknown, "Permanent", "NoEmail", "General"},
       {Reason::kMailboxFull, "Transient", "MailboxFull", "MailboxFull"},
-      {Reason::kMailboxDisabled, "Permanent", "General", "General"},
+      {Reason::kMailboxDisabled, "Transient", "General", "General"},
       {Reason::kHostUnknown, "Permanent", "General", "General"},
       {Reason::kMessageTooLarge, "Transient", "MessageTooLarge", "General"},
       {Reason::kSpam, "Transient", "ContentRejected", "SpamDetected"},
-      {Reason::kVirus, "Transient", "ContentRejected", "SpamDetected"},
+      {Reason::kVirus, "Transient", "AttachmentRejected", "SpamDetected"},
       {Reason::kBlocked, "Transient", "General", "IPFailure"},
       {Reason::kRateLimited, "Transient", "General", "IPFailure"},
-      {Reason::kPolicy, "Permanent", "General", "General"},
-      {Reason::kAuthFailure, "Permanent", "General", "General"},
-      {Reason::kRequirePtr, "Permanent", "General", "IPFailure"},
-      {Reason::kSyntaxError, "Permanent", "General", "General"},
-      {Reason::kNetworkError, "Permanent", "General", "TransientCommunicationFailure"},
-      {Reason::kSystemError, "Permanent", "General", "RecipientServerError"},
+      {Reason::kPolicy, "Transient", "General", "General"},
+      {Reason::kAuthFailure, "Transient", "General", "General"},
+      {Reason::kRequirePtr, "Transient", "General", "IPFailure"},
+      {Reason::kSyntaxError, "Transient", "General", "General"},
+      {Reason::kNetworkError, "Transient", "General", "TransientCommunicationFailure"},
+      {Reason::kSystemError, "Transient", "General", "RecipientServerError"},
       {Reason::kExpired, "Transient", "General", "General"},
       {Reason::kSuppressed, "Permanent", "Suppressed", "General"},
+      {Reason::kFiltered, "Transient", "General", "General"},
+      {Reason::kSenderRejected, "Transient", "General", "General"},
+      {Reason::kRelayDenied, "Transient", "General", "General"},
+      {Reason::kNotAccepting, "Permanent", "General", "General"},
+      {Reason::kMailboxMoved, "Permanent", "General", "General"},
+      {Reason::kContentError, "Transient", "ContentRejected", "General"},
+      {Reason::kNotRfcCompliant, "Transient", "ContentRejected", "General"},
+      {Reason::kBadReputation, "Transient", "General", "IPFailure"},
+      {Reason::kTooManyConnections, "Transient", "General", "IPFailure"},
+      {Reason::kExceedsLimit, "Transient", "MessageTooLarge", "General"},
+      {Reason::kSystemFull, "Transient", "General", "RecipientServerError"},
+      {Reason::kMailerError, "Transient", "General", "RecipientServerError"},
+      {Reason::kSecurityError, "Transient", "General", "General"},
+      {Reason::kTlsRequired, "Transient", "General", "TransientCommunicationFailure"},
   };
+  ASSERT_EQ(std::size(rows), static_cast<size_t>(Reason::kTlsRequired) + 1);
   for (const Row& r : rows) {
     SCOPED_TRACE(ReasonName(r.reason));
     Verdict p = MakeVerdict(r.reason, true, "5.0.0", "d");
@@ -475,15 +510,21 @@ TEST(MakeVerdictTest, SesMappingOfEveryReason) {
     EXPECT_EQ(p.hard, std::string(r.permanent_type) == "Permanent");
     EXPECT_EQ(p.delay_type, "");
     Verdict t = MakeVerdict(r.reason, false, "4.0.0", "d");
-    EXPECT_EQ(t.bounce_type, "Transient");
-    EXPECT_FALSE(t.hard);
+    // The address-level reasons stay hard from a 4xx.
+    bool hard_4xx = r.reason == Reason::kUserUnknown || r.reason == Reason::kHostUnknown ||
+                    r.reason == Reason::kMailboxMoved || r.reason == Reason::kSuppressed ||
+                    r.reason == Reason::kNotAccepting;
+    EXPECT_EQ(t.hard, hard_4xx);
+    EXPECT_EQ(t.bounce_type, hard_4xx                       ? "Permanent"
+                             : r.reason == Reason::kUnknown ? "Undetermined"
+                                                            : "Transient");
     EXPECT_EQ(t.delay_type, r.delay_type);
   }
 }
 
 TEST(ReasonNameTest, NamesAreDistinctAndRoundTrip) {
   std::set<std::string> names;
-  for (int i = 0; i <= static_cast<int>(Reason::kSuppressed); ++i) {
+  for (int i = 0; i <= static_cast<int>(Reason::kTlsRequired); ++i) {
     auto r = static_cast<Reason>(i);
     std::string name = ReasonName(r);
     EXPECT_TRUE(names.insert(name).second) << name;
@@ -491,7 +532,7 @@ TEST(ReasonNameTest, NamesAreDistinctAndRoundTrip) {
     ASSERT_TRUE(back.has_value()) << name;
     EXPECT_EQ(*back, r);
   }
-  EXPECT_EQ(names.size(), 18u);
+  EXPECT_EQ(names.size(), 32u);
   EXPECT_STREQ(ReasonName(Reason::kUserUnknown), "user_unknown");
   EXPECT_STREQ(ReasonName(Reason::kMessageTooLarge), "message_too_large");
   EXPECT_FALSE(ReasonFromName("User_Unknown").has_value());

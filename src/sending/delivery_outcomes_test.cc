@@ -85,7 +85,7 @@ TEST_F(DeliveryOutcomesTest, EventsInSesShapesAndMarksForFinalOutcomesOnly) {
   const auto& b = events_.all[1];
   EXPECT_EQ(b["eventType"], "Bounce");
   EXPECT_EQ(b["bounce"]["bounceType"], "Permanent");
-  EXPECT_EQ(b["bounce"]["bounceSubType"], "General");
+  EXPECT_EQ(b["bounce"]["bounceSubType"], "NoEmail");
   EXPECT_EQ(b["bounce"]["reportingMTA"], "dsn; mta.herald.test");
   const auto& br = b["bounce"]["bouncedRecipients"][0];
   EXPECT_EQ(br["emailAddress"], "b@x.test");

@@ -10,6 +10,7 @@
 
 #include "base/host_port.h"
 #include "base/log.h"
+#include "mail/address.h"
 
 namespace herald::server {
 namespace {
@@ -131,6 +132,34 @@ const std::vector<KeySpec>& Keys() {
       {"delivery.routes", &Config::delivery_routes, 0, 0,
        "Static routes, each \"DOMAIN HOST:PORT [require_tls] [auth=USER:PASSWORD]\"; DOMAIN "
        "is example.com, .example.com (subdomains) or * (everything: a smarthost)."},
+      {"feedback.listen", &Config::feedback_listen, 0, 0,
+       "HOST:PORT of the feedback MX, where bounce reports, complaints and auto-replies for "
+       "the return-path domains arrive (point the domains' MX records here; port 25 in "
+       "production). Empty: off."},
+      {"feedback.domains", &Config::feedback_domains, 0, 0,
+       "Domains the feedback MX takes mail for besides delivery.return_path_domain (or "
+       "hostname) and the identities' verified MAIL FROM domains, such as the domain of a "
+       "feedback-loop address. Every other domain is refused (never a relay)."},
+      {"feedback.max_message_bytes", &Config::feedback_max_message_bytes, 64 * 1024,
+       64.0 * 1024 * 1024,
+       "Largest message the feedback MX accepts (bounces often return "
+       "the whole original)."},
+      {"feedback.max_connections", &Config::feedback_max_connections, 1, 100000,
+       "Concurrent feedback MX connections; one more gets 421."},
+      {"feedback.max_orphans", &Config::feedback_max_orphans, 0, 10000000,
+       "Reports that could not be tied to a message are kept in <data_dir>/feedback/orphans "
+       "with the reason; beyond this many the oldest are deleted. 0 keeps none."},
+      {"feedback.correlation_window_seconds", &Config::feedback_correlation_window_seconds, 3600,
+       90.0 * 24 * 3600,
+       "A report without a VERP token or a herald Message-ID is tied to the most recent "
+       "message sent to the failed address within this many seconds."},
+      {"feedback.index_max_bytes", &Config::feedback_index_max_bytes, 1024 * 1024,
+       16.0 * 1024 * 1024 * 1024,
+       "Memory for the index of sent messages that reports are matched against (about 2 KB "
+       "per message); the oldest are forgotten first."},
+      {"feedback.index_replay_events", &Config::feedback_index_replay_events, 0, 100000,
+       "At start the index is rebuilt from the Send events among this many last lines of "
+       "events.jsonl, so reports for messages sent before a restart still match."},
   };
   return kKeys;
 }
@@ -311,6 +340,12 @@ Status ValidateConfig(const Config& c) {
   for (const auto& r : c.delivery_routes) {
     auto spec = ParseRouteSpec(r);
     if (!spec.ok()) return InvalidArgumentError("delivery.routes: " + spec.status().message());
+  }
+  if (!c.feedback_listen.empty()) RETURN_IF_ERROR(ParseHostPort(c.feedback_listen, &host, &port));
+  for (const auto& d : c.feedback_domains) {
+    if (!mail::NormalizeDomain(d).ok() || d.front() == '[') {
+      return InvalidArgumentError("feedback.domains: '" + d + "' is not a domain name");
+    }
   }
   return Status::Ok();
 }

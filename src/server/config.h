@@ -77,6 +77,16 @@ struct Config {
   bool delivery_dkim_sign_pending = false;
   bool delivery_allow_auth_without_tls = false;
   std::vector<std::string> delivery_routes;
+
+  // [feedback]
+  std::string feedback_listen;  // empty: no feedback MX
+  std::vector<std::string> feedback_domains;
+  int64_t feedback_max_message_bytes = 16 * 1024 * 1024;
+  int64_t feedback_max_connections = 100;
+  int64_t feedback_max_orphans = 10000;
+  int64_t feedback_correlation_window_seconds = 7 * 24 * 3600;
+  int64_t feedback_index_max_bytes = 64 * 1024 * 1024;
+  int64_t feedback_index_replay_events = 50000;
 };
 
 // "1m 5m 30s 2h" → seconds each; kInvalidArgument for anything else or an empty list.

@@ -92,6 +92,34 @@ TEST(ConfigTest, CrossFieldChecks) {
   EXPECT_FALSE(ValidateConfig(c).ok());
 }
 
+TEST(ConfigTest, FeedbackSection) {
+  std::string p = WriteTemp(
+      "[feedback]\nlisten = \"127.0.0.1:0\"\ndomains = [\"fbl.example.net\"]\n"
+      "max_orphans = 0\ncorrelation_window_seconds = 86400\n");
+  Config c;
+  ASSERT_TRUE(LoadConfigFile(p, &c).ok());
+  EXPECT_EQ(c.feedback_listen, "127.0.0.1:0");
+  EXPECT_EQ(c.feedback_domains, std::vector<std::string>{"fbl.example.net"});
+  EXPECT_EQ(c.feedback_max_orphans, 0);
+  EXPECT_EQ(c.feedback_correlation_window_seconds, 86400);
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  std::remove(p.c_str());
+
+  p = WriteTemp("[feedback]\ncorrelation_window_seconds = 60\n");
+  Status s = LoadConfigFile(p, &c);
+  EXPECT_NE(s.message().find("feedback.correlation_window_seconds = 60 is out of range"),
+            std::string::npos)
+      << s.ToString();
+  std::remove(p.c_str());
+
+  Config bad;
+  bad.feedback_listen = "nowhere";
+  EXPECT_FALSE(ValidateConfig(bad).ok());
+  bad = Config();
+  bad.feedback_domains = {"not a domain"};
+  EXPECT_NE(ValidateConfig(bad).message().find("feedback.domains"), std::string::npos);
+}
+
 TEST(ConfigTest, ReferenceListsEveryKey) {
   std::string md = ConfigReferenceMarkdown();
   EXPECT_NE(md.find("| `smtp.allow_insecure_auth_on_loopback` | boolean | `false` |"),

@@ -21,12 +21,16 @@
 #include "dns/resolver.h"
 #include "events/jsonl_event_log.h"
 #include "mail/mime_builder.h"
+#include "net/feedback_listener.h"
 #include "net/smtp_listener.h"
 #include "net/transport.h"
 #include "sending/delivery_outcomes.h"
 #include "sending/egress_identity.h"
+#include "sending/feedback_service.h"
 #include "sending/sending_service_impl.h"
+#include "sending/sent_index.h"
 #include "sending/ses_events.h"
+#include "spool/fs.h"
 #include "spool/log_spool.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -214,8 +218,9 @@ std::string QueryParam(const std::string& target, const std::string& name) {
 // read it). Everything else goes to the SES API.
 class AdminRouter final : public api::HttpHandler {
  public:
-  AdminRouter(std::string token, api::HttpHandler& next, delivery::DeliveryEngine* engine)
-      : token_(std::move(token)), next_(next), engine_(engine) {}
+  AdminRouter(std::string token, api::HttpHandler& next, delivery::DeliveryEngine* engine,
+              sending::FeedbackService* feedback)
+      : token_(std::move(token)), next_(next), engine_(engine), feedback_(feedback) {}
 
   api::HttpResponse Handle(const api::HttpRequest& req) override {
     if (req.target.rfind("/_herald/admin/", 0) != 0) return next_.Handle(req);
@@ -229,6 +234,18 @@ class AdminRouter final : public api::HttpHandler {
         CRYPTO_memcmp(given.data(), token_.data(), given.size()) != 0) {
       r.status = 403;
       r.body = R"({"error":"bad or missing admin token"})";
+      return r;
+    }
+    if (req.target.substr(0, req.target.find('?')) == "/_herald/admin/feedback") {
+      if (req.method != "GET") {
+        r.status = 404;
+        r.body = R"({"error":"no such admin endpoint"})";
+      } else if (feedback_ == nullptr) {
+        r.status = 409;
+        r.body = R"j({"error":"the feedback MX is off (feedback.listen is empty)"})j";
+      } else {
+        r.body = feedback_->CountersJson().dump();
+      }
       return r;
     }
     if (engine_ == nullptr) {
@@ -270,6 +287,29 @@ class AdminRouter final : public api::HttpHandler {
   const std::string token_;
   api::HttpHandler& next_;
   delivery::DeliveryEngine* engine_;
+  sending::FeedbackService* feedback_;
+};
+
+// The feedback MX's door into the FeedbackService.
+class FeedbackReceiverImpl final : public net::FeedbackReceiver {
+ public:
+  explicit FeedbackReceiverImpl(sending::FeedbackService& service) : service_(service) {}
+  std::string CheckRecipient(const std::string& address) override {
+    return service_.CheckRecipient(address);
+  }
+  StatusOr<std::string> Receive(const std::string& peer_ip, std::string mail_from,
+                                std::vector<std::string> recipients, std::string message) override {
+    sending::InboundFeedback m;
+    m.peer_ip = peer_ip;
+    m.mail_from = std::move(mail_from);
+    m.recipients = std::move(recipients);
+    m.message = std::move(message);
+    RETURN_IF_ERROR(service_.Receive(m));
+    return m.id;
+  }
+
+ private:
+  sending::FeedbackService& service_;
 };
 
 class ServerImpl final : public Server {
@@ -282,6 +322,20 @@ class ServerImpl final : public Server {
     sopts.segment_bytes = static_cast<uint64_t>(config_.spool_segment_bytes);
     ASSIGN_OR_RETURN(spool_, spool::LogSpool::Open(config_.data_dir + "/spool", sopts));
     ASSIGN_OR_RETURN(events_, events::JsonlEventLog::Open(config_.data_dir + "/events.jsonl"));
+    events::EventSink* sending_events = events_.get();
+    if (!config_.feedback_listen.empty()) {
+      // The feedback MX matches reports against the messages sent: the index learns each
+      // one from its Send event, and first from the tail of the log (after a restart).
+      sent_index_ = std::make_unique<sending::SentIndex>(
+          static_cast<size_t>(config_.feedback_index_max_bytes));
+      ASSIGN_OR_RETURN(
+          size_t learnt,
+          sent_index_->ReplayEventLog(spool::PosixFs(), config_.data_dir + "/events.jsonl",
+                                      static_cast<size_t>(config_.feedback_index_replay_events)));
+      LogInfo("sent-message index replayed", {{"messages", std::to_string(learnt)}});
+      indexing_events_ = std::make_unique<sending::IndexingEventSink>(*events_, *sent_index_);
+      sending_events = indexing_events_.get();
+    }
 
     sending::SendingConfig sc;
     sc.region = config_.region;
@@ -292,8 +346,8 @@ class ServerImpl final : public Server {
     sc.production_max_send_rate = config_.production_max_send_rate;
     sc.max_recipients = config_.max_recipients;
     sc.max_message_bytes = config_.max_message_bytes;
-    sending_ =
-        std::make_unique<sending::SendingServiceImpl>(sc, clock_, *store_, *spool_, *events_);
+    sending_ = std::make_unique<sending::SendingServiceImpl>(sc, clock_, *store_, *spool_,
+                                                             *sending_events);
     resolver_ = dns::NewCaresResolver(config_.dns_server, std::chrono::milliseconds(3000));
     sending::DeliveryHook hook;
     if (config_.delivery_enabled) {
@@ -340,7 +394,8 @@ class ServerImpl final : public Server {
     hc.threads = static_cast<int>(config_.http_threads);
     hc.read_timeout_seconds = static_cast<int>(config_.http_read_timeout_seconds);
     ASSIGN_OR_RETURN(std::string admin_token, LoadOrCreateSecret(config_.data_dir, "admin.token"));
-    admin_ = std::make_unique<AdminRouter>(admin_token, *api_, engine_.get());
+    if (!config_.feedback_listen.empty()) RETURN_IF_ERROR(InitFeedback());
+    admin_ = std::make_unique<AdminRouter>(admin_token, *api_, engine_.get(), feedback_.get());
     http_ = std::make_unique<api::HttpListener>(hc, *admin_);
 
     if (!config_.smtp_listen.empty() || !config_.smtp_tls_listen.empty()) {
@@ -410,6 +465,65 @@ class ServerImpl final : public Server {
     return Status::Ok();
   }
 
+  // The feedback MX: inbox, correlator, processor, service and listener.
+  Status InitFeedback() {
+    ASSIGN_OR_RETURN(std::string verp_secret, LoadOrCreateSecret(config_.data_dir, "verp.key"));
+    ASSIGN_OR_RETURN(feedback_inbox_, sending::FeedbackInbox::Open(
+                                          spool::PosixFs(), config_.data_dir + "/feedback",
+                                          static_cast<size_t>(config_.feedback_max_orphans)));
+    sending::CorrelatorConfig cc;
+    cc.verp_secret = verp_secret;
+    cc.window = std::chrono::seconds(config_.feedback_correlation_window_seconds);
+    correlator_ = std::make_unique<sending::FeedbackCorrelator>(*sent_index_, cc);
+    feedback_processor_ = std::make_unique<sending::FeedbackProcessor>(*correlator_, *events_);
+    sending::FeedbackServiceConfig fc;
+    fc.domains.push_back(config_.delivery_return_path_domain.empty()
+                             ? config_.hostname
+                             : config_.delivery_return_path_domain);
+    for (const auto& d : config_.feedback_domains) fc.domains.push_back(d);
+    fc.verp_secret = verp_secret;
+    feedback_ = std::make_unique<sending::FeedbackService>(
+        fc, clock_, *feedback_inbox_, *feedback_processor_,
+        [this] { return IdentityMailFromDomains(); });
+    feedback_receiver_ = std::make_unique<FeedbackReceiverImpl>(*feedback_);
+    net::FeedbackListenerConfig lc;
+    lc.listen = config_.feedback_listen;
+    lc.hostname = config_.hostname;
+    lc.max_message_bytes = static_cast<size_t>(config_.feedback_max_message_bytes);
+    lc.max_connections = static_cast<int>(config_.feedback_max_connections);
+    lc.idle_timeout_seconds = static_cast<int>(config_.smtp_idle_timeout_seconds);
+    lc.max_commands = static_cast<int>(config_.smtp_max_commands);
+    lc.tls_cert_file = config_.smtp_tls_cert_file;
+    lc.tls_key_file = config_.smtp_tls_key_file;
+    lc.data_dir = config_.data_dir;
+    RETURN_IF_ERROR(net::ValidateFeedbackListenerConfig(lc));
+    feedback_listener_ = std::make_unique<net::FeedbackListener>(lc, *feedback_receiver_);
+    return Status::Ok();
+  }
+
+  // The verified custom MAIL FROM domains of every identity: bounces come back to them.
+  StatusOr<std::vector<std::string>> IdentityMailFromDomains() {
+    constexpr int kPage = 1000;
+    std::vector<std::string> out;
+    ASSIGN_OR_RETURN(std::vector<store::Account> accounts, store_->ListAccounts());
+    for (const auto& account : accounts) {
+      std::string after;
+      while (true) {
+        ASSIGN_OR_RETURN(std::vector<store::Identity> page,
+                         store_->ListIdentities(account.id, after, kPage));
+        for (const auto& identity : page) {
+          if (!identity.mail_from_domain.empty() &&
+              identity.mail_from_status == store::VerificationStatus::kSuccess) {
+            out.push_back(identity.mail_from_domain);
+          }
+        }
+        if (page.size() < static_cast<size_t>(kPage)) break;
+        after = page.back().name;
+      }
+    }
+    return out;
+  }
+
   // DKIM keys and MAIL FROM domains of the sending identities, cached for a minute.
   delivery::EgressLookup MakeEgressLookup() {
     egress_ = sending::NewStoreEgressIdentityLookup(*store_, clock_, std::chrono::seconds(60),
@@ -427,9 +541,14 @@ class ServerImpl final : public Server {
     if (engine_) engine_->Start();
     RETURN_IF_ERROR(http_->Start());
     if (smtp_) RETURN_IF_ERROR(smtp_->Start());
+    if (feedback_) {
+      RETURN_IF_ERROR(feedback_->Start());  // first what the last run left in the inbox
+      RETURN_IF_ERROR(feedback_listener_->Start());
+    }
     nlohmann::json ready = {{"http", http_->BoundAddress()},
                             {"smtp", smtp_ ? smtp_->BoundAddress() : ""},
                             {"pid", static_cast<int64_t>(getpid())}};
+    if (feedback_listener_) ready["feedback"] = feedback_listener_->BoundAddress();
     if (smtp_ && !config_.smtp_tls_listen.empty()) ready["smtp_tls"] = smtp_->BoundTlsAddress();
     const std::string path = config_.data_dir + "/ready.json";
     {
@@ -448,6 +567,11 @@ class ServerImpl final : public Server {
 
   void Stop() override {
     if (smtp_) smtp_->Stop();
+    if (feedback_listener_) feedback_listener_->Stop();
+    if (feedback_) {
+      feedback_->Stop();
+      LogInfo("feedback counters", {{"counters", feedback_->CountersJson().dump()}});
+    }
     http_->Stop();
     if (engine_) engine_->Stop();
     std::error_code ec;
@@ -463,6 +587,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<spool::LogSpool> spool_;
   std::unique_ptr<events::JsonlEventLog> events_;
+  std::unique_ptr<sending::SentIndex> sent_index_;               // feedback MX only
+  std::unique_ptr<sending::IndexingEventSink> indexing_events_;  // feedback MX only
   std::unique_ptr<sending::SendingServiceImpl> sending_;
   std::unique_ptr<sending::StoreCredentialLookup> credentials_;
   std::unique_ptr<dns::Resolver> resolver_;
@@ -476,6 +602,12 @@ class ServerImpl final : public Server {
   std::unique_ptr<api::SesV2Api> api_;
   std::unique_ptr<api::HttpListener> http_;
   std::unique_ptr<net::SmtpListener> smtp_;
+  std::unique_ptr<sending::FeedbackInbox> feedback_inbox_;
+  std::unique_ptr<sending::FeedbackCorrelator> correlator_;
+  std::unique_ptr<sending::FeedbackProcessor> feedback_processor_;
+  std::unique_ptr<sending::FeedbackService> feedback_;
+  std::unique_ptr<FeedbackReceiverImpl> feedback_receiver_;
+  std::unique_ptr<net::FeedbackListener> feedback_listener_;
 };
 
 }  // namespace

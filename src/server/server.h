@@ -2,9 +2,11 @@
 //
 // Contract: Create() opens the data directory (mode 0700), the SQLite store, the spool
 // and the event log, replays what a crash left unfinished (SendingServiceImpl::Recover),
-// and builds the API and SMTP doors; Start() binds the listeners and writes
-// <data_dir>/ready.json with the bound addresses; Stop() drains: the listeners stop
-// accepting, requests and SMTP transactions in flight finish, then everything closes.
+// and builds the API and SMTP doors and, with feedback.listen set, the feedback MX (its
+// sent-message index first replayed from events.jsonl); Start() queues the feedback mail
+// a crash left unprocessed, binds the listeners and writes <data_dir>/ready.json with the
+// bound addresses; Stop() drains: the listeners stop accepting, requests and SMTP
+// transactions in flight finish, then everything closes.
 // Every message acknowledged before Stop() returns is in the spool.
 // Thread-safety: Create/Start/Stop from the main thread only.
 // Trust: the configuration has been validated; the network is hostile (the doors handle it).

@@ -379,7 +379,9 @@ void ServerSession::HandleEhlo(std::string_view arg, bool extended) {
                                     "SIZE " + std::to_string(options_.limits.max_message_bytes),
                                     "8BITMIME", "ENHANCEDSTATUSCODES"};
   if (options_.tls_available && !tls_active_) lines.push_back("STARTTLS");
-  if (tls_active_ || options_.allow_insecure_auth) lines.push_back("AUTH PLAIN LOGIN");
+  if (!options_.inbound_mx && (tls_active_ || options_.allow_insecure_auth)) {
+    lines.push_back("AUTH PLAIN LOGIN");
+  }
   for (size_t i = 0; i < lines.size(); ++i) {
     out_.bytes.append(i + 1 < lines.size() ? "250-" : "250 ");
     out_.bytes.append(lines[i]);
@@ -404,6 +406,10 @@ void ServerSession::HandleStartTls(std::string_view arg) {
 }
 
 void ServerSession::HandleAuth(std::string_view arg) {
+  if (options_.inbound_mx) {
+    Reply("503 5.5.1 Error: authentication not enabled");
+    return;
+  }
   if (!greeted_) {
     Reply("503 5.5.1 Error: send EHLO first");
     return;
@@ -524,7 +530,7 @@ void ServerSession::HandleMail(std::string_view arg) {
     Reply("503 5.5.1 Error: send HELO/EHLO first");
     return;
   }
-  if (!authenticated_) {
+  if (!authenticated_ && !options_.inbound_mx) {
     Reply("530 Authentication required");
     return;
   }
@@ -623,6 +629,15 @@ void ServerSession::HandleRcpt(std::string_view arg) {
   if (recipient_count_ >= options_.limits.max_recipients_hard) {
     Reply("452 4.5.3 Error: too many recipients");
     return;
+  }
+  if (options_.inbound_mx) {
+    std::string refusal = options_.accept_recipient ? options_.accept_recipient(*address)
+                                                    : std::string("550 5.7.1 Relaying denied");
+    if (!refusal.empty()) {
+      refusal = SanitizeReply(std::move(refusal));
+      Reply(refusal[0] == '2' ? kTempFailure : std::string_view(refusal));
+      return;
+    }
   }
   ++recipient_count_;
   if (static_cast<int>(txn_.recipients.size()) < options_.limits.max_recipients) {

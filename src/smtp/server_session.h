@@ -1,12 +1,16 @@
-// smtp/server_session.h: the ESMTP submission server as a pure state machine: bytes in,
-// reply bytes and actions out, no I/O (RFC 5321, 1870, 2920, 3207, 4954, 6152, 2034).
+// smtp/server_session.h: the ESMTP server as a pure state machine: bytes in, reply bytes
+// and actions out, no I/O (RFC 5321, 1870, 2920, 3207, 4954, 6152, 2034). It serves SMTP
+// submission (the default) and, with SessionOptions::inbound_mx, herald's feedback MX.
 //
 // Contract: Feed(bytes) consumes every complete line in order and returns the replies to
 // send plus at most one action (start TLS or close) that applies after those replies are
 // sent. Partial lines are kept until the next Feed. PIPELINING needs nothing more: the
 // adapter writes what Feed returned once it has no more input. Authentication and the
 // finished transaction are delegated to a SessionHandler, called synchronously from Feed.
-//   - Herald is never an open relay: MAIL before a successful AUTH gets 530.
+//   - Herald is never an open relay: MAIL before a successful AUTH gets 530. In inbound MX
+//     mode there is no AUTH at all (not offered; the command gets 503): MAIL is accepted
+//     from anyone, the null reverse-path <> included, and every RCPT is put to the
+//     options' accept_recipient, which refuses whatever herald does not receive mail for.
 //   - AUTH (PLAIN, LOGIN) is offered and accepted only under TLS, unless the adapter allows
 //     plain-text AUTH for this connection (loopback in development).
 //   - Smuggling: the only end-of-data is CRLF "." CRLF. A bare CR or bare LF anywhere
@@ -25,6 +29,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +55,15 @@ struct SessionOptions {
   // The client is trusted by its network address (smtp.trusted_networks): it may send
   // without AUTH, as the listener's configured account. AUTH is then refused with 503.
   bool pre_authenticated = false;
+  // Inbound MX mode (the feedback MX, an MX for herald's own domains): AUTH is neither
+  // offered nor needed, and RCPT is decided by accept_recipient. Every other rule (framing,
+  // bare CR/LF, limits, STARTTLS) is the same as for submission.
+  bool inbound_mx = false;
+  // inbound_mx only, called synchronously from Feed with the syntactically valid address
+  // of each RCPT: "" accepts it (250); anything else is the refusal reply to send, like
+  // "550 5.7.1 Relaying denied" (a reply that is not one 4xx/5xx line becomes "451
+  // Temporary service failure"). Unset: every recipient is refused.
+  std::function<std::string(const std::string& address)> accept_recipient;
   SessionLimits limits;
 };
 
@@ -66,8 +80,10 @@ class SessionHandler {
  public:
   virtual ~SessionHandler() = default;
   // SMTP AUTH credentials; true when valid. The handler keeps whatever identity it needs.
+  // Never called in inbound MX mode.
   virtual bool Authenticate(std::string_view user, std::string_view password) = 0;
-  // The complete transaction of an authenticated client. Returns the one reply line
+  // The complete transaction of an authenticated client (in inbound MX mode: of any client,
+  // with only accepted recipients). Returns the one reply line
   // (e.g. "250 Ok <id>", "554 Message rejected: ..."), without CRLF. A malformed reply is
   // replaced by "451 Temporary service failure".
   virtual std::string Deliver(Transaction& transaction) = 0;

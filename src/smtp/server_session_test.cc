@@ -583,5 +583,99 @@ TEST_F(SessionTest, TrustedClientSendsWithoutAuthButOthersMayNot) {
   EXPECT_EQ(Feed("MAIL FROM:<a@example.com>\r\n"), "530 Authentication required\r\n");
 }
 
+// Inbound MX mode (the feedback MX).
+
+SessionOptions MxOptions(std::vector<std::string>* asked) {
+  SessionOptions o;
+  o.hostname = "feedback.test";
+  o.tls_available = true;
+  o.allow_insecure_auth = true;  // must not bring AUTH back in MX mode
+  o.inbound_mx = true;
+  o.accept_recipient = [asked](const std::string& address) -> std::string {
+    asked->push_back(address);
+    const size_t at = address.rfind('@');
+    const std::string domain = address.substr(at + 1);
+    if (domain == "bounces.herald.test") return "";
+    if (domain == "temp.herald.test") return "451 4.3.0 try later";
+    if (domain == "weird.herald.test") return "250 sure";  // not a refusal: made a 451
+    return "550 5.7.1 <" + address + ">: Relay access denied";
+  };
+  return o;
+}
+
+TEST_F(SessionTest, MxModeTakesBouncesWithoutAuth) {
+  std::vector<std::string> asked;
+  Make(MxOptions(&asked));
+  const std::string ehlo = Feed("EHLO mta.example.org\r\n");
+  EXPECT_EQ(ehlo.find("AUTH"), std::string::npos) << ehlo;
+  EXPECT_NE(ehlo.find("250 STARTTLS\r\n"), std::string::npos) << ehlo;
+  EXPECT_EQ(Feed("AUTH PLAIN " + PlainInitial("", "AKID", "secret") + "\r\n"),
+            "503 5.5.1 Error: authentication not enabled\r\n");
+  EXPECT_EQ(handler_.auth_calls, 0);
+  EXPECT_EQ(Feed("MAIL FROM:<>\r\n"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(Feed("RCPT TO:<b-abc@Bounces.Herald.Test>\r\n"), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(Feed("DATA\r\n").substr(0, 3), "354");
+  EXPECT_EQ(Feed("Subject: Undelivered Mail\r\n\r\nreport\r\n.\r\n"), "250 Ok 0100-id\r\n");
+  ASSERT_EQ(handler_.delivered.size(), 1u);
+  EXPECT_EQ(handler_.delivered[0].mail_from, "");
+  // The session hands over the address as parsed (domain lower-cased by the path parser).
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(handler_.delivered[0].recipients, asked);
+  EXPECT_EQ(handler_.delivered[0].message, "Subject: Undelivered Mail\r\n\r\nreport\r\n");
+}
+
+TEST_F(SessionTest, MxModeRefusesForeignDomainsAndKeepsOnlyAccepted) {
+  std::vector<std::string> asked;
+  Make(MxOptions(&asked));
+  Feed("EHLO mta.example.org\r\n");
+  EXPECT_EQ(Feed("MAIL FROM:<someone@example.org>\r\n"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(Feed("RCPT TO:<victim@example.com>\r\n"),
+            "550 5.7.1 <victim@example.com>: Relay access denied\r\n");
+  EXPECT_EQ(Feed("RCPT TO:<x@temp.herald.test>\r\n"), "451 4.3.0 try later\r\n");
+  EXPECT_EQ(Feed("RCPT TO:<x@weird.herald.test>\r\n"), "451 Temporary service failure\r\n");
+  EXPECT_EQ(Feed("DATA\r\n"), "503 5.5.1 Error: need RCPT command\r\n");
+  EXPECT_EQ(Feed("RCPT TO:<fbl@bounces.herald.test>\r\n"), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(Feed("DATA\r\n").substr(0, 3), "354");
+  EXPECT_EQ(Feed("\r\nbody\r\n.\r\n"), "250 Ok 0100-id\r\n");
+  ASSERT_EQ(handler_.delivered.size(), 1u);
+  EXPECT_EQ(handler_.delivered[0].recipients, std::vector<std::string>{"fbl@bounces.herald.test"});
+  EXPECT_EQ(asked.size(), 4u);
+}
+
+TEST_F(SessionTest, MxModeWithoutCallbackRefusesEverything) {
+  SessionOptions o;
+  o.inbound_mx = true;
+  Make(o);
+  Feed("EHLO mta\r\nMAIL FROM:<>\r\n");
+  EXPECT_EQ(Feed("RCPT TO:<a@anything.test>\r\n"), "550 5.7.1 Relaying denied\r\n");
+}
+
+TEST_F(SessionTest, MxModeStillRefusesBareLineEnds) {
+  std::vector<std::string> asked;
+  Make(MxOptions(&asked));
+  EXPECT_EQ(Feed("EHLO mta\nMAIL FROM:<>\r\n"), "500 5.5.2 Bare <CR> or <LF> in command\r\n");
+  EXPECT_TRUE(last_.close);
+
+  Make(MxOptions(&asked));
+  Feed("EHLO mta\r\nMAIL FROM:<>\r\nRCPT TO:<b@bounces.herald.test>\r\nDATA\r\n");
+  EXPECT_EQ(Feed("Subject: x\r\n\r\nsmuggled\n.\r\n"),
+            "554 5.6.11 Bare <CR> or <LF> in message data; message refused\r\n");
+  EXPECT_TRUE(last_.close);
+  EXPECT_TRUE(handler_.delivered.empty());
+}
+
+TEST_F(SessionTest, SubmissionIgnoresTheRecipientCallback) {
+  std::vector<std::string> asked;
+  SessionOptions o = MxOptions(&asked);
+  o.inbound_mx = false;
+  Make(o);
+  Feed("EHLO client\r\n");
+  EXPECT_EQ(Feed("MAIL FROM:<>\r\n"), "530 Authentication required\r\n");
+  Feed(kAuthLine);
+  Feed("MAIL FROM:<a@example.com>\r\n");
+  EXPECT_EQ(Feed("RCPT TO:<victim@example.com>\r\n"), "250 2.1.5 Ok\r\n");
+  EXPECT_TRUE(asked.empty());
+}
+
 }  // namespace
 }  // namespace herald::smtp

@@ -146,6 +146,7 @@ class Herald:
         self.log_path = os.path.join(self.tmp, "herald.log")
         self.http = None
         self.smtp = None
+        self.feedback = None  # the feedback MX's address when feedback.listen is set
         self.starts = 0
 
     # -- lifecycle -----------------------------------------------------------------
@@ -179,6 +180,7 @@ class Herald:
             raise HeraldError("ready.json pid %r != started pid %d" % (info.get("pid"), self.proc.pid))
         self.http = info["http"]
         self.smtp = info["smtp"]
+        self.feedback = info.get("feedback")
         for key in ("http", "smtp"):
             host, port = info[key].rsplit(":", 1)
             if host != "127.0.0.1" or int(port) == 0:
@@ -237,6 +239,26 @@ class Herald:
     def smtp_addr(self):
         host, port = self.smtp.rsplit(":", 1)
         return host, int(port)
+
+    @property
+    def feedback_addr(self):
+        host, port = self.feedback.rsplit(":", 1)
+        return host, int(port)
+
+    def admin_get(self, path):
+        """GET an admin endpoint (/_herald/admin/...) with DATA_DIR/admin.token; (status, JSON)."""
+        import urllib.error
+        import urllib.request
+
+        with open(os.path.join(self.data_dir, "admin.token")) as f:
+            token = f.readline().strip()
+        req = urllib.request.Request("http://%s%s" % (self.http, path),
+                                     headers={"X-Herald-Admin-Token": token})
+        try:
+            with urllib.request.urlopen(req, timeout=15) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
 
     def boto(self, creds, region=REGION, **overrides):
         import boto3
@@ -716,15 +738,27 @@ class Postfix:
     files behave exactly as in a normal Postfix, fsync included. mode="mx": a receiving MX
     for `domains` (default example.test), each with the virtual mailboxes alice and bob
     (Maildirs under DIR/vmail/<domain>/<user>/); unknown users are refused at RCPT with
-    550 5.1.1, other domains with a relay refusal.
+    550 5.1.1, other domains with a relay refusal. mode="relay": a relay for loopback
+    clients that accepts any recipient into its queue and delivers it to `relayhost`
+    ("HOST:PORT"), except the domains of `transports` ({domain: "HOST:PORT"}), which go to
+    their own next hop; what the next hop refuses, this Postfix bounces with its own DSN
+    to the envelope sender (its bounces are routed like any mail, so a transport for the
+    return-path domain sends them there).
     """
 
     MAILBOXES = ("alice", "bob")
 
-    def __init__(self, mode="queue", port=None, domains=("example.test",)):
+    def __init__(self, mode="queue", port=None, domains=("example.test",), relayhost=None,
+                 transports=None):
         if os.geteuid() != 0:
             raise unittest.SkipTest("Postfix needs root")
+        if mode not in ("queue", "mx", "relay"):
+            raise ValueError("unknown Postfix mode %r" % mode)
+        if mode == "relay" and not relayhost:
+            raise ValueError("mode relay needs a relayhost")
         self.mode = mode
+        self.relayhost = relayhost
+        self.transports = dict(transports or {})
         self.domains = tuple(domains)
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="herald-postfix-")
@@ -765,6 +799,21 @@ class Postfix:
                 "smtpd_client_recipient_rate_limit=0", "smtpd_client_connection_rate_limit=0",
                 "default_process_limit=100",
             ]
+        elif self.mode == "relay":
+            host, port = self.relayhost.rsplit(":", 1)
+            common += [
+                "mynetworks=127.0.0.0/8",
+                "smtpd_relay_restrictions=permit_mynetworks,reject",
+                "smtpd_recipient_restrictions=permit_mynetworks,reject",
+                "relayhost=[%s]:%s" % (host, port),
+                "transport_maps=texthash:%s/etc/transport" % d,
+                "smtp_tls_security_level=may",  # herald's feedback MX offers STARTTLS
+                "delay_warning_time=0",
+            ]
+            with open(os.path.join(self.etc, "transport"), "w") as f:
+                for domain, hop in sorted(self.transports.items()):
+                    h, p = hop.rsplit(":", 1)
+                    f.write("%s smtp:[%s]:%s\n" % (domain, h, p))
         else:
             common += [
                 "virtual_mailbox_domains=%s" % ",".join(self.domains),
@@ -1066,6 +1115,25 @@ def decode_verp(local_part, secret):
         index |= (b & 0x7F) << shift
         shift += 7
     return message_id, index
+
+
+def encode_verp(message_id, index, secret):
+    """The VERP local part herald would use for recipient `index` of `message_id` (the
+    inverse of decode_verp; for tests that play a remote MTA returning a bounce)."""
+    import hashlib
+    import hmac
+
+    parts = message_id.split("-")
+    body = bytes.fromhex(parts[0] + "".join(parts[1:6]))
+    n = index
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        body += bytes([b | (0x80 if n else 0)])
+        if not n:
+            break
+    mac = hmac.new(secret.encode(), body, hashlib.sha256).digest()[:8]
+    return "b-" + base64.b32encode(body + mac).decode().rstrip("=").lower()
 
 
 # --------------------------------------------------------------------------------------
