@@ -407,9 +407,7 @@ int Classify(const std::vector<std::string>& files) {
       ++failed;
       continue;
     }
-    nlohmann::json line = feedback::ReportToJson(feedback::ParseFeedback(data));
-    line["file"] = path;
-    out += line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    feedback::AppendReportJsonLine(feedback::ParseFeedback(data), path, &out);
     out += '\n';
     if (out.size() >= (1 << 16)) flush();
   }

@@ -20,7 +20,8 @@ bool IsRecipientField(std::string_view name) {
 std::string StripTypePrefix(std::string_view value) {
   std::string_view v = TrimWhitespace(value);
   size_t semi = v.find(';');
-  if (semi != std::string_view::npos && semi < 16 && v.substr(0, semi).find('@') == std::string_view::npos) {
+  if (semi != std::string_view::npos && semi < 16 &&
+      v.substr(0, semi).find('@') == std::string_view::npos) {
     v = TrimWhitespace(v.substr(semi + 1));
   }
   if (!v.empty() && v.front() == '<') v.remove_prefix(1);
@@ -85,8 +86,8 @@ DeliveryStatus ParseDeliveryStatus(std::string_view body) {
     }
     bool is_final = EqualsIgnoreCase(n, "Final-Recipient");
     bool is_original = EqualsIgnoreCase(n, "Original-Recipient");
-    bool open_new = cur == nullptr || (is_final && cur_has_final) ||
-                    (is_original && cur_has_original);
+    bool open_new =
+        cur == nullptr || (is_final && cur_has_final) || (is_original && cur_has_original);
     if (open_new) {
       if (ds.recipients.size() >= kMaxReportRecipients) break;
       ds.recipients.emplace_back();

@@ -83,8 +83,8 @@ struct Builder {
     part->type = type;
     part->charset = AsciiLower(mail::HeaderParameter(ctype, "charset"));
     if (headers_only) return;
-    std::string cte = AsciiLower(TrimWhitespace(FindHeader(part->headers,
-                                                           "Content-Transfer-Encoding")));
+    std::string cte =
+        AsciiLower(TrimWhitespace(FindHeader(part->headers, "Content-Transfer-Encoding")));
     bool can_nest = depth < kMaxMimeDepth && parts < kMaxMimeParts;
     if (type.rfind("multipart/", 0) == 0 && can_nest) {
       std::string boundary = mail::HeaderParameter(ctype, "boundary");
@@ -103,9 +103,9 @@ struct Builder {
     } else {
       part->body = std::string(body);
     }
-    if (can_nest && (type == "message/rfc822" || type == "message/global" ||
-                     type == "text/rfc822-headers" || type == "message/rfc822-headers" ||
-                     type == "message/partial")) {
+    if (can_nest &&
+        (type == "message/rfc822" || type == "message/global" || type == "text/rfc822-headers" ||
+         type == "message/rfc822-headers" || type == "message/partial")) {
       MimePart child;
       Fill(part->body, depth + 1, &child, /*headers_only=*/true);
       part->children.push_back(std::move(child));
@@ -138,8 +138,7 @@ struct Builder {
   }
 
   // Splits a multipart body; false when no delimiter line was found at all.
-  bool SplitParts(std::string_view body, const std::string& boundary, int depth,
-                  MimePart* part) {
+  bool SplitParts(std::string_view body, const std::string& boundary, int depth, MimePart* part) {
     const std::string delim = "--" + boundary;
     std::vector<std::string_view> pieces;
     size_t pos = 0;
@@ -177,7 +176,6 @@ struct Builder {
     }
     return true;
   }
-
 };
 
 int Base64Value(char c) {
@@ -198,9 +196,7 @@ int HexValue(char c) {
 
 }  // namespace
 
-std::string_view MimePart::Header(std::string_view name) const {
-  return FindHeader(headers, name);
-}
+std::string_view MimePart::Header(std::string_view name) const { return FindHeader(headers, name); }
 
 bool MimePart::HasHeader(std::string_view name) const {
   for (const auto& h : headers) {

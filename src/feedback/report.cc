@@ -1,6 +1,8 @@
 #include "feedback/report.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <optional>
 
 #include "base/strings.h"
@@ -22,9 +24,8 @@ struct Leaf {
 };
 
 bool IsEmbeddedMessageType(std::string_view type) {
-  return type == "message/rfc822" || type == "message/global" ||
-         type == "text/rfc822-headers" || type == "message/rfc822-headers" ||
-         type == "message/partial";
+  return type == "message/rfc822" || type == "message/global" || type == "text/rfc822-headers" ||
+         type == "message/rfc822-headers" || type == "message/partial";
 }
 
 void Flatten(const MimePart& p, bool in_original, std::vector<Leaf>* out) {
@@ -70,15 +71,15 @@ bool Has(std::string_view haystack, std::string_view needle) {
 // Addresses in free text.
 
 bool IsAddrChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '-' || c == '+' || c == '=' || c == '/' || c == '!' ||
-         c == '%' || c == '#' || c == '$' || c == '&' || c == '\'' || c == '*' || c == '?' ||
-         c == '^' || c == '`' || c == '{' || c == '|' || c == '}' || c == '~';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-' || c == '+' || c == '=' || c == '/' || c == '!' || c == '%' ||
+         c == '#' || c == '$' || c == '&' || c == '\'' || c == '*' || c == '?' || c == '^' ||
+         c == '`' || c == '{' || c == '|' || c == '}' || c == '~';
 }
 
 bool IsDomainChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '-' || c == '[' || c == ']' || c == ':' || c == '_';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == '[' || c == ']' || c == ':' || c == '_';
 }
 
 struct FoundAddress {
@@ -117,8 +118,8 @@ std::vector<FoundAddress> FindAddresses(std::string_view text, size_t limit = 64
 bool IsSystemAddress(std::string_view lower_address) {
   std::string_view local = lower_address.substr(0, lower_address.find('@'));
   return local == "postmaster" || local == "mailer-daemon" || local == "mail-daemon" ||
-         local == "maildaemon" || local == "root" || local == "daemon" ||
-         local == "nobody" || local == "abuse" || local == "no-reply" || local == "noreply";
+         local == "maildaemon" || local == "root" || local == "daemon" || local == "nobody" ||
+         local == "abuse" || local == "no-reply" || local == "noreply";
 }
 
 // ---------------------------------------------------------------------------------------
@@ -132,8 +133,8 @@ int FindReplyCode(std::string_view text) {
     char c = text[i];
     if (c != '4' && c != '5') continue;
     if (i > 0 && (IsDigit(text[i - 1]) || text[i - 1] == '.' || text[i - 1] == '-' ||
-                  std::isalpha(static_cast<unsigned char>(text[i - 1])) ||
-                  text[i - 1] == '#' || text[i - 1] == ':')) {
+                  std::isalpha(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '#' ||
+                  text[i - 1] == ':')) {
       continue;
     }
     if (!IsDigit(text[i + 1]) || !IsDigit(text[i + 2])) continue;
@@ -141,8 +142,9 @@ int FindReplyCode(std::string_view text) {
     if (i + 3 < text.size()) {
       char n = text[i + 3];
       if (n != ' ' && n != '-' && n != '\n' && n != '\t') continue;
-      if (n == '-' && i + 4 < text.size() && !std::isalpha(static_cast<unsigned char>(text[i + 4])) &&
-          text[i + 4] != ' ' && !(text[i + 4] >= '4' && text[i + 4] <= '5')) {
+      if (n == '-' && i + 4 < text.size() &&
+          !std::isalpha(static_cast<unsigned char>(text[i + 4])) && text[i + 4] != ' ' &&
+          !(text[i + 4] >= '4' && text[i + 4] <= '5')) {
         continue;
       }
     }
@@ -158,24 +160,35 @@ std::string FindCommand(std::string_view lower) {
     std::string_view command;
   };
   static constexpr Cue kCues[] = {
-      {"after rcpt to", "RCPT"},     {"rcpt to:", "RCPT"},       {"rcpt to command", "RCPT"},
-      {">>> rcpt", "RCPT"},          {"[rcpt_to]", "RCPT"},  {"after rcpt", "RCPT"},      {"rcpt to response", "RCPT"},
-               {"in rcpt", "RCPT"},        {"after end of data", "DATA"},
-      {"after data", "DATA"},        {"end of data", "DATA"},    {"command\ndata", "DATA"},    {">>> data\n<<< 5", "DATA"},
-      {"in reply to data command", "DATA"},      {"after mail from", "MAIL"}, {"mail from:", "MAIL"},
-      {">>> mail from", "MAIL"},     {"after helo", "HELO"},     {"after ehlo", "EHLO"},
-      {"after initial connection", "CONN"}, {"after starttls", "STARTTLS"},
+      {"after rcpt to", "RCPT"},      {"rcpt to:", "RCPT"},
+      {"rcpt to command", "RCPT"},    {">>> rcpt", "RCPT"},
+      {"[rcpt_to]", "RCPT"},          {"after rcpt", "RCPT"},
+      {"rcpt to response", "RCPT"},   {"in rcpt", "RCPT"},
+      {"after end of data", "DATA"},  {"after data", "DATA"},
+      {"end of data", "DATA"},        {"command\ndata", "DATA"},
+      {">>> data\n<<< 5", "DATA"},    {"in reply to data command", "DATA"},
+      {"after mail from", "MAIL"},    {"mail from:", "MAIL"},
+      {">>> mail from", "MAIL"},      {"after helo", "HELO"},
+      {"after ehlo", "EHLO"},         {"after initial connection", "CONN"},
+      {"after starttls", "STARTTLS"},
   };
-  size_t best = std::string_view::npos;
-  std::string_view cmd;
-  for (const Cue& c : kCues) {
-    size_t p = lower.find(c.text);
-    if (p != std::string_view::npos && p < best) {
-      best = p;
-      cmd = c.command;
+  // One pass, cues grouped by their first byte: the earliest cue in the text wins (this
+  // runs for every recipient of every report, so it avoids a search per cue).
+  static const auto kByFirst = [] {
+    std::array<std::vector<uint8_t>, 256> by_first;
+    for (size_t i = 0; i < std::size(kCues); ++i) {
+      by_first[static_cast<unsigned char>(kCues[i].text[0])].push_back(static_cast<uint8_t>(i));
+    }
+    return by_first;
+  }();
+  for (size_t pos = 0; pos < lower.size(); ++pos) {
+    for (uint8_t i : kByFirst[static_cast<unsigned char>(lower[pos])]) {
+      if (lower.substr(pos, kCues[i].text.size()) == kCues[i].text) {
+        return std::string(kCues[i].command);
+      }
     }
   }
-  return std::string(cmd);
+  return {};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -183,8 +196,8 @@ std::string FindCommand(std::string_view lower) {
 
 // Lines that start the returned message (or its header) inside a plain-text bounce.
 bool StartsReturnedMessage(std::string_view lower_line) {
-  static constexpr std::string_view kHeaders[] = {"received: ", "return-path: ",
-                                                  "message-id: ", "x-original-to: "};
+  static constexpr std::string_view kHeaders[] = {
+      "received: ", "return-path: ", "message-id: ", "x-original-to: "};
   for (std::string_view h : kHeaders) {
     if (lower_line.substr(0, h.size()) == h) return true;
   }
@@ -304,9 +317,9 @@ std::string BounceText(const std::vector<Leaf>& leaves) {
 
 bool LooksLikeBounceSender(std::string_view lower_from) {
   static constexpr std::string_view kSenders[] = {
-      "mailer-daemon", "postmaster", "mail delivery", "mail-daemon", "maildaemon",
-      "mail administrator", "delivery subsystem", "mail system", "mailer_daemon",
-      "mdaemon", "postoffice", "mail.delivery", "post_master"};
+      "mailer-daemon",      "postmaster",         "mail delivery", "mail-daemon",   "maildaemon",
+      "mail administrator", "delivery subsystem", "mail system",   "mailer_daemon", "mdaemon",
+      "postoffice",         "mail.delivery",      "post_master"};
   for (std::string_view s : kSenders) {
     if (Has(lower_from, s)) return true;
   }
@@ -315,18 +328,42 @@ bool LooksLikeBounceSender(std::string_view lower_from) {
 
 bool LooksLikeBounceSubject(std::string_view lower_subject) {
   static constexpr std::string_view kSubjects[] = {
-      "undeliver",          "undelivered",          "delivery status notification",
-      "delivery failure",   "failure notice",       "returned mail",
-      "mail delivery failed", "delivery failed",    "delivery has failed",
-      "could not be delivered", "non-delivery",     "nondeliverable",
-      "non remis",          "not delivered",        "delivery notification",
-      "delivery problem",   "mail system error",    "warning: could not send",
-      "delivery report",    "rejected",             "returned to sender",
-      "delivery error",     "mail error",           "delivery status",
-      "failed delivery",    "permanent error",      "unable to deliver",
-      "message not delivered", "message delivery",  "mail failure",
-      "bounce",             "error sending",        "delayed mail",
-      "delivery delayed",   "delivery notice",      "notification d'état",
+      "undeliver",
+      "undelivered",
+      "delivery status notification",
+      "delivery failure",
+      "failure notice",
+      "returned mail",
+      "mail delivery failed",
+      "delivery failed",
+      "delivery has failed",
+      "could not be delivered",
+      "non-delivery",
+      "nondeliverable",
+      "non remis",
+      "not delivered",
+      "delivery notification",
+      "delivery problem",
+      "mail system error",
+      "warning: could not send",
+      "delivery report",
+      "rejected",
+      "returned to sender",
+      "delivery error",
+      "mail error",
+      "delivery status",
+      "failed delivery",
+      "permanent error",
+      "unable to deliver",
+      "message not delivered",
+      "message delivery",
+      "mail failure",
+      "bounce",
+      "error sending",
+      "delayed mail",
+      "delivery delayed",
+      "delivery notice",
+      "notification d'état",
   };
   for (std::string_view s : kSubjects) {
     if (Has(lower_subject, s)) return true;
@@ -337,12 +374,21 @@ bool LooksLikeBounceSubject(std::string_view lower_subject) {
 // Wording that only a delivery failure notice uses, for bounces whose sender and subject
 // say nothing (localised subjects, no-reply senders).
 bool LooksLikeBounceText(std::string_view lower_text) {
-  static constexpr std::string_view kPhrases[] = {
-      "could not be delivered",  "couldn't be delivered",   "was not delivered",
-      "wasn't delivered",        "could not deliver",       "unable to deliver",
-      "undeliverable",           "delivery failed",         "delivery has failed",
-      "permanent error",         "failed to deliver",       "returned to sender",
-      "delivery to the following", "following addresses had", "error delivering"};
+  static constexpr std::string_view kPhrases[] = {"could not be delivered",
+                                                  "couldn't be delivered",
+                                                  "was not delivered",
+                                                  "wasn't delivered",
+                                                  "could not deliver",
+                                                  "unable to deliver",
+                                                  "undeliverable",
+                                                  "delivery failed",
+                                                  "delivery has failed",
+                                                  "permanent error",
+                                                  "failed to deliver",
+                                                  "returned to sender",
+                                                  "delivery to the following",
+                                                  "following addresses had",
+                                                  "error delivering"};
   for (std::string_view p : kPhrases) {
     if (Has(lower_text, p)) return true;
   }
@@ -364,10 +410,19 @@ bool LooksLikeAutoReply(const MimePart& root, std::string_view lower_subject) {
   }
   std::string precedence = Lower(root.Header("Precedence"));
   if (precedence == "auto_reply") return true;
-  static constexpr std::string_view kSubjects[] = {
-      "automatic reply", "auto reply",       "autoreply",   "auto-reply", "auto response",
-      "autoresponse",    "out of office",    "out of the office", "vacation",
-      "away from",       "abwesenheitsnotiz", "absence",    "auto:"};
+  static constexpr std::string_view kSubjects[] = {"automatic reply",
+                                                   "auto reply",
+                                                   "autoreply",
+                                                   "auto-reply",
+                                                   "auto response",
+                                                   "autoresponse",
+                                                   "out of office",
+                                                   "out of the office",
+                                                   "vacation",
+                                                   "away from",
+                                                   "abwesenheitsnotiz",
+                                                   "absence",
+                                                   "auto:"};
   for (std::string_view s : kSubjects) {
     if (Has(lower_subject, s)) return true;
   }
@@ -399,8 +454,8 @@ void FillOriginal(const MimePart* orig, Report* r) {
       if (e == std::string_view::npos) break;
       std::string id = SafeOneLine(v.substr(p + 1, e - p - 1), 998);
       if (id.find('@') != std::string::npos &&
-          std::find(r->original.referenced_ids.begin(), r->original.referenced_ids.end(),
-                    id) == r->original.referenced_ids.end()) {
+          std::find(r->original.referenced_ids.begin(), r->original.referenced_ids.end(), id) ==
+              r->original.referenced_ids.end()) {
         r->original.referenced_ids.push_back(std::move(id));
       }
       p = e;
@@ -450,8 +505,25 @@ std::string_view Segment(std::string_view text, const std::vector<FoundAddress>&
   return text.substr(line_start, stop - line_start);
 }
 
+// A report's wider wording, shared by its recipients, and the SMTP command it names (found
+// on first use, once per report rather than once per recipient).
+class ReportContext {
+ public:
+  explicit ReportContext(std::string_view text) : text_(text) {}
+  std::string_view text() const { return text_; }
+  const std::string& command() {
+    if (!command_)
+      command_ = text_.empty() ? std::string() : FindCommand(Lower(text_.substr(0, 8192)));
+    return *command_;
+  }
+
+ private:
+  std::string_view text_;
+  std::optional<std::string> command_;
+};
+
 ReportedRecipient MakeRecipient(std::string address, std::string_view status, int code,
-                                std::string_view diag, std::string_view context,
+                                std::string_view diag, ReportContext& context,
                                 std::string_view dtype, bool permanent) {
   ReportedRecipient rr;
   rr.address = SafeOneLine(address, 320);
@@ -459,14 +531,12 @@ ReportedRecipient MakeRecipient(std::string address, std::string_view status, in
   if (code == 0) code = FindReplyCode(diag);
   rr.reply_code = code;
   rr.smtp_command = FindCommand(lower);
-  if (rr.smtp_command.empty() && !context.empty()) {
-    rr.smtp_command = FindCommand(Lower(context.substr(0, 8192)));
-  }
+  if (rr.smtp_command.empty()) rr.smtp_command = context.command();
   FailureFacts f;
   f.status = status;
   f.reply_code = code;
   f.text = diag;
-  f.context = context;
+  f.context = context.text();
   f.command = rr.smtp_command;
   f.diagnostic_type = dtype;
   f.permanent = permanent;
@@ -475,8 +545,8 @@ ReportedRecipient MakeRecipient(std::string address, std::string_view status, in
 }
 
 bool ActionFailedOrDelayed(std::string_view action) {
-  return action == "failed" || action == "delayed" || action.empty() ||
-         action == "failure" || action == "delay";
+  return action == "failed" || action == "delayed" || action.empty() || action == "failure" ||
+         action == "delay";
 }
 
 // An RFC 3464 report. False when the DSN names no recipient.
@@ -519,6 +589,7 @@ bool ReadDsn(const std::vector<Leaf>& leaves, std::string_view bounce_text, Repo
   r->format = "rfc3464";
   r->reporting_mta = SafeOneLine(ds.reporting_mta, 255);
   if (!ds.arrival_date.empty()) r->arrival_date = SafeOneLine(ds.arrival_date, 200);
+  ReportContext ctx(bounce_text);
   bool any_success = false;
   for (DsnRecipient& d : ds.recipients) {
     if (d.action == "delivered" || d.action == "relayed" || d.action == "expanded") {
@@ -530,7 +601,6 @@ bool ReadDsn(const std::vector<Leaf>& leaves, std::string_view bounce_text, Repo
     if (address.empty()) continue;
     bool permanent = d.action != "delayed" && d.action != "delay";
     if (!d.status.empty() && d.status[0] == '4' && d.action.empty()) permanent = false;
-    std::string_view context = bounce_text;
     std::string diag = d.diagnostic_text;
     if (diag.empty()) {
       // The text part says more: the segment about this recipient.
@@ -544,7 +614,7 @@ bool ReadDsn(const std::vector<Leaf>& leaves, std::string_view bounce_text, Repo
       }
     }
     ReportedRecipient rr =
-        MakeRecipient(address, d.status, 0, diag, context, d.diagnostic_type, permanent);
+        MakeRecipient(address, d.status, 0, diag, ctx, d.diagnostic_type, permanent);
     rr.original_recipient = SafeOneLine(d.original_recipient, 320);
     rr.remote_mta = SafeOneLine(d.remote_mta, 255);
     rr.last_attempt_date = SafeOneLine(d.last_attempt_date, 200);
@@ -567,17 +637,18 @@ bool AtRecipientPosition(std::string_view text, size_t pos) {
   while (k < head.size() && (head[k] == '>' || head[k] == ' ' || head[k] == '\t')) ++k;
   std::string_view h = std::string_view(head).substr(k);
   static constexpr std::string_view kHeaderPrefixes[] = {
-      "from:", "reply-to:", "sender:", "message-id:", "return-path:", "received:",
-      "in-reply-to:", "references:", "x-", "by ", "date:", "subject:", "errors-to:"};
+      "from:",     "reply-to:",    "sender:",     "message-id:", "return-path:",
+      "received:", "in-reply-to:", "references:", "x-",          "by ",
+      "date:",     "subject:",     "errors-to:"};
   for (std::string_view p : kHeaderPrefixes) {
     if (h.substr(0, p.size()) == p) return false;
   }
   // The words just before the address.
   std::string before = Lower(text.substr(pos >= 24 ? pos - 24 : 0, pos >= 24 ? 24 : pos));
   static constexpr std::string_view kNotRecipient[] = {
-      "from:<", "from: <", "from <", "mail from", "expanded from", "contact",
-      "envelope-from", "sender:", "sender <", "sender address", "generated by",
-      "send mail to", "helo=", "id <"};
+      "from:<",       "from: <",       "from <",  "mail from", "expanded from",
+      "contact",      "envelope-from", "sender:", "sender <",  "sender address",
+      "generated by", "send mail to",  "helo=",   "id <"};
   for (std::string_view p : kNotRecipient) {
     if (Has(before, p)) return false;
   }
@@ -587,9 +658,8 @@ bool AtRecipientPosition(std::string_view text, size_t pos) {
 // Exim and others list failed addresses under a heading, sometimes without a domain.
 void AddListedAddresses(std::string_view text, std::vector<FoundAddress>* out) {
   std::string lower = Lower(text.substr(0, 1 << 16));
-  static constexpr std::string_view kHeadings[] = {"address(es) failed:",
-                                                   "following address failed:",
-                                                   "following addresses failed:"};
+  static constexpr std::string_view kHeadings[] = {
+      "address(es) failed:", "following address failed:", "following addresses failed:"};
   for (std::string_view h : kHeadings) {
     size_t p = lower.find(h);
     if (p == std::string::npos) continue;
@@ -643,15 +713,15 @@ bool ReadTextBounce(std::string_view text, const MimePart& root, const MimePart*
   if (recipients.empty()) recipients = std::move(to_matches);
   if (recipients.empty()) return false;
   r->format = "text";
+  ReportContext ctx(text);
   for (size_t i = 0; i < recipients.size(); ++i) {
-    std::string_view seg = recipients[i].pos == std::string_view::npos
-                               ? text
-                               : Segment(text, recipients, i);
+    std::string_view seg =
+        recipients[i].pos == std::string_view::npos ? text : Segment(text, recipients, i);
     std::string lower_seg = Lower(seg.substr(0, 4096));
     bool permanent = !(Has(lower_seg, "temporary") || Has(lower_seg, "will be retried") ||
                        Has(lower_seg, "still trying") || Has(lower_seg, "delayed"));
     r->recipients.push_back(
-        MakeRecipient(recipients[i].address, {}, 0, seg.substr(0, 4096), text, {}, permanent));
+        MakeRecipient(recipients[i].address, {}, 0, seg.substr(0, 4096), ctx, {}, permanent));
   }
   return true;
 }
@@ -737,6 +807,7 @@ bool ReadSesNotification(std::string_view text, Report* r) {
     if (b == j.end() || !b->is_object()) return false;
     r->reporting_mta = SafeOneLine(StripTypePrefix(str(*b, "reportingMTA")), 255);
     bool permanent = str(*b, "bounceType") != "Transient";
+    const std::string sub_type = str(*b, "bounceSubType");
     auto list = b->find("bouncedRecipients");
     if (list == b->end() || !list->is_array()) return false;
     for (const auto& rc : *list) {
@@ -749,8 +820,8 @@ bool ReadSesNotification(std::string_view text, Report* r) {
         dtype = Lower(TrimWhitespace(std::string_view(diag).substr(0, semi)));
         diag = std::string(TrimWhitespace(std::string_view(diag).substr(semi + 1)));
       }
-      std::string context = str(*b, "bounceSubType");
-      r->recipients.push_back(MakeRecipient(address, str(rc, "status"), 0, diag, context,
+      ReportContext ctx(sub_type);
+      r->recipients.push_back(MakeRecipient(address, str(rc, "status"), 0, diag, ctx,
                                             dtype == "smtp" ? "" : dtype, permanent));
     }
     return !r->recipients.empty();

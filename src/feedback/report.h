@@ -69,7 +69,7 @@ struct ComplaintReport {
                               // "auth-failure", "opt-out", ...
   std::string user_agent;
   std::string version;
-  std::string arrival_date;   // Arrival-Date / Received-Date as written
+  std::string arrival_date;  // Arrival-Date / Received-Date as written
   std::string source_ip;
   std::string original_mail_from;
   std::vector<std::string> original_rcpt_to;
@@ -82,8 +82,8 @@ struct ComplaintReport {
 // What the report carries of the message it is about (the returned message or its
 // headers), for correlation with what herald sent.
 struct OriginalMessage {
-  std::string message_id;   // Message-ID without angle brackets, may be empty
-  std::string from;         // From as written (encoded-words decoded), may be empty
+  std::string message_id;  // Message-ID without angle brackets, may be empty
+  std::string from;        // From as written (encoded-words decoded), may be empty
   std::string to;
   std::string subject;
   std::string return_path;  // Return-Path without angle brackets
@@ -99,10 +99,10 @@ struct Report {
   // Which reading recognised the mail, for diagnostics: "rfc3464", "arf", "rfc3834", or the
   // name of a text format ("qmail", "exim", "sendmail", "postfix", "exchange", ...).
   std::string format;
-  std::string reporting_mta;  // Reporting-MTA (or the reporting host), may be empty
-  std::string arrival_date;   // the report's Arrival-Date or Date
-  std::string subject;        // the report's own Subject (decoded)
-  std::string from;           // the report's own From
+  std::string reporting_mta;                  // Reporting-MTA (or the reporting host), may be empty
+  std::string arrival_date;                   // the report's Arrival-Date or Date
+  std::string subject;                        // the report's own Subject (decoded)
+  std::string from;                           // the report's own From
   std::vector<ReportedRecipient> recipients;  // bounces: one per failed or delayed address
   ComplaintReport complaint;                  // complaints only
   OriginalMessage original;

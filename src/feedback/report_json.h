@@ -40,4 +40,12 @@ namespace herald::feedback {
 nlohmann::json RecipientToJson(const ReportedRecipient& r);
 nlohmann::json ReportToJson(const Report& report);
 
+// Appends ReportToJson(report) with a leading "file": `file` member, as one line of
+// compact JSON (no newline), written directly rather than through nlohmann::json: `herald
+// classify` prints one per file and building the json tree cost more than the parse
+// (bench/classify_corpus.sh). Any string that is not valid UTF-8 (only `file` can be) has
+// its invalid bytes replaced by U+FFFD. report_json_test checks that the result parses to
+// exactly ReportToJson(report) plus "file".
+void AppendReportJsonLine(const Report& report, std::string_view file, std::string* out);
+
 }  // namespace herald::feedback

@@ -212,5 +212,30 @@ TEST(ReportToJson, DumpsUtf8AndRoundTrips) {
   EXPECT_EQ(back, ReportToJson(rep));
 }
 
+TEST(AppendReportJsonLine, ParsesToReportToJsonPlusFile) {
+  Report bounce = TwoRecipientBounce();
+  bounce.subject = "tab\there \"q\" back\\slash \xE2\x80\x94";
+  bounce.original.referenced_ids = {"a@b", "c@d"};
+  Report complaint;
+  complaint.kind = FeedbackKind::kComplaint;
+  complaint.complaint.feedback_type = "abuse";
+  complaint.complaint.original_rcpt_to = {"x@y.example"};
+  complaint.complaint.redacted = true;
+  for (const Report& rep : {bounce, complaint, Report{}}) {
+    std::string line;
+    AppendReportJsonLine(rep, "dir/f\"1\".eml", &line);
+    EXPECT_EQ(line.find('\n'), std::string::npos);
+    nlohmann::json got = nlohmann::json::parse(line);
+    nlohmann::json want = ReportToJson(rep);
+    want["file"] = "dir/f\"1\".eml";
+    EXPECT_EQ(got, want) << line;
+  }
+  // A file name that is not UTF-8 still gives valid JSON.
+  std::string line;
+  AppendReportJsonLine(Report{}, "bad\xFF\xC3name", &line);
+  nlohmann::json got = nlohmann::json::parse(line);
+  EXPECT_EQ(got["file"], "bad\xEF\xBF\xBD\xEF\xBF\xBDname");
+}
+
 }  // namespace
 }  // namespace herald::feedback

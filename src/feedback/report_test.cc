@@ -103,7 +103,8 @@ TEST(ParseFeedbackTest, Rfc3464ReportWithTwoRecipients) {
 TEST(ParseFeedbackTest, DeliveredReportIsNotABounce) {
   std::string dsn(kPostfixDsn);
   size_t p;
-  while ((p = dsn.find("Action: failed")) != std::string::npos) dsn.replace(p, 14, "Action: relayed");
+  while ((p = dsn.find("Action: failed")) != std::string::npos)
+    dsn.replace(p, 14, "Action: relayed");
   while ((p = dsn.find("Action: delayed")) != std::string::npos) {
     dsn.replace(p, 15, "Action: delivered");
   }
