@@ -1,6 +1,7 @@
 #include "feedback/smtp_reply.h"
 
 #include <array>
+#include <cctype>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -222,6 +223,8 @@ constexpr Phrase kPhrases[] = {
     {"maximum time", Reason::kExpired},
     {"message timed out", Reason::kExpired},
     {"still undelivered", Reason::kExpired},
+    {"not delivered within", Reason::kExpired},
+    {"failing for a long time", Reason::kExpired},  // Exim: retry time reached
     // Sender authentication.
     {"spf", Reason::kAuthFailure, true},
     {"openspf", Reason::kAuthFailure},
@@ -275,6 +278,7 @@ constexpr Phrase kPhrases[] = {
     {"sender verify failed", Reason::kSenderRejected},
     {"sender verification failed", Reason::kSenderRejected},
     {"domain of sender address", Reason::kSenderRejected},  // Sendmail 553 5.1.8
+    {"send mail as", Reason::kSenderRejected},              // Gmail: a "Send mail as" alias refused
     {"purported responsible address", Reason::kSenderRejected},
     {"sender domain", Reason::kSenderRejected},
     {"invalid sender", Reason::kSenderRejected},
@@ -471,6 +475,8 @@ constexpr Phrase kPhrases[] = {
     {"undeliverable address", Reason::kUserUnknown},
     {"as(201806281)", Reason::kUserUnknown},  // Exchange Online directory-based edge block
     {"address couldn't be found", Reason::kUserUnknown},
+    {"no valid recipients", Reason::kUserUnknown},
+    {"check if address is correct", Reason::kUserUnknown},
     {"recipient address rejected: access denied", Reason::kUserUnknown},  // Exchange Online
     {"not a registered", Reason::kUserUnknown},
     {"recipient name is not recognized", Reason::kUserUnknown},  // Exchange 2003
@@ -565,6 +571,9 @@ constexpr Phrase kPhrases[] = {
     {"not implemented", Reason::kSyntaxError},
     // Connection trouble.
     {"network error", Reason::kNetworkError},
+    {"not responding", Reason::kNetworkError},
+    {"not reachable", Reason::kNetworkError},
+    {"could not find a gateway", Reason::kNetworkError},
     {"connection refused", Reason::kNetworkError},
     {"connection timed out", Reason::kNetworkError},
     {"connection reset", Reason::kNetworkError},
@@ -592,9 +601,6 @@ constexpr Phrase kGenericPhrases[] = {
     {"not allowed", Reason::kPolicy},
     {"not authorized", Reason::kPolicy},
     {"prohibited", Reason::kPolicy},
-    // A refusal of the recipient that gives no cause: most often an unknown mailbox.
-    {"recipient address rejected", Reason::kUserUnknown},
-    {"address rejected", Reason::kUserUnknown},
     {"filtered", Reason::kFiltered},
     // Generic deferrals.
     {"try again later", Reason::kRateLimited},
@@ -607,6 +613,14 @@ constexpr Phrase kGenericPhrases[] = {
     {"too many", Reason::kRateLimited},
 };
 
+// A refusal of the recipient that gives no cause: most often an unknown mailbox, but read
+// after any enhanced code ("550 5.6.0 <a@b>: Recipient address rejected: Media error" is
+// about the content).
+constexpr Phrase kRecipientRefusedPhrases[] = {
+    {"recipient address rejected", Reason::kUserUnknown},
+    {"address rejected", Reason::kUserUnknown},
+};
+
 // Phrases that say only that retries stopped: read after every code, so that the cause of
 // the last attempt wins when the report gives one ("Unable to contact LDAP server (#4.4.3)
 // ... this message has been in the queue too long").
@@ -617,6 +631,7 @@ constexpr Phrase kFallbackPhrases[] = {
     {"queue too long", Reason::kExpired},
     {"undeliverable for too long", Reason::kExpired},
     {"giving up", Reason::kExpired},
+    {"attempts:", Reason::kExpired},             // "Delivery failed 20 attempts: ..."
     {"google groups", Reason::kSenderRejected},  // the group refuses posts from the sender
     {"gave up", Reason::kExpired},
 };
@@ -682,6 +697,7 @@ Reason FirstPhrase(const Phrase (&table)[N], std::string_view lower) {
 Reason PhraseReason(std::string_view lower) {
   if (Reason r = FirstPhrase(kPhrases, lower); r != Reason::kUnknown) return r;
   if (Reason r = FirstPhrase(kGenericPhrases, lower); r != Reason::kUnknown) return r;
+  if (Reason r = FirstPhrase(kRecipientRefusedPhrases, lower); r != Reason::kUnknown) return r;
   return FirstPhrase(kFallbackPhrases, lower);
 }
 
@@ -926,6 +942,9 @@ Reason ReasonFromEvidence(std::optional<EnhancedStatus> enhanced, int code,
   if (meaning.strong) return meaning.reason;
   if (Reason r = FirstPhrase(kGenericPhrases, lower_text); r != Reason::kUnknown) return r;
   if (meaning.reason != Reason::kUnknown) return meaning.reason;
+  if (Reason r = FirstPhrase(kRecipientRefusedPhrases, lower_text); r != Reason::kUnknown) {
+    return r;
+  }
   if (Reason r = BasicCodeReason(code); r != Reason::kUnknown) return r;
   if (Reason r = FirstPhrase(kFallbackPhrases, lower_text); r != Reason::kUnknown) return r;
   if (context.empty()) return Reason::kUnknown;
@@ -983,6 +1002,34 @@ std::optional<EnhancedStatus> FindEnhancedStatus(std::string_view text) {
   return std::nullopt;
 }
 
+// `line` without the reply codes that multi-line replies repeat on every line ("550-5.7.1
+// ", "550 5.7.1 ") after its start, so that phrases broken across lines match again:
+// "Messages with multiple 550-5.7.1 addresses in From:" -> "... multiple addresses in From:".
+std::string WithoutContinuationCodes(std::string_view line) {
+  std::string out;
+  out.reserve(line.size());
+  size_t i = 0;
+  while (i < line.size()) {
+    // A candidate starts after a space: "ddd" then '-' or ' ', then an enhanced code.
+    if (i > 0 && line[i - 1] == ' ' && i + 4 < line.size() && (line[i] == '4' || line[i] == '5') &&
+        std::isdigit(static_cast<unsigned char>(line[i + 1])) &&
+        std::isdigit(static_cast<unsigned char>(line[i + 2])) &&
+        (line[i + 3] == '-' || line[i + 3] == ' ')) {
+      size_t j = i + 4;
+      size_t end = j;
+      while (end < line.size() && IsDigitOrDot(line[end])) ++end;
+      if (end > j && ParseEnhancedStatus(line.substr(j, end - j)) && out.size() > 12) {
+        i = end;
+        while (i < line.size() && line[i] == ' ') ++i;
+        continue;
+      }
+    }
+    out.push_back(line[i]);
+    ++i;
+  }
+  return out;
+}
+
 std::string FormatStatus(const EnhancedStatus& st) {
   return std::to_string(st.klass) + "." + std::to_string(st.subject) + "." +
          std::to_string(st.detail);
@@ -1015,7 +1062,8 @@ Verdict ClassifyFailure(const FailureFacts& f) {
     }
   }
   const std::string line = SafeOneLine(f.text);
-  const std::string lower = AsciiLower(std::string_view(line).substr(0, kMaxMatchedBytes));
+  const std::string lower =
+      AsciiLower(WithoutContinuationCodes(std::string_view(line).substr(0, kMaxMatchedBytes)));
   Verdict v;
   v.reason = ReasonFor(enhanced, f.reply_code, lower, f.context, f.command, f.diagnostic_type);
   bool permanent = f.permanent;

@@ -364,6 +364,23 @@ TEST(ClassifySmtpReplyTest, SpecificTextThenCodeThenGenericText) {
             Reason::kNotAccepting);
   EXPECT_EQ(ClassifySmtpReply(550, "5.1.1 <a@b.example>: Recipient address rejected").reason,
             Reason::kUserUnknown);
+  // A refusal of the recipient that names no cause yields even to an ambiguous code...
+  EXPECT_EQ(
+      ClassifySmtpReply(550, "5.6.0 <a@b.example>: Recipient address rejected: Media error").reason,
+      Reason::kContentError);
+  // ...and stands for an unknown mailbox when there is no code at all.
+  EXPECT_EQ(ClassifySmtpReply(550, "<a@b.example>: Recipient address rejected.").reason,
+            Reason::kUserUnknown);
+  // Phrases match at the start of a word only: "unblocked" is not "blocked".
+  EXPECT_EQ(ClassifySmtpReply(550, "5.7.1 go away, unblocked later").reason, Reason::kPolicy);
+  // Codes that multi-line replies repeat inside the text do not break a phrase.
+  FailureFacts facts;
+  facts.status = "5.7.1";
+  facts.reply_code = 550;
+  facts.text =
+      "550-5.7.1 Messages with multiple 550-5.7.1 addresses in From: header are not "
+      "accepted.";
+  EXPECT_EQ(ClassifyFailure(facts).reason, Reason::kNotRfcCompliant);
   // 5.7.1 is ambiguous, so the text decides, and with no text the code's usual meaning.
   EXPECT_EQ(ClassifySmtpReply(550, "5.7.1 mailbox full").reason, Reason::kMailboxFull);
   EXPECT_EQ(ClassifySmtpReply(550, "5.7.1 go away").reason, Reason::kPolicy);

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "base/log.h"
+#include "net/smtp_session_loop.h"
 #include "net/tcp_server.h"
 #include "net/tls.h"
 #include "smtp/server_session.h"
@@ -11,7 +12,6 @@
 namespace herald::net {
 namespace {
 
-constexpr size_t kReadBufferBytes = 64 * 1024;
 constexpr size_t kMaxMessageBytesCeiling = size_t{1} << 30;
 
 // The per-connection bridge between the pure session and the receiver.
@@ -115,7 +115,6 @@ void FeedbackListener::Serve(Connection& conn, bool over_capacity) {
     return;
   }
   const auto started = std::chrono::steady_clock::now();
-  std::string reason = "eof";
   smtp::SessionOptions options;
   options.hostname = config_.hostname;
   options.tls_available = tls_ != nullptr;
@@ -129,52 +128,7 @@ void FeedbackListener::Serve(Connection& conn, bool over_capacity) {
   MxSessionHandler handler(receiver_, conn.PeerIp());
   smtp::ServerSession session(options, handler);
 
-  auto send = [&](const smtp::SessionOutput& out) {
-    if (out.bytes.empty()) return true;
-    Status s = conn.Write(out.bytes, idle);
-    if (!s.ok()) reason = "write failed: " + s.message();
-    return s.ok();
-  };
-  std::unique_ptr<char[]> buf(new char[kReadBufferBytes]);
-  if (send(session.Greeting())) {
-    while (true) {
-      if (conn.StopRequested() && !session.InTransaction()) {
-        send(session.Shutdown());
-        reason = "shutdown";
-        break;
-      }
-      size_t n = 0;
-      const Connection::ReadResult r = conn.Read(buf.get(), kReadBufferBytes, &n, idle);
-      if (r == Connection::ReadResult::kStopping) {
-        if (session.InTransaction()) conn.SetDraining();
-        continue;
-      }
-      if (r == Connection::ReadResult::kTimeout) {
-        send(conn.StopRequested() ? session.Shutdown() : session.Timeout());
-        reason = conn.StopRequested() ? "shutdown deadline" : "timeout";
-        break;
-      }
-      if (r == Connection::ReadResult::kEof) break;
-      if (r == Connection::ReadResult::kError) {
-        reason = "read error";
-        break;
-      }
-      const smtp::SessionOutput out = session.Feed(std::string_view(buf.get(), n));
-      if (!send(out)) break;
-      if (out.start_tls) {
-        Status s = conn.StartTls(tls_->get(), idle);
-        if (!s.ok()) {
-          reason = "tls handshake failed";
-          break;
-        }
-        session.TlsStarted();
-      }
-      if (out.close) {
-        reason = session.closed() ? "closed" : "eof";
-        break;
-      }
-    }
-  }
+  const std::string reason = RunSmtpSessionLoop(conn, tls_.get(), session, idle);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();

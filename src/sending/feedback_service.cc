@@ -134,17 +134,25 @@ void AppendLine(std::string* lines, const std::string& line) {
   lines->append(line);
 }
 
-// The Bounce events of one correlated message. Returns the recipients named; `delayed`
-// counts entries left out because the remote side still tries.
-size_t BounceEvents(const Report& r, const MessageMatch& match, const std::string& ts,
-                    std::string* lines, size_t* events, size_t* delayed) {
+// What the events of one report named, for the result and the counters.
+struct Named {
+  size_t bounce_events = 0;
+  size_t bounced = 0;
+  size_t delay_events = 0;
+  size_t delayed = 0;
+};
+
+// The Bounce events of one correlated message, and the DeliveryDelay events of its
+// recipients whose entry says "delayed" (the remote side still tries).
+void BounceAndDelayEvents(const Report& r, const MessageMatch& match, const std::string& ts,
+                          std::string* lines, Named* named) {
   struct Group {
     nlohmann::json recipients = nlohmann::json::array();
     std::string remote_ip;
   };
   std::map<std::pair<std::string, std::string>, Group> groups;  // (type, sub-type)
+  std::map<std::string, nlohmann::json> delays;                 // delayType -> recipients
   const feedback::Verdict unknown = feedback::MakeVerdict(feedback::Reason::kUnknown, true, "", "");
-  size_t named = 0;
   for (const auto& rcpt : match.recipients) {
     const feedback::ReportedRecipient* entry =
         rcpt.report_index >= 0 && static_cast<size_t>(rcpt.report_index) < r.recipients.size()
@@ -152,7 +160,12 @@ size_t BounceEvents(const Report& r, const MessageMatch& match, const std::strin
             : nullptr;
     const feedback::Verdict& v = entry != nullptr ? entry->verdict : unknown;
     if (v.action == "delayed") {
-      ++*delayed;
+      nlohmann::json j = {{"emailAddress", rcpt.address}, {"status", v.status}};
+      if (!v.diagnostic_code.empty()) j["diagnosticCode"] = ToValidUtf8(v.diagnostic_code);
+      nlohmann::json& list = delays[v.delay_type.empty() ? "Undetermined" : v.delay_type];
+      if (list.is_null()) list = nlohmann::json::array();
+      list.push_back(std::move(j));
+      ++named->delayed;
       continue;
     }
     nlohmann::json j = {{"emailAddress", rcpt.address},
@@ -162,7 +175,7 @@ size_t BounceEvents(const Report& r, const MessageMatch& match, const std::strin
     Group& g = groups[{v.bounce_type, v.bounce_sub_type}];
     g.recipients.push_back(std::move(j));
     if (g.remote_ip.empty() && entry != nullptr) g.remote_ip = RemoteIp(entry->remote_mta);
-    ++named;
+    ++named->bounced;
   }
   const nlohmann::json mail = MailObject(*match.message);
   const std::string reporting = ReportingMta(r.reporting_mta);
@@ -175,9 +188,17 @@ size_t BounceEvents(const Report& r, const MessageMatch& match, const std::strin
     if (!reporting.empty()) detail["reportingMTA"] = ToValidUtf8(reporting);
     if (!g.remote_ip.empty()) detail["remoteMtaIp"] = g.remote_ip;
     AppendLine(lines, EventLine("Bounce", mail, "bounce", std::move(detail)));
-    ++*events;
+    ++named->bounce_events;
   }
-  return named;
+  // SES's deliveryDelay object; no expirationTime (see the header).
+  for (auto& [delay_type, recipients] : delays) {
+    nlohmann::json detail = {{"delayType", ToValidUtf8(delay_type)},
+                             {"delayedRecipients", std::move(recipients)},
+                             {"timestamp", ts}};
+    if (!reporting.empty()) detail["reportingMTA"] = ToValidUtf8(reporting);
+    AppendLine(lines, EventLine("DeliveryDelay", mail, "deliveryDelay", std::move(detail)));
+    ++named->delay_events;
+  }
 }
 
 size_t ComplaintEvent(const Report& r, const MessageMatch& match, const std::string& ts,
@@ -258,7 +279,7 @@ StatusOr<ProcessResult> FeedbackProcessor::Process(const InboundFeedback& m) con
   }
   const std::string ts = FormatIso8601Millis(m.received);
   std::string lines;
-  size_t delayed = 0;
+  Named named;
   for (const auto& match : c.matches) {
     result.message_ids.push_back(match.message->message_id);
     switch (report.kind) {
@@ -272,16 +293,20 @@ StatusOr<ProcessResult> FeedbackProcessor::Process(const InboundFeedback& m) con
         ++result.events;
         break;
       default:
-        result.recipients += BounceEvents(report, match, ts, &lines, &result.events, &delayed);
+        BounceAndDelayEvents(report, match, ts, &lines, &named);
         break;
     }
   }
+  result.events += named.bounce_events + named.delay_events;
+  result.recipients += named.bounced + named.delayed;
+  result.delay_events = named.delay_events;
+  result.delayed_recipients = named.delayed;
   if (report.kind == FeedbackKind::kComplaint) {
     result.outcome = FeedbackOutcome::kComplaint;
   } else if (report.kind == FeedbackKind::kAutoReply) {
     result.outcome = FeedbackOutcome::kAutoReply;
   } else {
-    result.outcome = result.events > 0 ? FeedbackOutcome::kBounce : FeedbackOutcome::kDelayed;
+    result.outcome = named.bounce_events > 0 ? FeedbackOutcome::kBounce : FeedbackOutcome::kDelayed;
   }
   if (!lines.empty()) RETURN_IF_ERROR(events_.Publish(lines));
   return result;
@@ -469,8 +494,8 @@ void FeedbackService::ProcessOne(const std::string& id) {
   switch (r->outcome) {
     case FeedbackOutcome::kBounce:
       ++c.bounce;
-      c.bounce_events += r->events;
-      c.bounced_recipients += r->recipients;
+      c.bounce_events += r->events - r->delay_events;
+      c.bounced_recipients += r->recipients - r->delayed_recipients;
       break;
     case FeedbackOutcome::kComplaint:
       ++c.complaint;
@@ -493,6 +518,8 @@ void FeedbackService::ProcessOne(const std::string& id) {
       ++c.orphan;
       break;
   }
+  c.delay_events += r->delay_events;  // kDelayed, and kBounce for a mixed report
+  c.delayed_recipients += r->delayed_recipients;
   if (r->outcome != FeedbackOutcome::kOrphan) {
     const uint64_t n = r->message_ids.size();
     if (r->method == CorrelationMethod::kVerp) c.by_verp += n;
@@ -523,6 +550,8 @@ nlohmann::json FeedbackService::CountersJson() const {
           {"events",
            {{"bounce", c.bounce_events},
             {"bounced_recipients", c.bounced_recipients},
+            {"delivery_delay", c.delay_events},
+            {"delayed_recipients", c.delayed_recipients},
             {"complaint", c.complaint_events},
             {"complained_recipients", c.complained_recipients}}},
           {"correlated_by",

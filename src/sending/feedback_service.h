@@ -11,7 +11,14 @@
 //       Verdict says (Undetermined when the report has no entry for a recipient),
 //       feedbackId (new), timestamp (when the report arrived), reportingMTA ("dns; host"
 //       as the report gives it) and remoteMtaIp when the report names the remote MTA by IP.
-//       Entries whose action is "delayed" make no event (the remote side still tries);
+//       Entries whose action is "delayed" (the remote side still tries) make no Bounce but
+//       one DeliveryDelay event per correlated message and delayType (Verdict::delay_type,
+//       "Undetermined" when empty): delayedRecipients [{emailAddress, status,
+//       diagnosticCode}], reportingMTA as for a Bounce, timestamp (when the report
+//       arrived), and no expirationTime: herald handed the message over, so its own queue
+//       lifetime says nothing about how long the remote MTA keeps trying, and the report
+//       does not carry the remote's limit. A report with failed and delayed entries makes
+//       both kinds of event, each for its own recipients;
 //     - a complaint: one Complaint event per message, complainedRecipients [{emailAddress}],
 //       complaintFeedbackType, userAgent, arrivalDate (ISO 8601, when the report's date
 //       parses) when the report has them, complaintSubType null, feedbackId, timestamp;
@@ -67,7 +74,7 @@ enum class FeedbackOutcome {
   kComplaint,    // Complaint event(s) published
   kAutoReply,    // an auto-reply (recorded, never a bounce)
   kDelivered,    // a DSN reporting success: dropped
-  kDelayed,      // a bounce whose matched entries are all "delayed": dropped
+  kDelayed,      // a bounce whose matched entries are all "delayed": DeliveryDelay event(s)
   kNotFeedback,  // ordinary mail: dropped
   kOrphan,       // feedback that names no message or recipient of herald's: kept
 };
@@ -79,8 +86,10 @@ struct ProcessResult {
   feedback::FeedbackKind kind = feedback::FeedbackKind::kNotFeedback;
   CorrelationMethod method = CorrelationMethod::kNone;
   std::string orphan_reason;             // kOrphan only
-  size_t events = 0;                     // event lines published
+  size_t events = 0;                     // event lines published, of every type
   size_t recipients = 0;                 // recipients named in them
+  size_t delay_events = 0;               // of those: DeliveryDelay events
+  size_t delayed_recipients = 0;         // and the recipients named in these
   std::vector<std::string> message_ids;  // correlated messages
   std::string format;                    // Report::format
 };
@@ -114,6 +123,8 @@ struct FeedbackCounters {
   uint64_t failed = 0;         // processing failed (left for the next start)
   uint64_t bounce_events = 0;  // events published
   uint64_t bounced_recipients = 0;
+  uint64_t delay_events = 0;  // DeliveryDelay, from reports that are all or partly "delayed"
+  uint64_t delayed_recipients = 0;
   uint64_t complaint_events = 0;
   uint64_t complained_recipients = 0;
   uint64_t by_verp = 0;  // correlated messages by method

@@ -161,17 +161,132 @@ TEST_F(FeedbackServiceTest, BounceBecomesBounceEventsWithTheVerdictAsGiven) {
   EXPECT_FALSE(fs_.ContentsForTest("/data/feedback/incoming/" + fid + ".msg").has_value());
 }
 
-TEST_F(FeedbackServiceTest, DelayedOnlyReportsMakeNoBounce) {
+// A recipient the remote side has not given up on (Action: delayed).
+feedback::ReportedRecipient Delayed(const std::string& address, const std::string& delay_type,
+                                    const std::string& status) {
+  feedback::ReportedRecipient r =
+      Entry(address, "Transient", "General", status, /*action=*/"delayed");
+  r.verdict.delay_type = delay_type;
+  r.verdict.diagnostic_code = "smtp; 451 " + status + " try later <" + address + ">";
+  return r;
+}
+
+TEST_F(FeedbackServiceTest, DelayedOnlyReportBecomesADeliveryDelayEvent) {
   Report r;
   r.kind = FeedbackKind::kBounce;
-  r.recipients = {Entry("a@dest.test", "Transient", "General", "4.4.1", "delayed")};
+  r.format = "rfc3464";
+  r.reporting_mta = "DNS;mx.relay.test";
+  r.recipients = {Delayed("b@dest.test", "MailboxFull", "4.2.2")};
   reports_["delay"] = r;
   FeedbackService service(Config(), clock_, *inbox_, processor_);
+  clock_.Advance(std::chrono::minutes(3));
+  Receive(service, "delay", Verp(1));
+  EXPECT_EQ(service.ProcessQueued(), 1u);
+
+  EXPECT_TRUE(events_.OfType("Bounce").empty()) << "the remote side still tries";
+  auto delays = events_.OfType("DeliveryDelay");
+  ASSERT_EQ(delays.size(), 1u);
+  const auto& e = delays[0];
+  EXPECT_EQ(e["mail"]["messageId"], id_);
+  EXPECT_EQ(e["mail"]["commonHeaders"]["subject"], "Spring sale");
+  EXPECT_FALSE(e.contains("bounce"));
+  const auto& d = e["deliveryDelay"];
+  EXPECT_EQ(d["delayType"], "MailboxFull");
+  EXPECT_EQ(d["delayedRecipients"],
+            nlohmann::json::parse(R"([{"emailAddress": "b@dest.test", "status": "4.2.2",
+                "diagnosticCode": "smtp; 451 4.2.2 try later <b@dest.test>"}])"));
+  EXPECT_EQ(d["reportingMTA"], "dns; mx.relay.test");
+  EXPECT_EQ(d["timestamp"], FormatIso8601Millis(clock_.Now()));
+  EXPECT_FALSE(d.contains("expirationTime")) << "herald does not know the remote's limit";
+  EXPECT_FALSE(d.contains("feedbackId"));
+  const FeedbackCounters c = service.Counters();
+  EXPECT_EQ(c.delayed, 1u);
+  EXPECT_EQ(c.bounce, 0u);
+  EXPECT_EQ(c.bounce_events, 0u);
+  EXPECT_EQ(c.delay_events, 1u);
+  EXPECT_EQ(c.delayed_recipients, 1u);
+  EXPECT_EQ(service.CountersJson()["events"]["delivery_delay"], 1);
+  EXPECT_EQ(service.CountersJson()["events"]["delayed_recipients"], 1);
+  EXPECT_TRUE(inbox_->Pending()->empty()) << "processed mail is removed";
+}
+
+TEST_F(FeedbackServiceTest, MixedReportMakesABounceAndADelayEachForItsOwnRecipients) {
+  Report r;
+  r.kind = FeedbackKind::kBounce;
+  r.reporting_mta = "dns; mx.relay.test";
+  r.recipients = {Delayed("c@isp.test", "IPFailure", "4.7.0"),
+                  Entry("a@dest.test", "Permanent", "NoEmail", "5.1.1"),
+                  Delayed("intruder@elsewhere.test", "General", "4.4.1"),
+                  Delayed("B@Dest.Test", "TransientCommunicationFailure", "4.4.2")};
+  r.recipients[3].verdict.delay_type = "";  // no delay type: Undetermined
+  reports_["mixed"] = r;
+  FeedbackService service(Config(), clock_, *inbox_, processor_);
+  Receive(service, "mixed", Verp(UINT32_MAX));
+  service.ProcessQueued();
+
+  ASSERT_EQ(events_.calls, 1) << "one Publish per report";
+  auto bounces = events_.OfType("Bounce");
+  ASSERT_EQ(bounces.size(), 1u);
+  EXPECT_EQ(bounces[0]["bounce"]["bouncedRecipients"].size(), 1u);
+  EXPECT_EQ(bounces[0]["bounce"]["bouncedRecipients"][0]["emailAddress"], "a@dest.test");
+  // One DeliveryDelay per delayType, each naming only the message's own recipients, spelled
+  // as herald sent them.
+  std::map<std::string, nlohmann::json> by_type;
+  for (const auto& e : events_.OfType("DeliveryDelay")) {
+    EXPECT_EQ(e["mail"]["messageId"], id_);
+    EXPECT_EQ(e["deliveryDelay"]["reportingMTA"], "dns; mx.relay.test");
+    by_type[e["deliveryDelay"]["delayType"]] = e["deliveryDelay"]["delayedRecipients"];
+  }
+  ASSERT_EQ(by_type.size(), 2u);
+  ASSERT_EQ(by_type.count("IPFailure"), 1u);
+  ASSERT_EQ(by_type.count("Undetermined"), 1u);
+  ASSERT_EQ(by_type["IPFailure"].size(), 1u);
+  EXPECT_EQ(by_type["IPFailure"][0]["emailAddress"], "c@isp.test");
+  EXPECT_EQ(by_type["IPFailure"][0]["status"], "4.7.0");
+  ASSERT_EQ(by_type["Undetermined"].size(), 1u);
+  EXPECT_EQ(by_type["Undetermined"][0]["emailAddress"], "b@dest.test");
+  EXPECT_EQ(by_type["Undetermined"][0]["status"], "4.4.2");
+  for (const auto& e : events_.all) EXPECT_EQ(e.dump().find("intruder"), std::string::npos);
+
+  const FeedbackCounters c = service.Counters();
+  EXPECT_EQ(c.bounce, 1u) << "the outcome is a bounce";
+  EXPECT_EQ(c.delayed, 0u);
+  EXPECT_EQ(c.bounce_events, 1u);
+  EXPECT_EQ(c.bounced_recipients, 1u);
+  EXPECT_EQ(c.delay_events, 2u);
+  EXPECT_EQ(c.delayed_recipients, 2u);
+}
+
+TEST_F(FeedbackServiceTest, PerRecipientTokenPicksTheDelayedEntryItNames) {
+  Report r;
+  r.kind = FeedbackKind::kBounce;
+  r.recipients = {Entry("a@dest.test", "Permanent", "NoEmail", "5.1.1"),
+                  Delayed("c@isp.test", "SpamDetected", "4.7.1")};
+  reports_["two"] = r;
+  FeedbackService service(Config(), clock_, *inbox_, processor_);
+  Receive(service, "two", Verp(2));  // the token names c@isp.test only
+  service.ProcessQueued();
+  EXPECT_TRUE(events_.OfType("Bounce").empty()) << "a@dest.test is not the token's recipient";
+  auto delays = events_.OfType("DeliveryDelay");
+  ASSERT_EQ(delays.size(), 1u);
+  EXPECT_EQ(delays[0]["deliveryDelay"]["delayType"], "SpamDetected");
+  EXPECT_EQ(delays[0]["deliveryDelay"]["delayedRecipients"][0]["emailAddress"], "c@isp.test");
+  EXPECT_FALSE(delays[0]["deliveryDelay"].contains("reportingMTA")) << "the report names none";
+  EXPECT_EQ(service.Counters().delayed, 1u);
+}
+
+TEST_F(FeedbackServiceTest, UnpublishedDelayIsRetried) {
+  Report r;
+  r.kind = FeedbackKind::kBounce;
+  r.recipients = {Delayed("a@dest.test", "General", "4.4.1")};
+  reports_["delay"] = r;
+  FeedbackService service(Config(), clock_, *inbox_, processor_);
+  events_.fail = true;
   Receive(service, "delay", Verp(0));
   service.ProcessQueued();
-  EXPECT_TRUE(events_.all.empty());
-  EXPECT_EQ(service.Counters().delayed, 1u);
-  EXPECT_EQ(service.Counters().bounce, 0u);
+  EXPECT_EQ(service.Counters().failed, 1u);
+  EXPECT_EQ(service.Counters().delay_events, 0u);
+  EXPECT_EQ(inbox_->Pending()->size(), 1u) << "kept for the next start";
 }
 
 TEST_F(FeedbackServiceTest, VerpWithoutEntriesIsAnUndeterminedBounce) {

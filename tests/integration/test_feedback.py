@@ -35,14 +35,19 @@ def crlf(text):
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
+DSN_FAILED_TEXT = """I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients."""
+
+
 def dsn(*, reporting_mta, final_recipient, status, diagnostic, original_headers,
-        remote_mta=None, action="failed"):
+        remote_mta=None, action="failed", subject="Undelivered Mail Returned to Sender",
+        text=DSN_FAILED_TEXT):
     """An RFC 3464 delivery status notification, as an MTA writes it."""
     boundary = "dsn-%s" % os.urandom(6).hex()
     remote = "Remote-MTA: %s\n" % remote_mta if remote_mta else ""
     return crlf("""From: MAILER-DAEMON@{mta}
 To: postmaster@{rp}
-Subject: Undelivered Mail Returned to Sender
+Subject: {subject}
 Date: {date}
 Message-ID: <{nonce}@{mta}>
 Auto-Submitted: auto-replied
@@ -54,8 +59,7 @@ Content-Type: text/plain; charset=us-ascii
 
 This is the mail system at host {mta}.
 
-I'm sorry to have to inform you that your message could not
-be delivered to one or more recipients.
+{text}
 
 <{rcpt}>: host {mta} said: {diag}
 
@@ -78,7 +82,8 @@ Content-Type: text/rfc822-headers
 --{b}--
 """.format(mta=reporting_mta, rp=RETURN_PATH_DOMAIN, date=email.utils.formatdate(),
            nonce=os.urandom(8).hex(), b=boundary, rcpt=final_recipient, diag=diagnostic,
-           action=action, status=status, remote=remote, headers=original_headers.strip()))
+           action=action, status=status, remote=remote, headers=original_headers.strip(),
+           subject=subject, text=text))
 
 
 def arf(*, original_rcpt_to, original_headers, user_agent="ExampleFBL/1.0",
@@ -162,6 +167,8 @@ def recipients_of(e):
         return [r.get("emailAddress") for r in e["complaint"].get("complainedRecipients", [])]
     if t == "AutoReply":
         return [r.get("emailAddress") for r in e["autoReply"].get("recipients", [])]
+    if t == "DeliveryDelay":
+        return [r.get("emailAddress") for r in e["deliveryDelay"].get("delayedRecipients", [])]
     return []
 
 
@@ -305,6 +312,41 @@ class FeedbackMxTest(FeedbackChecks):
         self.assertEqual([recipients_of(x) for x in feedback_events(self.herald, mid, "Bounce")],
                          [["bob@dest.test"]])
         self.assertGreaterEqual(self.wait_counter(["correlated_by", "verp"], 1), 1)
+
+    def test_delayed_dsn_is_a_delivery_delay_for_that_recipient(self):
+        subject = "dsn delayed %s" % os.urandom(4).hex()
+        to = ["ivan@dest.test", "judy@dest.test"]
+        mid = self.send(to, subject)
+        before = self.counters()
+        report = dsn(reporting_mta="mx.dest.test", final_recipient="judy@dest.test",
+                     action="delayed", status="4.2.2",
+                     diagnostic="452 4.2.2 <judy@dest.test>: Mailbox full, try again later",
+                     subject="Delayed Mail (still being retried)",
+                     text="THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE.",
+                     original_headers=original_headers(mid, "judy@dest.test", subject))
+        refused = self.mx().sendmail("", [self.verp(mid, 1)], report.encode())
+        self.assertEqual(refused, {})
+
+        e = self.wait_event(mid, "DeliveryDelay", "judy@dest.test")
+        d = e["deliveryDelay"]
+        self.assertEqual(e["mail"]["messageId"], mid)
+        self.assertEqual(e["mail"]["destination"], to)
+        self.assertEqual(e["mail"]["commonHeaders"]["subject"], subject)
+        self.assertEqual(recipients_of(e), ["judy@dest.test"], "only the token's recipient")
+        r = d["delayedRecipients"][0]
+        self.assertEqual(r["status"], "4.2.2")
+        self.assertIn("Mailbox full", r.get("diagnosticCode", ""))
+        self.assertEqual(d["delayType"], "MailboxFull", d)
+        self.assertEqual(d.get("reportingMTA"), "dns; mx.dest.test")
+        self.assertRegex(d.get("timestamp", ""), harness.ISO_TS)
+        # The remote side still tries: no bounce, and the report counts as delayed.
+        self.wait_counter(["outcomes", "delayed"], before["outcomes"]["delayed"] + 1)
+        self.assertEqual(feedback_events(self.herald, mid, "Bounce"), [])
+        self.assertEqual(len(feedback_events(self.herald, mid, "DeliveryDelay")), 1)
+        after = self.counters()
+        self.assertEqual(after["events"]["delivery_delay"],
+                         before["events"]["delivery_delay"] + 1)
+        self.assertEqual(after["outcomes"]["bounce"], before["outcomes"]["bounce"])
 
     def test_dsn_without_token_is_matched_by_message_id_and_strangers_are_orphans(self):
         subject = "dsn msgid %s" % os.urandom(4).hex()
