@@ -96,12 +96,15 @@ struct Builder {
       }
     }
     if (cte == "base64") {
-      part->body = DecodeBase64Lenient(body);
-      part->body = NormalizeLineEnds(part->body);
+      auto decoded = std::make_shared<std::string>(NormalizeLineEnds(DecodeBase64Lenient(body)));
+      part->body = *decoded;
+      part->decoded = std::move(decoded);
     } else if (cte == "quoted-printable") {
-      part->body = DecodeQuotedPrintableLenient(body);
+      auto decoded = std::make_shared<std::string>(DecodeQuotedPrintableLenient(body));
+      part->body = *decoded;
+      part->decoded = std::move(decoded);
     } else {
-      part->body = std::string(body);
+      part->body = body;
     }
     if (can_nest &&
         (type == "message/rfc822" || type == "message/global" || type == "text/rfc822-headers" ||
@@ -304,10 +307,18 @@ std::vector<MimeHeader> ParseHeaderFields(std::string_view text) {
 }
 
 MimePart ParseMimeTree(std::string_view message) {
-  std::string text = NormalizeLineEnds(message);
   MimePart root;
+  std::shared_ptr<const std::string> normalized;
+  std::string_view text = message;
+  if (message.find('\r') != std::string_view::npos) {
+    normalized = std::make_shared<const std::string>(NormalizeLineEnds(message));
+    text = *normalized;
+  }
   Builder b;
   b.Fill(text, 0, &root);
+  // Bodies may view the normalised message: it lives as long as the root, unless the root's
+  // own body was decoded (then nothing views the encoded text).
+  if (normalized && !root.decoded) root.decoded = std::move(normalized);
   return root;
 }
 

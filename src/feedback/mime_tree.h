@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,10 +38,14 @@ struct MimeHeader {
 
 struct MimePart {
   std::vector<MimeHeader> headers;
-  std::string type;     // lower-case "type/subtype" from Content-Type ("text/plain" if none)
-  std::string charset;  // lower-case charset parameter, may be empty
-  std::string body;     // transfer-decoded bytes, LF line ends
+  std::string type;       // lower-case "type/subtype" from Content-Type ("text/plain" if none)
+  std::string charset;    // lower-case charset parameter, may be empty
+  std::string_view body;  // transfer-decoded bytes, LF line ends: a view into the parsed
+                          // message or into `decoded` (see ParseMimeTree)
   std::vector<MimePart> children;
+  // Owns the bytes `body` views when they differ from the input's (a decoded base64 or
+  // quoted-printable body; at the root, the message with its line ends normalised).
+  std::shared_ptr<const std::string> decoded;
 
   // The first header with this name (case-insensitive), or an empty view.
   std::string_view Header(std::string_view name) const;
@@ -49,6 +54,8 @@ struct MimePart {
   std::vector<std::string_view> Headers(std::string_view name) const;
 };
 
+// `message` must outlive the result: bodies are views into it where no decoding or line-end
+// normalisation was needed (so a report is not copied part by part).
 MimePart ParseMimeTree(std::string_view message);
 
 // Parses a header block ("Name: value" lines, folded lines joined) that is not followed by

@@ -301,8 +301,12 @@ std::string BounceText(const std::vector<Leaf>& leaves) {
     // A multipart body that could not be split is read as text.
     if (!IsTextType(l.part->type) && l.part->type.rfind("multipart/", 0) != 0) continue;
     if (l.part->type == "text/rfc822-headers") continue;
-    std::string body =
-        l.part->type == "text/html" ? StripHtml(l.part->body) : std::string(l.part->body);
+    std::string html;
+    std::string_view body = l.part->body;
+    if (l.part->type == "text/html") {
+      html = StripHtml(body);
+      body = html;
+    }
     std::string_view cut = CutAtReturnedMessage(body);
     if (!text.empty()) text.push_back('\n');
     text.append(cut);

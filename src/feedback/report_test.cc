@@ -347,6 +347,14 @@ TEST(MimeTreeTest, DecodesAndNests) {
   EXPECT_EQ(p.children[1].body, "caf\xC3\xA9 au lait");
   ASSERT_EQ(p.children[2].children.size(), 1u);
   EXPECT_EQ(p.children[2].children[0].Header("subject"), "inner");
+  // With CRLF input the tree owns the normalised copy its bodies view (ASan checks this).
+  MimePart owned;
+  {
+    std::string crlf = Crlf("Content-Type: multipart/mixed; boundary=b\n\n--b\n\nfirst\n--b--\n");
+    owned = ParseMimeTree(crlf);
+  }
+  ASSERT_EQ(owned.children.size(), 1u);
+  EXPECT_EQ(owned.children[0].body, "first");
   EXPECT_EQ(DecodeQuotedPrintableLenient("a=ZZb="), "a=ZZb");
   EXPECT_EQ(DecodeBase64Lenient("!!aGk=junk"), "hi");
 }

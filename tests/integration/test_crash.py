@@ -25,6 +25,7 @@ class Crash(harness.HeraldCase):
     PRODUCTION = True
     # Real recipients stay queued; no DNS ever leaves the box (nothing listens there).
     EXTRA_CONFIG = '\n[dns]\nserver = "127.0.0.1:9"\n'
+    DELIVERY_ENABLED = True
 
     def test_acknowledged_messages_survive_sigkill(self):
         acked = {}  # message id -> recipients
