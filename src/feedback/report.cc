@@ -250,9 +250,7 @@ std::string_view CutAtReturnedMessage(std::string_view body) {
   return body;
 }
 
-bool IsTextType(std::string_view type) {
-  return type == "text/plain" || type == "text/html" || type.rfind("text/", 0) == 0;
-}
+bool IsTextType(std::string_view type) { return type.rfind("text/", 0) == 0; }
 
 // Turns HTML into text, crudely: tags become spaces, a few entities are decoded.
 std::string StripHtml(std::string_view html) {
@@ -812,7 +810,6 @@ bool ReadSesNotification(std::string_view text, Report* r) {
   };
   std::string type = str(j, "notificationType");
   r->format = "ses-notification";
-  const nlohmann::json empty = nlohmann::json::object();
   auto mail = j.find("mail");
   if (mail != j.end() && mail->is_object()) {
     r->original.message_id = SafeOneLine(str(*mail, "messageId"), 998);
@@ -899,14 +896,14 @@ Report ParseFeedback(std::string_view message) {
   r.arrival_date = SafeOneLine(root.Header("Date"), 200);
   const std::string lower_subject = Lower(r.subject);
   const std::string lower_from = Lower(r.from);
-  FillOriginal(FindOriginal(leaves), &r);
+  const MimePart* original = FindOriginal(leaves);
+  FillOriginal(original, &r);
 
-  if (IsArf(root, leaves) || LooksLikeJmrp(lower_subject, FindOriginal(leaves))) {
+  if (IsArf(root, leaves) || LooksLikeJmrp(lower_subject, original)) {
     ReadComplaint(leaves, &r);
-    if (r.complaint.original_rcpt_to.empty() && FindOriginal(leaves) != nullptr) {
-      const MimePart* orig = FindOriginal(leaves);
-      std::string_view rcpt = orig->Header("X-HmXmrOriginalRecipient");
-      if (rcpt.empty()) rcpt = orig->Header("To");
+    if (r.complaint.original_rcpt_to.empty() && original != nullptr) {
+      std::string_view rcpt = original->Header("X-HmXmrOriginalRecipient");
+      if (rcpt.empty()) rcpt = original->Header("To");
       for (const FoundAddress& a : FindAddresses(rcpt, 8)) {
         r.complaint.original_rcpt_to.push_back(SafeOneLine(a.address, 320));
       }
@@ -938,7 +935,7 @@ Report ParseFeedback(std::string_view message) {
       }
       return r;
     }
-    if (!ReadTextBounce(text, root, FindOriginal(leaves), &r)) return r;
+    if (!ReadTextBounce(text, root, original, &r)) return r;
   }
   bool any_known = false;
   for (const ReportedRecipient& rr : r.recipients) {
