@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-fuzz}
-secs=${FUZZ_SECONDS:-10}
+secs=${FUZZ_SECONDS:-6}
 CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_FUZZ=ON \
   -DHERALD_BUILD_SERVER=ON >/dev/null
 targets=$(cmake --build "$build" --target help | sed -n 's/^\.\.\. \([a-z0-9_]*_fuzz\)$/\1/p; s/^\([a-z0-9_]*_fuzz\):.*/\1/p' | sort -u)
