@@ -887,6 +887,17 @@ class Postfix:
         except OSError:
             return ""
 
+    def maillog_matching(self, pattern, timeout=10.0):
+        """The log once `pattern` (a regex) appears in it, or the log as it stands after
+        `timeout` seconds. postlogd writes lines after the mail itself lands, so a test
+        that has just seen the message must wait for the line that describes it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.maillog()
+            if re.search(pattern, log) or time.monotonic() > deadline:
+                return log
+            time.sleep(0.05)
+
     def stop(self):
         if self.started:
             pid = self.master_pid()
