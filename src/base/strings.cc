@@ -1,10 +1,31 @@
 #include "base/strings.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace herald {
 
 std::string AsciiLower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) {
+  // Eight bytes at a time (the bounce classifier lowers whole reports with this, and the
+  // byte loop is not vectorised at -O2). For each byte below 0x80, adding 0x3F sets its
+  // top bit from 'A' up and adding 0x25 sets it from '['; a byte in between is upper
+  // case and gets 0x20 added. Bytes from 0x80 up are left as they are.
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  size_t i = 0;
+  for (; i + 8 <= out.size(); i += 8) {
+    uint64_t x;
+    std::memcpy(&x, out.data() + i, 8);
+    uint64_t low7 = x & ~kHigh;
+    uint64_t from_a = low7 + (0x80 - 'A') * kOnes;
+    uint64_t past_z = low7 + (0x80 - 'Z' - 1) * kOnes;
+    uint64_t upper = (from_a ^ past_z) & ~x & kHigh;
+    x |= upper >> 2;
+    std::memcpy(out.data() + i, &x, 8);
+  }
+  for (; i < out.size(); ++i) {
+    char& c = out[i];
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;

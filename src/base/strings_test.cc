@@ -12,6 +12,24 @@ TEST(StringsTest, CaseHelpers) {
   EXPECT_TRUE(StartsWithIgnoreCase("MAIL FROM:<a@b>", "mail from:"));
 }
 
+// AsciiLower works eight bytes at a time: every byte value, at every offset within a word
+// and in the byte-wise tail, must come out as the one-byte rule says.
+TEST(StringsTest, AsciiLowerEveryByteAtEveryOffset) {
+  for (size_t len : {1, 7, 8, 9, 16, 23}) {
+    for (size_t at = 0; at < len; ++at) {
+      for (int b = 0; b < 256; ++b) {
+        std::string in(len, 'Q');
+        in[at] = static_cast<char>(b);
+        std::string want = in;
+        for (char& c : want) {
+          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+        }
+        ASSERT_EQ(AsciiLower(in), want) << "byte " << b << " at " << at << " of " << len;
+      }
+    }
+  }
+}
+
 TEST(StringsTest, PercentCoding) {
   std::string out;
   EXPECT_TRUE(PercentDecode("a%20b%2Fc", &out));

@@ -259,7 +259,11 @@ std::string DecodeQuotedPrintableLenient(std::string_view in) {
   for (size_t i = 0; i < in.size(); ++i) {
     char c = in[i];
     if (c != '=') {
-      out.push_back(c);
+      // Copy the run up to the next '=' at once: most of a body is plain text.
+      size_t eq = in.find('=', i);
+      if (eq == std::string_view::npos) eq = in.size();
+      out.append(in.substr(i, eq - i));
+      i = eq - 1;
       continue;
     }
     // Soft line break: "=" then optional whitespace then LF.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 
 #include "base/strings.h"
@@ -48,17 +49,40 @@ std::string Lower(std::string_view s) { return AsciiLower(s); }
 
 char LowerChar(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 
+bool EqualsLowerNeedle(std::string_view hay_part, std::string_view lower_needle) {
+  for (size_t k = 0; k < lower_needle.size(); ++k) {
+    if (LowerChar(hay_part[k]) != lower_needle[k]) return false;
+  }
+  return true;
+}
+
 // The first position of `lower_needle` (lower case) in `hay` in any letter case, from
-// `from`; npos when absent. Saves lower-casing whole messages to search them.
+// `from`; npos when absent. Saves lower-casing whole messages to search them. Written for
+// speed (it scans whole reports): it looks for the needle's first byte that has no case
+// ('-', ':', '\n', ...) with memchr and compares the rest around each hit.
 size_t FindNoCase(std::string_view hay, std::string_view lower_needle, size_t from = 0) {
-  if (lower_needle.empty() || hay.size() < lower_needle.size()) return std::string_view::npos;
-  const char first = lower_needle[0];
-  const char first_upper = first >= 'a' && first <= 'z' ? static_cast<char>(first - 32) : first;
-  for (size_t i = from; i + lower_needle.size() <= hay.size(); ++i) {
-    if (hay[i] != first && hay[i] != first_upper) continue;
-    size_t k = 1;
-    while (k < lower_needle.size() && LowerChar(hay[i + k]) == lower_needle[k]) ++k;
-    if (k == lower_needle.size()) return i;
+  const size_t n = lower_needle.size();
+  if (n == 0 || hay.size() < n || from > hay.size() - n) return std::string_view::npos;
+  size_t anchor = 0;
+  while (anchor < n && lower_needle[anchor] >= 'a' && lower_needle[anchor] <= 'z') ++anchor;
+  if (anchor == n) {  // letters only: try both cases of the first byte at each position
+    const char first = lower_needle[0];
+    const char first_upper = static_cast<char>(first - 32);
+    for (size_t i = from; i + n <= hay.size(); ++i) {
+      if (hay[i] != first && hay[i] != first_upper) continue;
+      if (EqualsLowerNeedle(hay.substr(i, n), lower_needle)) return i;
+    }
+    return std::string_view::npos;
+  }
+  const char a = lower_needle[anchor];
+  size_t pos = from + anchor;
+  const size_t last = hay.size() - n + anchor;  // the anchor's last possible position
+  while (pos <= last) {
+    const void* hit = std::memchr(hay.data() + pos, a, last - pos + 1);
+    if (hit == nullptr) break;
+    size_t at = static_cast<size_t>(static_cast<const char*>(hit) - hay.data());
+    if (EqualsLowerNeedle(hay.substr(at - anchor, n), lower_needle)) return at - anchor;
+    pos = at + 1;
   }
   return std::string_view::npos;
 }
@@ -181,6 +205,8 @@ std::string FindCommand(std::string_view lower) {
     return by_first;
   }();
   for (size_t pos = 0; pos < lower.size(); ++pos) {
+    // Every cue starts a word (or is punctuation), so the inside of a word is skipped.
+    if (pos > 0 && lower[pos - 1] >= 'a' && lower[pos - 1] <= 'z') continue;
     for (uint8_t i : kByFirst[static_cast<unsigned char>(lower[pos])]) {
       if (lower.substr(pos, kCues[i].text.size()) == kCues[i].text) {
         return std::string(kCues[i].command);

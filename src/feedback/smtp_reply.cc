@@ -744,8 +744,13 @@ void AppendOneLine(std::string_view in, std::string* out) {
       if (!out->empty() && out->back() != ' ') out->push_back(' ');
       ++i;
     } else if (c < 0x80) {
-      out->push_back(static_cast<char>(c));
-      ++i;
+      size_t j = i + 1;  // the printable ASCII run, appended at once
+      while (j < in.size() && static_cast<unsigned char>(in[j]) < 0x80 &&
+             !IsSpaceOrControl(static_cast<unsigned char>(in[j]))) {
+        ++j;
+      }
+      out->append(in.substr(i, j - i));
+      i = j;
     } else if (size_t len = Utf8SequenceLength(in, i); len > 0) {
       out->append(in.substr(i, len));
       i += len;
