@@ -1,9 +1,19 @@
 #include "feedback/report_json.h"
 
+#include <array>
+
 #include "mail/message.h"
 
 namespace herald::feedback {
 namespace {
+
+// Bytes a JSON string cannot hold as they are (RFC 8259 section 7), and DEL.
+constexpr std::array<bool, 256> kNeedsEscape = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = true;
+  t['"'] = t['\\'] = t[0x7F] = true;
+  return t;
+}();
 
 void AppendJsonString(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -28,7 +38,7 @@ void AppendJsonString(std::string_view s, std::string* out) {
   size_t run = 0;  // start of the bytes not yet copied; copied in runs (this is hot)
   for (size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7F) continue;
+    if (!kNeedsEscape[c]) continue;
     out->append(s.substr(run, i - run));
     run = i + 1;
     if (c == '"' || c == '\\') {
