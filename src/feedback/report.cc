@@ -582,6 +582,59 @@ ReportedRecipient MakeRecipient(std::string address, std::string_view status, in
   return rr;
 }
 
+// A mail client's unsubscribe request: the message a client sends to a List-Unsubscribe
+// mailto: address (RFC 2369) when its user asks to leave, recognised by Apple Mail's
+// marker header or by a subject that is only the word.
+bool LooksLikeUnsubscribeRequest(const MimePart& root, std::string_view lower_subject) {
+  if (Lower(TrimWhitespace(root.Header("X-Apple-Unsubscribe"))) == "true") return true;
+  return TrimWhitespace(lower_subject) == "unsubscribe";
+}
+
+// An unsubscribe request is the recipient's own opt-out: a complaint of type "opt-out"
+// (RFC 5965's name for it) by the address that sent it.
+void ReadUnsubscribeRequest(std::string_view from, Report* r) {
+  r->kind = FeedbackKind::kComplaint;
+  r->format = "unsubscribe";
+  r->complaint.feedback_type = "opt-out";
+  for (const FoundAddress& a : FindAddresses(from, 1)) {
+    r->complaint.original_rcpt_to.push_back(SafeOneLine(a.address, 320));
+  }
+}
+
+// An auto-reply that says the address it answers for is retired ("this inbox is no longer
+// in use"): a soft bounce for that address, not an absence notice. The address is the
+// first one the text names, else Reply-To, else From. False for any other auto-reply.
+bool ReadRetiredAddressReply(std::string_view text, const MimePart& root, Report* r) {
+  std::string_view head = text.substr(0, 2048);
+  static constexpr std::string_view kRetired[] = {"no longer in use",   "no longer active",
+                                                  "is no longer valid", "has been deactivated",
+                                                  "has been closed",    "has been disabled"};
+  std::string lower = Lower(head);
+  size_t at = std::string::npos;
+  for (std::string_view k : kRetired) at = std::min(at, lower.find(k));
+  if (at == std::string::npos) return false;
+  // The sentence that says it: from the previous full stop (". ") or blank line to the
+  // next (a '.' inside an address does not end it).
+  auto sentence_end = [&lower](size_t pos) {
+    size_t stop = std::min(lower.find(". ", pos), lower.find(".\n", pos));
+    return std::min(stop, lower.find("\n\n", pos));
+  };
+  size_t from = 0;
+  for (size_t p = 0; (p = sentence_end(p)) < at; ++p) from = p + 1;
+  size_t to = std::min(sentence_end(at), lower.size());
+  std::string sentence = SafeOneLine(head.substr(from, to - from), kMaxMatchedBytes);
+  std::vector<FoundAddress> found = FindAddresses(head, 1);
+  if (found.empty()) found = FindAddresses(root.Header("Reply-To"), 1);
+  if (found.empty()) found = FindAddresses(root.Header("From"), 1);
+  if (found.empty()) return false;
+  ReportContext context(std::string_view{}, false);
+  r->recipients.push_back(MakeRecipient(found.front().address, "", 0, sentence, context, "",
+                                        /*permanent=*/true));
+  r->format = "rfc3834";
+  r->kind = FeedbackKind::kBounce;
+  return true;
+}
+
 bool ActionFailedOrDelayed(std::string_view action) {
   return action == "failed" || action == "delayed" || action.empty() || action == "failure" ||
          action == "delay";
@@ -955,13 +1008,19 @@ Report ParseFeedback(std::string_view message) {
         root.type == "multipart/report" ||
         (!auto_reply && LooksLikeBounceText(Lower(std::string_view(text).substr(0, 16384))));
     if (!bounce_like) {
-      if (auto_reply) {
+      if (LooksLikeUnsubscribeRequest(root, lower_subject)) {
+        ReadUnsubscribeRequest(r.from, &r);
+        return r;
+      }
+      if (!auto_reply) return r;
+      if (!ReadRetiredAddressReply(text, root, &r)) {
         r.kind = FeedbackKind::kAutoReply;
         r.format = "rfc3834";
+        return r;
       }
+    } else if (!ReadTextBounce(text, root, original, &r)) {
       return r;
     }
-    if (!ReadTextBounce(text, root, original, &r)) return r;
   }
   bool any_known = false;
   for (const ReportedRecipient& rr : r.recipients) {

@@ -264,6 +264,47 @@ TEST(ParseFeedbackTest, AutoRepliesAndOrdinaryMail) {
   EXPECT_EQ(c.kind, FeedbackKind::kBounce);
 }
 
+// An auto-reply that says its address is retired is a soft bounce for that address; an
+// ordinary absence notice that mentions being away is not.
+TEST(ParseFeedbackTest, RetiredAddressAutoReplyIsABounce) {
+  Report r = ParseFeedback(
+      "From: <noreply@dest.example>\nReply-To: <desk@dest.example>\nSubject: Auto: hello\n"
+      "Auto-Submitted: auto-replied\n\nThe mailbox old.name@dest.example is no longer in "
+      "use. Please write to desk@dest.example instead.\n");
+  EXPECT_EQ(r.kind, FeedbackKind::kBounce);
+  EXPECT_EQ(r.format, "rfc3834");
+  ASSERT_EQ(r.recipients.size(), 1u);
+  EXPECT_EQ(r.recipients[0].address, "old.name@dest.example");
+  EXPECT_EQ(r.recipients[0].verdict.reason, Reason::kMailboxDisabled);
+  EXPECT_FALSE(r.recipients[0].verdict.hard);
+  EXPECT_EQ(r.recipients[0].verdict.diagnostic_code,
+            "smtp; The mailbox old.name@dest.example is no longer in use");
+
+  Report away = ParseFeedback(
+      "From: <ann@dest.example>\nSubject: Out of office\nAuto-Submitted: auto-replied\n\n"
+      "I am away until Monday and will answer then.\n");
+  EXPECT_EQ(away.kind, FeedbackKind::kAutoReply);
+  EXPECT_TRUE(away.recipients.empty());
+}
+
+// What a mail client sends to a List-Unsubscribe mailto: address is the recipient opting
+// out: a complaint of type opt-out by its sender.
+TEST(ParseFeedbackTest, UnsubscribeRequestIsAnOptOut) {
+  for (const char* marker :
+       {"Subject: unsubscribe\n", "Subject: Bye\nX-Apple-Unsubscribe: true\n"}) {
+    Report r = ParseFeedback(std::string("From: Reader <reader@dest.example>\n") + marker +
+                             "To: unsub-123@bounces.sender.example\n\nPlease remove me.\n");
+    EXPECT_EQ(r.kind, FeedbackKind::kComplaint) << marker;
+    EXPECT_EQ(r.format, "unsubscribe");
+    EXPECT_EQ(r.complaint.feedback_type, "opt-out");
+    EXPECT_EQ(r.complaint.original_rcpt_to, std::vector<std::string>{"reader@dest.example"});
+  }
+  // A subject that merely contains the word is ordinary mail.
+  Report other =
+      ParseFeedback("From: reader@dest.example\nSubject: how do I unsubscribe?\n\nHelp.\n");
+  EXPECT_EQ(other.kind, FeedbackKind::kNotFeedback);
+}
+
 TEST(ParseFeedbackTest, SesNotificationByMail) {
   Report r = ParseFeedback(
       "From: AWS Notifications <no-reply@sns.amazonaws.com>\nSubject: AWS Notification "

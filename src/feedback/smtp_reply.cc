@@ -425,6 +425,7 @@ constexpr Phrase kPhrases[] = {
     {"account is locked", Reason::kMailboxDisabled},
     {"account locked", Reason::kMailboxDisabled},
     {"no longer active", Reason::kMailboxDisabled},
+    {"no longer in use", Reason::kMailboxDisabled},
     {"not active", Reason::kMailboxDisabled},
     {"account expired", Reason::kMailboxDisabled},
     {"account has expired", Reason::kMailboxDisabled},
