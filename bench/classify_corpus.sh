@@ -10,7 +10,7 @@
 #   --herald PATH      the binary (default: $HERALD, else build-integ/herald as in lib.sh)
 #   --corpus DIR       the corpus (default: the repository's ../shared/corpus)
 #   --runs N           timed herald runs, the best is kept (default 3)
-#   --sisimai-runs N   timed Sisimai runs, 1 to 3 (default 1)
+#   --sisimai-runs N   timed Sisimai runs, 1 to 10 (default 1)
 #   --no-sisimai       score herald only (nothing is written to the results file)
 #   --misses COLUMN    list the files where herald disagrees in COLUMN (kind, hard_soft,
 #                      reason, status, reply_code, feedback_type): file, expected, got,

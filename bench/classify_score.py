@@ -387,7 +387,7 @@ def main():
     ap.add_argument("--herald", default=os.path.join(REPO, "build", "herald"))
     ap.add_argument("--corpus", default=os.path.join(REPO, "..", "shared", "corpus"))
     ap.add_argument("--runs", type=int, default=3, help="timed herald runs (best is kept)")
-    ap.add_argument("--sisimai-runs", type=int, default=1, help="timed Sisimai runs (1-3)")
+    ap.add_argument("--sisimai-runs", type=int, default=1, help="timed Sisimai runs (1-10)")
     ap.add_argument("--no-sisimai", action="store_true", help="score herald only")
     ap.add_argument("--herald-json", help="score this saved `herald classify` output")
     ap.add_argument("--misses", choices=COLUMNS, help="list the files that disagree")
@@ -436,12 +436,12 @@ def main():
     if run_sisimai:
         out, sisimai_time, rc = timed_runs(
             pin + ["perl", os.path.join(REPO, "bench", "sisimai_classify.pl")] + paths,
-            max(1, min(3, args.sisimai_runs)))
+            max(1, min(10, args.sisimai_runs)))
         if rc != 0:
             sys.stderr.write("sisimai_classify.pl exited %d\n" % rc)
         sisimai = {k: sisimai_answer(v) for k, v in rel(parse_lines(out)).items()}
         _, sisimai_start, _ = timed_runs(
-            pin + ["perl", os.path.join(REPO, "bench", "sisimai_classify.pl"), empty], 3)
+            pin + ["perl", os.path.join(REPO, "bench", "sisimai_classify.pl"), empty], 10)
 
     herald_pct, herald_rows = score_all(rows, herald, "herald")
     sisimai_pct, sisimai_rows = score_all(rows, sisimai, "sisimai") if sisimai else (None, None)
@@ -464,7 +464,7 @@ def main():
                                                       len(rows) / herald_time))
     if sisimai_time is not None:
         lines.append("Sisimai: %8.1f ms wall, best of %d, one perl process for all files "
-                     "(%.0f files/s)" % (sisimai_time * 1e3, max(1, min(3, args.sisimai_runs)),
+                     "(%.0f files/s)" % (sisimai_time * 1e3, max(1, min(10, args.sisimai_runs)),
                                          len(rows) / sisimai_time))
     per_message_ratio = None
     if herald_time and sisimai_time:
