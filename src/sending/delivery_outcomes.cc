@@ -18,6 +18,7 @@ void DeliveryOutcomeRecorder::Record(const std::vector<Decision>& decisions) {
 
   std::string lines;
   std::vector<spool::DoneMark> marks;
+  std::vector<OutcomeFacts> hard;
   for (const auto& [id, ds] : by_message) {
     spool::DoneMark mark;
     mark.id = id;
@@ -60,6 +61,21 @@ void DeliveryOutcomeRecorder::Record(const std::vector<Decision>& decisions) {
                                    {"timestamp", ts},
                                    {"reportingMTA", "dsn; " + hostname_}};
           if (!d->remote_address.empty()) detail["remoteMtaIp"] = d->remote_address;
+          if (observer_ != nullptr && v.bounce_type == "Permanent") {
+            OutcomeFacts f;
+            f.kind = OutcomeFacts::Kind::kHardBounce;
+            f.account_id = d->message->account_id;
+            f.configuration_set = ConfigurationSetOf(mail);
+            f.message_id = id;
+            f.sent_at = d->message->accepted;
+            f.at = now;
+            f.recipient = d->recipient.address;
+            f.feedback_id = detail["feedbackId"].get<std::string>();
+            f.bounce_sub_type = v.bounce_sub_type;
+            f.status = v.status;
+            f.diagnostic = r["diagnosticCode"].get<std::string>();
+            hard.push_back(std::move(f));
+          }
           line = EventLine("Bounce", mail, "bounce", std::move(detail));
         } else {
           const auto& v = *d->verdict;
@@ -88,6 +104,7 @@ void DeliveryOutcomeRecorder::Record(const std::vector<Decision>& decisions) {
       return;
     }
   }
+  if (observer_ != nullptr) observer_->OnOutcomes(hard);
   if (!marks.empty()) {
     Status st = spool_.MarkDoneMany(marks);
     if (!st.ok()) LogError("spool marks failed", {{"error", st.ToString()}});

@@ -6,7 +6,8 @@
 // call in one EventSink::Publish, and only then marks the final recipients done in one
 // Spool::MarkDoneMany. A failure to publish leaves the recipients unmarked: they are
 // delivered again after a restart (at-least-once, never lost). herald's own mail (account
-// 0: identity verification) produces no events, only marks.
+// 0: identity verification) produces no events, only marks. After publishing, the
+// Permanent bounces are reported to the OutcomeObserver, if one is set.
 // Events: one per recipient. Delivery {timestamp, processingTimeMillis, recipients,
 // smtpResponse, reportingMTA, remoteMtaIp}; Bounce {feedbackId, bounceType,
 // bounceSubType, bouncedRecipients[{emailAddress, action, status, diagnosticCode}],
@@ -23,6 +24,7 @@
 #include "base/clock.h"
 #include "delivery/engine.h"
 #include "events/event_sink.h"
+#include "sending/outcome_observer.h"
 #include "spool/spool.h"
 
 namespace herald::sending {
@@ -35,11 +37,16 @@ class DeliveryOutcomeRecorder final : public delivery::OutcomeSink {
 
   void Record(const std::vector<delivery::Decision>& decisions) override;
 
+  // Set once, before Record(): told about the hard bounces of each Record() call once their
+  // events are published.
+  void SetOutcomeObserver(OutcomeObserver* observer) { observer_ = observer; }
+
  private:
   const std::string hostname_;
   Clock& clock_;
   spool::Spool& spool_;
   events::EventSink& events_;
+  OutcomeObserver* observer_ = nullptr;
 };
 
 }  // namespace herald::sending

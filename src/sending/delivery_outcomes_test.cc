@@ -9,6 +9,7 @@
 #include "feedback/smtp_reply.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/mem_spool.h"
+#include "tests/fakes/recording_observer.h"
 
 namespace herald::sending {
 namespace {
@@ -34,7 +35,8 @@ class DeliveryOutcomesTest : public ::testing::Test {
     spool::SpoolRecord r;
     r.id = "m1";
     r.recipient_count = 4;  // three recipients and the "events published" mark
-    r.envelope = R"({"v":1,"account_id":3,"mail":{"messageId":"m1","source":"s@from.test"}})";
+    r.envelope = R"({"v":1,"account_id":3,"mail":{"messageId":"m1","source":"s@from.test",)"
+                 R"("tags":{"ses:configuration-set":["set1"]}}})";
     r.body = "Subject: x\r\n\r\nbody\r\n";
     ASSERT_TRUE(spool_.Store(r).ok());
     ASSERT_TRUE(spool_.MarkDone("m1", {3}).ok());
@@ -104,6 +106,39 @@ TEST_F(DeliveryOutcomesTest, EventsInSesShapesAndMarksForFinalOutcomesOnly) {
   ASSERT_TRUE(rec_m.ok());
   ASSERT_EQ(rec_m->size(), 1u);
   EXPECT_EQ((*rec_m)[0].done, (std::vector<uint32_t>{0, 1, 3}));
+}
+
+// Only Permanent bounces reach the observer, after their events were published, with the
+// send time of the original message and the set it was sent through.
+TEST_F(DeliveryOutcomesTest, ObserverHearsHardBouncesOnly) {
+  DeliveryOutcomeRecorder rec("mta.herald.test", clock_, spool_, events_);
+  RecordingObserver observer;
+  rec.SetOutcomeObserver(&observer);
+  auto hard = std::make_shared<feedback::Verdict>(
+      feedback::ClassifySmtpReply(550, "5.1.1 <b@x.test>: Recipient address rejected"));
+  auto full =
+      std::make_shared<feedback::Verdict>(feedback::ClassifySmtpReply(552, "5.2.2 Mailbox full"));
+  rec.Record({Make(Decision::Kind::kDelivered, 0, "a@x.test"),
+              Make(Decision::Kind::kBounced, 1, "b@x.test", hard),
+              Make(Decision::Kind::kBounced, 2, "c@x.test", full)});
+  ASSERT_EQ(observer.outcomes.size(), 1u);
+  const OutcomeFacts& f = observer.outcomes[0];
+  EXPECT_EQ(f.kind, OutcomeFacts::Kind::kHardBounce);
+  EXPECT_EQ(f.account_id, 3);
+  EXPECT_EQ(f.configuration_set, "set1");
+  EXPECT_EQ(f.message_id, "m1");
+  EXPECT_EQ(f.recipient, "b@x.test");
+  EXPECT_EQ(f.sent_at, message_->accepted);
+  EXPECT_EQ(f.at, clock_.Now());
+  EXPECT_EQ(f.status, "5.1.1");
+  EXPECT_EQ(f.bounce_sub_type, "NoEmail");
+  EXPECT_EQ(f.diagnostic, "smtp; 550 5.1.1 <b@x.test>: Recipient address rejected");
+  EXPECT_EQ(f.feedback_id, events_.all[1]["bounce"]["feedbackId"]);
+
+  // Nothing is reported when the events could not be published.
+  events_.fail = true;
+  rec.Record({Make(Decision::Kind::kBounced, 1, "b@x.test", hard)});
+  EXPECT_EQ(observer.outcomes.size(), 1u);
 }
 
 TEST_F(DeliveryOutcomesTest, NothingIsMarkedWhenEventsCannotBePublished) {

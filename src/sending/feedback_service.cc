@@ -144,8 +144,23 @@ struct Named {
 
 // The Bounce events of one correlated message, and the DeliveryDelay events of its
 // recipients whose entry says "delayed" (the remote side still tries).
-void BounceAndDelayEvents(const Report& r, const MessageMatch& match, const std::string& ts,
-                          std::string* lines, Named* named) {
+// What an OutcomeObserver is told about one recipient of a correlated message.
+OutcomeFacts FactsFor(const MessageMatch& match, const nlohmann::json& mail, SysTime at,
+                      OutcomeFacts::Kind kind, const std::string& recipient) {
+  OutcomeFacts f;
+  f.kind = kind;
+  f.account_id = match.message->account_id;
+  f.configuration_set = ConfigurationSetOf(mail);
+  f.message_id = match.message->message_id;
+  f.sent_at = match.message->accepted;
+  f.at = at;
+  f.recipient = recipient;
+  return f;
+}
+
+void BounceAndDelayEvents(const Report& r, const MessageMatch& match, SysTime at,
+                          const std::string& ts, std::string* lines, Named* named,
+                          std::vector<OutcomeFacts>* hard) {
   struct Group {
     nlohmann::json recipients = nlohmann::json::array();
     std::string remote_ip;
@@ -187,6 +202,17 @@ void BounceAndDelayEvents(const Report& r, const MessageMatch& match, const std:
                              {"timestamp", ts}};
     if (!reporting.empty()) detail["reportingMTA"] = ToValidUtf8(reporting);
     if (!g.remote_ip.empty()) detail["remoteMtaIp"] = g.remote_ip;
+    if (type.first == "Permanent") {
+      for (const nlohmann::json& j : detail["bouncedRecipients"]) {
+        OutcomeFacts f = FactsFor(match, mail, at, OutcomeFacts::Kind::kHardBounce,
+                                  j["emailAddress"].get<std::string>());
+        f.feedback_id = detail["feedbackId"].get<std::string>();
+        f.bounce_sub_type = type.second;
+        f.status = j.value("status", "");
+        f.diagnostic = j.value("diagnosticCode", "");
+        hard->push_back(std::move(f));
+      }
+    }
     AppendLine(lines, EventLine("Bounce", mail, "bounce", std::move(detail)));
     ++named->bounce_events;
   }
@@ -201,8 +227,8 @@ void BounceAndDelayEvents(const Report& r, const MessageMatch& match, const std:
   }
 }
 
-size_t ComplaintEvent(const Report& r, const MessageMatch& match, const std::string& ts,
-                      std::string* lines) {
+size_t ComplaintEvent(const Report& r, const MessageMatch& match, SysTime at, const std::string& ts,
+                      std::string* lines, std::vector<OutcomeFacts>* complaints) {
   nlohmann::json rcpts = nlohmann::json::array();
   for (const auto& rcpt : match.recipients) rcpts.push_back({{"emailAddress", rcpt.address}});
   nlohmann::json detail = {{"feedbackId", FeedbackId()},
@@ -217,8 +243,14 @@ size_t ComplaintEvent(const Report& r, const MessageMatch& match, const std::str
   if (!date.empty() && ParseDate(date, &arrival)) {
     detail["arrivalDate"] = FormatIso8601Millis(arrival);
   }
-  AppendLine(lines,
-             EventLine("Complaint", MailObject(*match.message), "complaint", std::move(detail)));
+  const nlohmann::json mail = MailObject(*match.message);
+  for (const auto& rcpt : match.recipients) {
+    OutcomeFacts f = FactsFor(match, mail, at, OutcomeFacts::Kind::kComplaint, rcpt.address);
+    f.feedback_id = detail["feedbackId"].get<std::string>();
+    f.feedback_type = c.feedback_type;
+    complaints->push_back(std::move(f));
+  }
+  AppendLine(lines, EventLine("Complaint", mail, "complaint", std::move(detail)));
   return match.recipients.size();
 }
 
@@ -280,11 +312,12 @@ StatusOr<ProcessResult> FeedbackProcessor::Process(const InboundFeedback& m) con
   const std::string ts = FormatIso8601Millis(m.received);
   std::string lines;
   Named named;
+  std::vector<OutcomeFacts> counted;
   for (const auto& match : c.matches) {
     result.message_ids.push_back(match.message->message_id);
     switch (report.kind) {
       case FeedbackKind::kComplaint:
-        result.recipients += ComplaintEvent(report, match, ts, &lines);
+        result.recipients += ComplaintEvent(report, match, m.received, ts, &lines, &counted);
         ++result.events;
         break;
       case FeedbackKind::kAutoReply:
@@ -293,7 +326,7 @@ StatusOr<ProcessResult> FeedbackProcessor::Process(const InboundFeedback& m) con
         ++result.events;
         break;
       default:
-        BounceAndDelayEvents(report, match, ts, &lines, &named);
+        BounceAndDelayEvents(report, match, m.received, ts, &lines, &named, &counted);
         break;
     }
   }
@@ -309,6 +342,7 @@ StatusOr<ProcessResult> FeedbackProcessor::Process(const InboundFeedback& m) con
     result.outcome = named.bounce_events > 0 ? FeedbackOutcome::kBounce : FeedbackOutcome::kDelayed;
   }
   if (!lines.empty()) RETURN_IF_ERROR(events_.Publish(lines));
+  if (observer_ != nullptr) observer_->OnOutcomes(counted);
   return result;
 }
 

@@ -65,6 +65,7 @@
 #include "feedback/report.h"
 #include "sending/feedback_correlator.h"
 #include "sending/feedback_inbox.h"
+#include "sending/outcome_observer.h"
 
 namespace herald::sending {
 
@@ -103,10 +104,15 @@ class FeedbackProcessor {
 
   StatusOr<ProcessResult> Process(const InboundFeedback& message) const;
 
+  // Set once, before Process(): told about the Permanent bounces and the complaints of each
+  // processed message once its events are published.
+  void SetOutcomeObserver(OutcomeObserver* observer) { observer_ = observer; }
+
  private:
   const FeedbackCorrelator& correlator_;
   events::EventSink& events_;
   Parser parser_;
+  OutcomeObserver* observer_ = nullptr;
 };
 
 struct FeedbackCounters {

@@ -10,6 +10,7 @@
 #include "sending/ses_events.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/faulty_fs.h"
+#include "tests/fakes/recording_observer.h"
 
 namespace herald::sending {
 namespace {
@@ -71,6 +72,7 @@ class FeedbackServiceTest : public ::testing::Test {
                                     {"commonHeaders", {{"subject", "Spring sale"}}}},
                                    "send", nlohmann::json::object()));
     ASSERT_NE(index_.Find(id_), nullptr);
+    processor_.SetOutcomeObserver(&observer_);
   }
 
   std::string Verp(uint32_t index) {
@@ -105,6 +107,7 @@ class FeedbackServiceTest : public ::testing::Test {
                                  auto it = reports_.find(std::string(body));
                                  return it == reports_.end() ? Report{} : it->second;
                                }};
+  RecordingObserver observer_;
   std::string id_;
 };
 
@@ -159,6 +162,19 @@ TEST_F(FeedbackServiceTest, BounceBecomesBounceEventsWithTheVerdictAsGiven) {
   EXPECT_EQ(c.bounced_recipients, 2u);
   EXPECT_EQ(c.by_verp, 1u);
   EXPECT_FALSE(fs_.ContentsForTest("/data/feedback/incoming/" + fid + ".msg").has_value());
+
+  // The reputation machinery hears of the Permanent bounce only, tied to the send.
+  ASSERT_EQ(observer_.outcomes.size(), 1u);
+  const OutcomeFacts& f = observer_.outcomes[0];
+  EXPECT_EQ(f.kind, OutcomeFacts::Kind::kHardBounce);
+  EXPECT_EQ(f.account_id, 4);
+  EXPECT_EQ(f.message_id, id_);
+  EXPECT_EQ(f.recipient, "a@dest.test");
+  EXPECT_EQ(f.sent_at, index_.Find(id_)->accepted);
+  EXPECT_EQ(f.at, clock_.Now());
+  EXPECT_EQ(f.bounce_sub_type, "NoEmail");
+  EXPECT_EQ(f.status, "5.1.1");
+  EXPECT_EQ(f.feedback_id, perm["feedbackId"]);
 }
 
 // A recipient the remote side has not given up on (Action: delayed).
@@ -331,6 +347,11 @@ TEST_F(FeedbackServiceTest, ComplaintEvent) {
   EXPECT_TRUE(events_.OfType("Bounce").empty());
   EXPECT_EQ(service.Counters().complaint, 1u);
   EXPECT_EQ(service.Counters().by_message_id, 1u);
+  ASSERT_EQ(observer_.outcomes.size(), 1u);
+  EXPECT_EQ(observer_.outcomes[0].kind, OutcomeFacts::Kind::kComplaint);
+  EXPECT_EQ(observer_.outcomes[0].recipient, "c@isp.test");
+  EXPECT_EQ(observer_.outcomes[0].feedback_type, "abuse");
+  EXPECT_EQ(observer_.outcomes[0].feedback_id, c["feedbackId"]);
 }
 
 TEST_F(FeedbackServiceTest, AutoReplyIsRecordedNeverABounce) {
@@ -351,6 +372,7 @@ TEST_F(FeedbackServiceTest, AutoReplyIsRecordedNeverABounce) {
   EXPECT_EQ(c.auto_reply, 1u);
   EXPECT_EQ(c.bounce, 0u);
   EXPECT_EQ(c.bounced_recipients, 0u);
+  EXPECT_TRUE(observer_.outcomes.empty()) << "auto-replies never count";
 }
 
 TEST_F(FeedbackServiceTest, NotFeedbackAndDeliveredAreDroppedOrphansKept) {
@@ -396,6 +418,7 @@ TEST_F(FeedbackServiceTest, UnpublishedEventsAreRetriedAfterARestart) {
     service.ProcessQueued();
     EXPECT_EQ(service.Counters().failed, 1u);
     EXPECT_EQ(inbox_->Pending()->size(), 1u) << "kept for the next start";
+    EXPECT_TRUE(observer_.outcomes.empty()) << "not counted before it is published";
   }
   events_.fail = false;
   fs_.Crash();
@@ -407,6 +430,7 @@ TEST_F(FeedbackServiceTest, UnpublishedEventsAreRetriedAfterARestart) {
   EXPECT_EQ(service.ProcessQueued(), 1u);
   ASSERT_EQ(events_.OfType("Bounce").size(), 1u);
   EXPECT_TRUE((*reopened)->Pending()->empty());
+  EXPECT_EQ(observer_.outcomes.size(), 1u);
 }
 
 TEST_F(FeedbackServiceTest, TheWorkerThreadProcessesWhatArrives) {

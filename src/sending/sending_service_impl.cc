@@ -412,6 +412,21 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
     return Reject(RejectKind::kTemporary, "Temporary service failure");
   }
   // From here on the message is accepted: failures below are logged, never reported.
+  if (observer_ != nullptr) {
+    SendFacts facts;
+    facts.account_id = account->id;
+    facts.configuration_set = config_set;
+    facts.message_id = message_id;
+    facts.sent_at = now;
+    facts.recipients.reserve(recipients.size());
+    for (size_t i = 0; i < recipients.size(); ++i) {
+      SentRecipient r;
+      r.address = recipients[i];
+      r.simulator = outcomes[i] != SimOutcome::kNotSimulator;
+      facts.recipients.push_back(std::move(r));
+    }
+    observer_->OnSend(facts);
+  }
   if (delivery_hook_) {
     QueuedDelivery qd;
     qd.message_id = message_id;

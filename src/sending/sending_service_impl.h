@@ -27,6 +27,7 @@
 
 #include "base/clock.h"
 #include "events/event_sink.h"
+#include "sending/outcome_observer.h"
 #include "sending/sending_service.h"
 #include "spool/spool.h"
 #include "store/store.h"
@@ -87,6 +88,10 @@ class SendingServiceImpl final : public SendingService {
   // hook must not block (it is called before the reply).
   void SetDeliveryHook(DeliveryHook hook) { delivery_hook_ = std::move(hook); }
 
+  // Set once, before Submit(): told about every accepted message (OnSend), after it is
+  // durable and before the reply; it must not block. Recover() does not tell it again.
+  void SetOutcomeObserver(OutcomeObserver* observer) { observer_ = observer; }
+
   // Replays unfinished simulator recipients and hands the other unfinished recipients to
   // the delivery hook; returns the number of messages queued for delivery.
   StatusOr<int64_t> Recover();
@@ -119,6 +124,7 @@ class SendingServiceImpl final : public SendingService {
 
   const SendingConfig config_;
   DeliveryHook delivery_hook_;
+  OutcomeObserver* observer_ = nullptr;
   Clock& clock_;
   store::Store& store_;
   spool::Spool& spool_;

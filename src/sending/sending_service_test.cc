@@ -9,6 +9,7 @@
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/mem_spool.h"
 #include "tests/fakes/mem_store.h"
+#include "tests/fakes/recording_observer.h"
 
 namespace herald::sending {
 namespace {
@@ -201,6 +202,34 @@ TEST_F(SendingServiceTest, RealRecipientsStayQueuedWithHeraldHeaders) {
   EXPECT_EQ(sink_.events_[0]["mail"]["commonHeaders"]["messageId"], "client-id@example.com");
   ASSERT_TRUE(service_->FlushSendCounts().ok());
   EXPECT_EQ(*store_.CountSendsSince(account_.id, clock_.Now() - std::chrono::hours(1)), 1);
+}
+
+// The reputation machinery is told of each accepted message once, with every recipient
+// (Cc and Bcc included: the envelope) and which ones were simulator addresses.
+TEST_F(SendingServiceTest, ObserverHearsEachAcceptedMessageOnce) {
+  ASSERT_TRUE(store_.SetProduction(account_.id, true).ok());
+  RecordingObserver observer;
+  service_->SetOutcomeObserver(&observer);
+  auto r = Send(Make({"user@example.org", "Other@Example.net", "success@simulator.amazonses.com"}));
+  ASSERT_NE(AsAccepted(r), nullptr);
+  ASSERT_EQ(observer.sends.size(), 1u);
+  const SendFacts& f = observer.sends[0];
+  EXPECT_EQ(f.account_id, account_.id);
+  EXPECT_EQ(f.message_id, AsAccepted(r)->message_id);
+  EXPECT_EQ(f.sent_at, clock_.Now());
+  EXPECT_TRUE(f.configuration_set.empty());
+  ASSERT_EQ(f.recipients.size(), 3u);
+  EXPECT_EQ(f.recipients[0].address, "user@example.org");
+  EXPECT_EQ(f.recipients[1].address, "Other@Example.net");
+  EXPECT_FALSE(f.recipients[0].simulator);
+  EXPECT_FALSE(f.recipients[1].simulator);
+  EXPECT_TRUE(f.recipients[2].simulator);
+
+  // A refused submission tells it nothing; neither does a restart's recovery.
+  spool_.FailNextStore(UnavailableError("fsync failed"));
+  EXPECT_NE(AsRejected(Send(Make({"user@example.org"}))), nullptr);
+  ASSERT_TRUE(service_->Recover().ok());
+  EXPECT_EQ(observer.sends.size(), 1u);
 }
 
 TEST_F(SendingServiceTest, SpoolFailureRejectsAndEmitsNothing) {

@@ -133,4 +133,13 @@ std::string EventLine(const std::string& event_type, const nlohmann::json& mail,
   return ev.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string ConfigurationSetOf(const nlohmann::json& mail) {
+  if (!mail.is_object()) return {};
+  auto tags = mail.find("tags");
+  if (tags == mail.end() || !tags->is_object()) return {};
+  auto set = tags->find("ses:configuration-set");
+  if (set == tags->end() || !set->is_array() || set->empty() || !(*set)[0].is_string()) return {};
+  return (*set)[0].get<std::string>();
+}
+
 }  // namespace herald::sending

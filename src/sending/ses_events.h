@@ -41,4 +41,8 @@ std::string ToValidUtf8(std::string_view bytes);
 // A fresh random UUID (version 4), lower-case.
 std::string NewUuid();
 
+// The configuration set a mail object names in its ses:configuration-set tag ("" when
+// none or when the object is not one).
+std::string ConfigurationSetOf(const nlohmann::json& mail);
+
 }  // namespace herald::sending
