@@ -27,6 +27,7 @@
 #include "sending/delivery_outcomes.h"
 #include "sending/egress_identity.h"
 #include "sending/feedback_service.h"
+#include "sending/outcome_observer.h"
 #include "sending/sending_service_impl.h"
 #include "sending/sent_index.h"
 #include "sending/ses_events.h"
@@ -348,6 +349,9 @@ class ServerImpl final : public Server {
     sc.max_message_bytes = config_.max_message_bytes;
     sending_ = std::make_unique<sending::SendingServiceImpl>(sc, clock_, *store_, *spool_,
                                                              *sending_events);
+    // Every accepted message and every outcome that counts goes to observers_ (the
+    // suppression lists and the reputation windows register there before this).
+    sending_->SetOutcomeObserver(&observers_);
     resolver_ = dns::NewCaresResolver(config_.dns_server, std::chrono::milliseconds(3000));
     sending::DeliveryHook hook;
     if (config_.delivery_enabled) {
@@ -459,6 +463,7 @@ class ServerImpl final : public Server {
     ASSIGN_OR_RETURN(dialer_, net::NewTcpDialer(net::TcpDialerOptions{}));
     outcomes_ = std::make_unique<sending::DeliveryOutcomeRecorder>(config_.hostname, clock_,
                                                                    *spool_, *events_);
+    outcomes_->SetOutcomeObserver(&observers_);
     delivery::EgressLookup egress = MakeEgressLookup();
     engine_ = std::make_unique<delivery::DeliveryEngine>(
         std::move(ec), clock_, *spool_, *outcomes_, *mx_resolver_, *dialer_, std::move(egress));
@@ -476,6 +481,7 @@ class ServerImpl final : public Server {
     cc.window = std::chrono::seconds(config_.feedback_correlation_window_seconds);
     correlator_ = std::make_unique<sending::FeedbackCorrelator>(*sent_index_, cc);
     feedback_processor_ = std::make_unique<sending::FeedbackProcessor>(*correlator_, *events_);
+    feedback_processor_->SetOutcomeObserver(&observers_);
     sending::FeedbackServiceConfig fc;
     fc.domains.push_back(config_.delivery_return_path_domain.empty()
                              ? config_.hostname
@@ -589,6 +595,7 @@ class ServerImpl final : public Server {
   std::unique_ptr<events::JsonlEventLog> events_;
   std::unique_ptr<sending::SentIndex> sent_index_;               // feedback MX only
   std::unique_ptr<sending::IndexingEventSink> indexing_events_;  // feedback MX only
+  sending::ObserverList observers_;  // filled before the first message is accepted
   std::unique_ptr<sending::SendingServiceImpl> sending_;
   std::unique_ptr<sending::StoreCredentialLookup> credentials_;
   std::unique_ptr<dns::Resolver> resolver_;
