@@ -27,6 +27,9 @@ void DeliveryOutcomeRecorder::Record(const std::vector<Decision>& decisions) {
     }
     if (ds.front()->message->account_id != 0) {
       auto rec = spool_.Read(id);
+      std::string sample;  // for review cases: the start of the message
+      if (rec.ok())
+        sample = ToValidUtf8(std::string_view(rec->body).substr(0, kMaxOutcomeSampleBytes));
       nlohmann::json mail;
       if (rec.ok()) {
         nlohmann::json env = nlohmann::json::parse(rec->envelope, nullptr, false);
@@ -74,6 +77,7 @@ void DeliveryOutcomeRecorder::Record(const std::vector<Decision>& decisions) {
             f.bounce_sub_type = v.bounce_sub_type;
             f.status = v.status;
             f.diagnostic = r["diagnosticCode"].get<std::string>();
+            f.sample = sample;
             hard.push_back(std::move(f));
           }
           line = EventLine("Bounce", mail, "bounce", std::move(detail));

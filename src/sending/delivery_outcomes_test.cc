@@ -134,6 +134,7 @@ TEST_F(DeliveryOutcomesTest, ObserverHearsHardBouncesOnly) {
   EXPECT_EQ(f.bounce_sub_type, "NoEmail");
   EXPECT_EQ(f.diagnostic, "smtp; 550 5.1.1 <b@x.test>: Recipient address rejected");
   EXPECT_EQ(f.feedback_id, events_.all[1]["bounce"]["feedbackId"]);
+  EXPECT_EQ(f.sample, "Subject: x\r\n\r\nbody\r\n") << "the message as spooled";
 
   // Nothing is reported when the events could not be published.
   events_.fail = true;

@@ -155,6 +155,7 @@ OutcomeFacts FactsFor(const MessageMatch& match, const nlohmann::json& mail, Sys
   f.sent_at = match.message->accepted;
   f.at = at;
   f.recipient = recipient;
+  f.sample = HeaderSampleOf(mail).substr(0, kMaxOutcomeSampleBytes);
   return f;
 }
 

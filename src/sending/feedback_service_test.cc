@@ -175,6 +175,7 @@ TEST_F(FeedbackServiceTest, BounceBecomesBounceEventsWithTheVerdictAsGiven) {
   EXPECT_EQ(f.bounce_sub_type, "NoEmail");
   EXPECT_EQ(f.status, "5.1.1");
   EXPECT_EQ(f.feedback_id, perm["feedbackId"]);
+  EXPECT_NE(f.sample.find("Subject: Spring sale\n"), std::string::npos) << f.sample;
 }
 
 // A recipient the remote side has not given up on (Action: delayed).

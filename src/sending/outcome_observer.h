@@ -57,7 +57,12 @@ struct OutcomeFacts {
   std::string status;           // hard bounces: enhanced status ("5.1.1")
   std::string diagnostic;       // hard bounces: the diagnostic code as published
   std::string feedback_type;    // complaints: abuse, fraud, ... (may be empty)
+  // For review cases: the start of the message as far as the reporter knows it (header
+  // fields and the first bytes of the body), at most kMaxOutcomeSampleBytes; may be empty.
+  std::string sample;
 };
+
+inline constexpr size_t kMaxOutcomeSampleBytes = 2048;
 
 class OutcomeObserver {
  public:

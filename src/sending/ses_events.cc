@@ -142,4 +142,35 @@ std::string ConfigurationSetOf(const nlohmann::json& mail) {
   return (*set)[0].get<std::string>();
 }
 
+std::string HeaderSampleOf(const nlohmann::json& mail) {
+  if (!mail.is_object()) return {};
+  auto ch = mail.find("commonHeaders");
+  if (ch == mail.end() || !ch->is_object()) return {};
+  std::string out;
+  auto line = [&out](const char* name, const nlohmann::json& v) {
+    std::string value;
+    if (v.is_string()) {
+      value = v.get<std::string>();
+    } else if (v.is_array()) {
+      for (const auto& e : v) {
+        if (!e.is_string()) continue;
+        if (!value.empty()) value += ", ";
+        value += e.get<std::string>();
+      }
+    }
+    for (char& c : value) {
+      if (c == '\r' || c == '\n') c = ' ';
+    }
+    if (!value.empty()) out += std::string(name) + ": " + value + "\n";
+  };
+  for (const auto& [key, name] : {std::pair<const char*, const char*>{"from", "From"},
+                                  {"to", "To"},
+                                  {"subject", "Subject"},
+                                  {"date", "Date"},
+                                  {"messageId", "Message-ID"}}) {
+    if (auto v = ch->find(key); v != ch->end()) line(name, *v);
+  }
+  return out;
+}
+
 }  // namespace herald::sending

@@ -45,4 +45,8 @@ std::string NewUuid();
 // none or when the object is not one).
 std::string ConfigurationSetOf(const nlohmann::json& mail);
 
+// The common header fields of a mail object as header lines ("From: ...\nSubject: ...\n"),
+// for review samples when the message itself is gone; "" when it has none.
+std::string HeaderSampleOf(const nlohmann::json& mail);
+
 }  // namespace herald::sending
