@@ -19,6 +19,7 @@
 // released to nobody until an operator decides. Confirm(id) hands the case's items back
 // (they were real: suppress and count them); Release(id) drops them (the addresses stay
 // sendable and nothing is counted). Either closes the case, and the key starts afresh.
+// A bounce learned more than `send_window` after its send (a late report) is not guarded.
 // With `enabled` false, or when `max_held` items are held already, Offer passes items
 // straight through to the next Release (the guard fails open: it must never lose a
 // bounce). Items are held in memory; the wiring persists open cases (Cases()/Restore()).
@@ -87,8 +88,12 @@ class SuppressionGuard {
     while (!minutes.empty() && minutes.front().first < minute - keep) minutes.pop_front();
   }
 
-  void Offer(std::string_view recipient, std::string_view diagnostic, SysTime at, T item) {
-    if (!policy_.enabled || held_ >= policy_.max_held) {
+  // A hard bounce learned at `at` for a send made at `sent_at`.
+  void Offer(std::string_view recipient, std::string_view diagnostic, SysTime sent_at, SysTime at,
+             T item) {
+    // A late outcome (a report about mail sent long ago) is not what a burst is made of,
+    // and the recent sends say nothing about it: it passes.
+    if (!policy_.enabled || held_ >= policy_.max_held || at - sent_at > policy_.send_window) {
       ready_.push_back(std::move(item));
       return;
     }

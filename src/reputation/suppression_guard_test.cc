@@ -27,8 +27,8 @@ TEST(SuppressionGuardTest, KeyParts) {
 // Ordinary hard bounces pass after the hold, in order, and nothing is kept.
 TEST(SuppressionGuardTest, QuietBouncesPassAfterTheHold) {
   SuppressionGuard<int> g({.window = seconds(600), .burst_threshold = 3});
-  g.Offer("a@x.test", "550 5.1.1 <a@x.test> unknown", kT0, 1);
-  g.Offer("b@y.test", "550 5.1.1 <b@y.test> unknown", kT0 + seconds(10), 2);
+  g.Offer("a@x.test", "550 5.1.1 <a@x.test> unknown", kT0, kT0, 1);
+  g.Offer("b@y.test", "550 5.1.1 <b@y.test> unknown", kT0 + seconds(10), kT0 + seconds(10), 2);
   EXPECT_TRUE(g.Release(kT0 + seconds(599)).empty()) << "held for the window";
   EXPECT_EQ(g.Release(kT0 + seconds(600)), std::vector<int>{1});
   EXPECT_EQ(g.Release(kT0 + seconds(610)), std::vector<int>{2});
@@ -42,10 +42,10 @@ TEST(SuppressionGuardTest, BurstIsHeldUntilConfirmedOrReleased) {
   SuppressionGuard<std::string> g({.window = seconds(600), .burst_threshold = 3});
   for (int i = 0; i < 4; ++i) g.Sent("r" + std::to_string(i) + "@relay.test", kT0);
   g.Sent("other@else.test", kT0);
-  g.Offer("other@else.test", "550 5.1.1 unknown", kT0, "else");
+  g.Offer("other@else.test", "550 5.1.1 unknown", kT0, kT0, "else");
   for (int i = 0; i < 3; ++i) {
     std::string r = "r" + std::to_string(i) + "@relay.test";
-    g.Offer(r, "554 5.7.1 <" + r + ">: Relay access denied", kT0 + seconds(i), r);
+    g.Offer(r, "554 5.7.1 <" + r + ">: Relay access denied", kT0 + seconds(i), kT0 + seconds(i), r);
   }
   ASSERT_EQ(g.Cases().size(), 1u);
   GuardCaseInfo c = g.Cases()[0];
@@ -56,7 +56,7 @@ TEST(SuppressionGuardTest, BurstIsHeldUntilConfirmedOrReleased) {
   EXPECT_EQ(c.sample, "554 5.7.1 <r0@relay.test>: Relay access denied");
   // Later ones with the same key join the case, even after the window.
   g.Offer("r7@Relay.test", "554 5.7.1 <r7@relay.test>: relay access denied", kT0 + minutes(30),
-          "r7");
+          kT0 + minutes(30), "r7");
   EXPECT_EQ(g.Cases()[0].held, 4u);
   // Only the unrelated bounce is released.
   EXPECT_EQ(g.Release(kT0 + minutes(60)), std::vector<std::string>{"else"});
@@ -71,7 +71,8 @@ TEST(SuppressionGuardTest, BurstIsHeldUntilConfirmedOrReleased) {
   // After the case, the key starts afresh; a second burst can be released (dropped).
   for (int i = 0; i < 3; ++i) {
     std::string r = "s" + std::to_string(i) + "@relay.test";
-    g.Offer(r, "554 5.7.1 <" + r + ">: Relay access denied", kT0 + minutes(61), r);
+    g.Offer(r, "554 5.7.1 <" + r + ">: Relay access denied", kT0 + minutes(61), kT0 + minutes(61),
+            r);
   }
   ASSERT_EQ(g.Cases().size(), 1u);
   EXPECT_EQ(g.Release(g.Cases()[0].id), std::optional<size_t>(3));
@@ -86,7 +87,7 @@ TEST(SuppressionGuardTest, SmallShareOfABigDestinationIsNoBurst) {
   for (int i = 0; i < 100; ++i) g.Sent("u" + std::to_string(i) + "@big.test", kT0);
   for (int i = 0; i < 5; ++i) {
     g.Offer("u" + std::to_string(i) + "@big.test", "550 5.1.1 The account does not exist",
-            kT0 + seconds(i), i);
+            kT0 + seconds(i), kT0 + seconds(i), i);
   }
   EXPECT_TRUE(g.Cases().empty());
   EXPECT_EQ(g.Release(kT0 + minutes(20)).size(), 5u);
@@ -95,22 +96,36 @@ TEST(SuppressionGuardTest, SmallShareOfABigDestinationIsNoBurst) {
 // Outside the window the bounces do not add up; one recipient repeated is one.
 TEST(SuppressionGuardTest, SpreadOutOrRepeatedIsNoBurst) {
   SuppressionGuard<int> g({.window = seconds(60), .burst_threshold = 3});
-  g.Offer("a@x.test", "550 no", kT0, 1);
-  g.Offer("b@x.test", "550 no", kT0 + seconds(61), 2);
-  g.Offer("c@x.test", "550 no", kT0 + seconds(122), 3);
-  for (int i = 0; i < 5; ++i) g.Offer("d@x.test", "550 no", kT0 + seconds(130), 10 + i);
+  g.Offer("a@x.test", "550 no", kT0, kT0, 1);
+  g.Offer("b@x.test", "550 no", kT0 + seconds(61), kT0 + seconds(61), 2);
+  g.Offer("c@x.test", "550 no", kT0 + seconds(122), kT0 + seconds(122), 3);
+  for (int i = 0; i < 5; ++i)
+    g.Offer("d@x.test", "550 no", kT0 + seconds(130), kT0 + seconds(130), 10 + i);
   EXPECT_TRUE(g.Cases().empty());
+}
+
+// Reports about mail sent long ago are never guarded: the recent sends say nothing about
+// them, and a burst is made of refusals at delivery time.
+TEST(SuppressionGuardTest, LateOutcomesPass) {
+  SuppressionGuard<int> g(
+      {.window = seconds(600), .burst_threshold = 2, .send_window = seconds(3600)});
+  const SysTime sent = kT0 - std::chrono::hours(30);
+  for (int i = 0; i < 5; ++i) {
+    g.Offer("u" + std::to_string(i) + "@x.test", "550 5.1.1 unknown", sent, kT0, i);
+  }
+  EXPECT_TRUE(g.Cases().empty());
+  EXPECT_EQ(g.Release(kT0).size(), 5u) << "not even held for the window";
 }
 
 // Disabled, or over max_held, the guard passes everything through at once.
 TEST(SuppressionGuardTest, FailsOpen) {
   SuppressionGuard<int> off({.enabled = false, .burst_threshold = 1});
-  off.Offer("a@x.test", "550 no", kT0, 1);
+  off.Offer("a@x.test", "550 no", kT0, kT0, 1);
   EXPECT_EQ(off.Release(kT0), std::vector<int>{1});
   SuppressionGuard<int> full({.window = seconds(600), .burst_threshold = 100, .max_held = 2});
-  full.Offer("a@x.test", "550 no", kT0, 1);
-  full.Offer("b@x.test", "550 no", kT0, 2);
-  full.Offer("c@x.test", "550 no", kT0, 3);
+  full.Offer("a@x.test", "550 no", kT0, kT0, 1);
+  full.Offer("b@x.test", "550 no", kT0, kT0, 2);
+  full.Offer("c@x.test", "550 no", kT0, kT0, 3);
   EXPECT_EQ(full.Release(kT0), std::vector<int>{3});
 }
 
@@ -122,7 +137,7 @@ TEST(SuppressionGuardTest, RestoredCaseCollectsItsKey) {
   info.destination = "relay.test";
   info.shape = "554 relay access denied";
   g.Restore(info, {1, 2, 3});
-  g.Offer("z@relay.test", "554 Relay access denied", kT0, 4);
+  g.Offer("z@relay.test", "554 Relay access denied", kT0, kT0, 4);
   ASSERT_EQ(g.Cases().size(), 1u);
   EXPECT_EQ(g.Cases()[0].held, 4u);
   EXPECT_EQ(*g.CaseItems(7), (std::vector<int>{1, 2, 3, 4}));
