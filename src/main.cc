@@ -17,7 +17,9 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -31,6 +33,7 @@
 #include "feedback/report.h"
 #include "feedback/report_json.h"
 #include "mail/address.h"
+#include "sending/suppression.h"
 #include "server/config.h"
 #include "server/server.h"
 #include "spool/log_spool.h"
@@ -416,6 +419,184 @@ int Classify(const std::vector<std::string>& files) {
   return failed > 0 ? 1 : 0;
 }
 
+// ---- herald suppression ... (the account suppression lists and the global list) ----------
+
+struct SuppressionCli {
+  CLI::App* import = nullptr;
+  CLI::App* list = nullptr;
+  CLI::App* get = nullptr;
+  CLI::App* remove = nullptr;
+  CLI::App* global_get = nullptr;
+  CLI::App* global_remove = nullptr;
+  std::string account;
+  std::string file;     // import: the file, "-" for standard input
+  std::string address;  // get, remove, global-*
+  std::string reason;   // list: BOUNCE or COMPLAINT (empty: both)
+  bool json = false;
+};
+
+void AddSuppressionCommands(CLI::App& app, CommonFlags* f, SuppressionCli* s) {
+  auto* sup =
+      app.add_subcommand("suppression", "the account suppression lists and the global list");
+  sup->require_subcommand(1);
+  s->import = sup->add_subcommand(
+      "import", "add up to 100,000 entries from CSV (address,BOUNCE|COMPLAINT) or JSON lines");
+  s->import->add_option("FILE", s->file, "the file; - reads standard input")->required();
+  s->list = sup->add_subcommand("list", "an account's suppressed addresses");
+  s->list->add_option("--reason", s->reason, "only BOUNCE or only COMPLAINT")
+      ->check(CLI::IsMember({"BOUNCE", "COMPLAINT"}));
+  s->get = sup->add_subcommand("get", "one entry of an account's list");
+  s->remove = sup->add_subcommand("remove", "take an address off an account's list");
+  for (auto* c : {s->get, s->remove}) {
+    c->add_option("ADDRESS", s->address)->required();
+  }
+  for (auto* c : {s->import, s->list, s->get, s->remove}) {
+    c->add_option("--account", s->account, "account name")->required();
+  }
+  s->global_get = sup->add_subcommand("global-get", "an address's record on the global list");
+  s->global_remove = sup->add_subcommand("global-remove", "lift an address's global listing");
+  for (auto* c : {s->global_get, s->global_remove}) {
+    c->add_option("ADDRESS", s->address)->required();
+  }
+  for (auto* c : {s->import, s->list, s->get, s->remove, s->global_get, s->global_remove}) {
+    AddCommon(c, f);
+    c->add_flag("--json", s->json, "print JSON");
+  }
+}
+
+nlohmann::json SuppressedJson(const store::SuppressedDestination& e) {
+  return {{"address", e.address},
+          {"reason", store::SuppressionReasonName(e.reason)},
+          {"last_update", FormatIso8601Millis(e.last_update)},
+          {"message_id", e.message_id},
+          {"feedback_id", e.feedback_id},
+          {"diagnostic", e.diagnostic}};
+}
+
+int SuppressionImport(store::Store& st, int64_t account_id, const SuppressionCli& s) {
+  std::string text;
+  if (s.file == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream in(s.file, std::ios::binary);
+    if (!in) return Fail("suppression import: cannot read " + s.file);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  sending::ImportParse parsed = sending::ParseSuppressionImport(text);
+  if (!parsed.errors.empty()) {
+    for (const auto& e : parsed.errors) std::fprintf(stderr, "%s: %s\n", s.file.c_str(), e.c_str());
+    return Fail("suppression import: nothing imported (fix the lines above)");
+  }
+  const SysTime now = std::chrono::system_clock::now();
+  std::vector<store::SuppressedDestination> entries;
+  entries.reserve(parsed.entries.size());
+  for (const auto& p : parsed.entries) {
+    store::SuppressedDestination e;
+    e.account_id = account_id;
+    e.address = p.address;
+    e.reason = p.reason;
+    e.last_update = now;
+    entries.push_back(std::move(e));
+  }
+  Status put = st.PutSuppressedDestinations(entries);
+  if (!put.ok()) return Fail("suppression import: " + put.message());
+  if (s.json) {
+    std::cout << nlohmann::json{{"account", s.account}, {"imported", entries.size()}}.dump()
+              << "\n";
+  } else {
+    std::cout << "imported " << entries.size() << " entr" << (entries.size() == 1 ? "y" : "ies")
+              << " into the suppression list of " << s.account << "\n";
+  }
+  return 0;
+}
+
+int SuppressionList(store::Store& st, int64_t account_id, const SuppressionCli& s) {
+  store::SuppressionListFilter filter;
+  if (!s.reason.empty()) filter.reasons = {s.reason == "BOUNCE", s.reason == "COMPLAINT"};
+  nlohmann::json out = nlohmann::json::array();
+  std::string after;
+  while (true) {
+    auto page = st.ListSuppressedDestinations(account_id, filter, after, store::kMaxListLimit);
+    if (!page.ok()) return Fail(page.status().message());
+    for (const auto& e : *page) {
+      if (s.json) {
+        out.push_back(SuppressedJson(e));
+      } else {
+        std::cout << e.address << "  " << store::SuppressionReasonName(e.reason) << "  "
+                  << FormatIso8601Millis(e.last_update)
+                  << (e.message_id.empty() ? "" : "  " + e.message_id) << "\n";
+      }
+    }
+    if (static_cast<int>(page->size()) < store::kMaxListLimit) break;
+    after = store::SuppressionKey(page->back().address);
+  }
+  if (s.json) std::cout << out.dump() << "\n";
+  return 0;
+}
+
+int GlobalSuppression(store::Store& st, const SuppressionCli& s) {
+  if (s.global_remove->parsed()) {
+    Status del = st.DeleteGlobalSuppression(s.address);
+    if (!del.ok()) return Fail(s.address + ": " + del.message());
+    std::cout << s.address << " is no longer on the global suppression list\n";
+    return 0;
+  }
+  auto g = st.GetGlobalSuppression(s.address);
+  if (!g.ok()) return Fail(s.address + ": " + g.status().message());
+  const bool listed = std::chrono::system_clock::now() < g->listed_until;
+  nlohmann::json j = {{"address", g->address},
+                      {"listed", listed},
+                      {"listed_until", FormatIso8601Millis(g->listed_until)},
+                      {"bounce_count", g->bounce_count},
+                      {"last_bounce", FormatIso8601Millis(g->last_bounce)},
+                      {"diagnostic", g->diagnostic}};
+  if (s.json) {
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << g->address << (listed ? "  listed until " : "  not listed (was until ")
+              << FormatIso8601Millis(g->listed_until) << (listed ? "" : ")") << ", "
+              << g->bounce_count << " hard bounce(s), last " << FormatIso8601Millis(g->last_bounce)
+              << "\n  " << g->diagnostic << "\n";
+  }
+  return 0;
+}
+
+// Runs the parsed `herald suppression ...` command; nullopt when none was given.
+std::optional<int> RunSuppression(const CommonFlags& f, const SuppressionCli& s) {
+  const bool any = s.import->parsed() || s.list->parsed() || s.get->parsed() ||
+                   s.remove->parsed() || s.global_get->parsed() || s.global_remove->parsed();
+  if (!any) return std::nullopt;
+  auto config = LoadConfig(f);
+  if (!config.ok()) return Fail(config.status().message());
+  auto st_or = server::OpenStore(*config);
+  if (!st_or.ok()) return Fail(st_or.status().message());
+  store::Store& st = **st_or;
+  if (s.global_get->parsed() || s.global_remove->parsed()) return GlobalSuppression(st, s);
+  auto acc = st.GetAccountByName(s.account);
+  if (!acc.ok()) return Fail(s.account + ": " + acc.status().message());
+  if (s.import->parsed()) return SuppressionImport(st, acc->id, s);
+  if (s.list->parsed()) return SuppressionList(st, acc->id, s);
+  if (s.get->parsed()) {
+    auto e = st.GetSuppressedDestination(acc->id, s.address);
+    if (!e.ok()) return Fail(s.address + ": " + e.status().message());
+    nlohmann::json j = SuppressedJson(*e);
+    if (s.json) {
+      std::cout << j.dump() << "\n";
+    } else {
+      for (const auto& [k, v] : j.items()) {
+        if (!v.get_ref<const std::string&>().empty()) {
+          std::cout << k << ": " << v.get<std::string>() << "\n";
+        }
+      }
+    }
+    return 0;
+  }
+  Status del = st.DeleteSuppressedDestination(acc->id, s.address);
+  if (!del.ok()) return Fail(s.address + ": " + del.message());
+  std::cout << s.address << " removed from the suppression list of " << s.account << "\n";
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"herald: a self-hosted email sending service that speaks Amazon SES's APIs"};
   app.require_subcommand(1);
@@ -523,6 +704,9 @@ int Main(int argc, char** argv) {
   std::vector<std::string> classify_files;
   classify->add_option("FILE", classify_files, "email files; - reads standard input")->required();
 
+  SuppressionCli suppression;
+  AddSuppressionCommands(app, &f, &suppression);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -531,6 +715,7 @@ int Main(int argc, char** argv) {
 
   if (serve->parsed()) return Serve(f);
   if (classify->parsed()) return Classify(classify_files);
+  if (std::optional<int> rc = RunSuppression(f, suppression)) return *rc;
   if (etail->parsed()) return EventsTail(f, n, follow);
   if (slist->parsed()) return SpoolList(f, json);
   if (qlist->parsed()) return Queue(f, "list", "", qjson);

@@ -35,6 +35,7 @@ namespace {
 constexpr std::string_view kIdentitiesPath = "/v2/email/identities";
 constexpr std::string_view kV1IdentitiesPath = "/v1/email/identities";
 constexpr std::string_view kConfigSetsPath = "/v2/email/configuration-sets";
+constexpr std::string_view kSuppressionPath = "/v2/email/suppression/addresses";
 // The option groups of a configuration set, each with its own Put operation.
 constexpr std::string_view kConfigSetOptions[] = {
     "/delivery-options",    "/sending",     "/reputation-options", "/tracking-options",
@@ -121,7 +122,9 @@ std::string EncodeNextToken(const std::string& name) {
   return b;
 }
 
-std::optional<std::string> DecodeNextToken(std::string_view token) {
+// The bytes of a base64url token without padding (EncodeNextToken); nullopt when it is not
+// one or decodes to nothing.
+std::optional<std::string> DecodeBase64UrlToken(std::string_view token) {
   if (token.empty() || token.size() > 1024) {
     return std::nullopt;
   }
@@ -137,6 +140,14 @@ std::optional<std::string> DecodeNextToken(std::string_view token) {
   }
   std::optional<std::string> name = Base64Decode(b);
   if (!name || name->empty()) {
+    return std::nullopt;
+  }
+  return name;
+}
+
+std::optional<std::string> DecodeNextToken(std::string_view token) {
+  std::optional<std::string> name = DecodeBase64UrlToken(token);
+  if (!name) {
     return std::nullopt;
   }
   for (unsigned char c : *name) {
@@ -456,6 +467,25 @@ HttpResponse HtmlPage(int status, std::string_view title, std::string_view text)
   return r;
 }
 
+// GetAccount's SuppressionAttributes: the account's reasons, and ValidationAttributes when set.
+json SuppressionAttributesJson(const store::Account& account) {
+  json reasons = json::array();
+  if (account.suppressed_reasons.bounce) {
+    reasons.push_back("BOUNCE");
+  }
+  if (account.suppressed_reasons.complaint) {
+    reasons.push_back("COMPLAINT");
+  }
+  json out = {{"SuppressedReasons", std::move(reasons)}};
+  if (!account.suppression_validation_json.empty()) {
+    json v = json::parse(account.suppression_validation_json, nullptr, false);
+    if (!v.is_discarded() && v.is_object()) {
+      out["ValidationAttributes"] = std::move(v);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 HttpResponse ErrorResponse(const ApiError& error) {
@@ -572,6 +602,33 @@ HttpResponse SesV2Api::Dispatch(Call& call) {
     if (method == "GET") {
       return GetAccount(call);
     }
+  } else if (path == "/v2/email/account/suppression") {
+    if (method == "PUT") {
+      return PutAccountSuppressionAttributes(call);
+    }
+  } else if (path == kSuppressionPath) {
+    if (method == "PUT") {
+      return PutSuppressedDestination(call);
+    }
+    if (method == "GET") {
+      return ListSuppressedDestinations(call);
+    }
+  } else if (path.starts_with(kSuppressionPath) && path[kSuppressionPath.size()] == '/') {
+    // /v2/email/suppression/addresses/{EmailAddress}
+    const std::string_view segment = path.substr(kSuppressionPath.size() + 1);
+    std::string address;
+    if (segment.empty() || segment.find('/') != std::string_view::npos) {
+      return ErrorResponse(UnknownOperation(method, path));
+    }
+    if (!PercentDecode(segment, &address)) {
+      return ErrorResponse(BadRequest("Invalid percent-encoding in the request path."));
+    }
+    if (method == "GET") {
+      return GetSuppressedDestination(call, address);
+    }
+    if (method == "DELETE") {
+      return DeleteSuppressedDestination(call, address);
+    }
   } else if (path == kIdentitiesPath) {
     if (method == "POST") {
       return CreateEmailIdentity(call);
@@ -685,7 +742,7 @@ HttpResponse SesV2Api::GetAccount(Call& call) {
         {"MaxSendRate", q.max_send_rate},
         {"SentLast24Hours", static_cast<double>(*sent)}}},
       {"SendingEnabled", account->sending_enabled},
-      {"SuppressionAttributes", {{"SuppressedReasons", json::array({"BOUNCE", "COMPLAINT"})}}},
+      {"SuppressionAttributes", SuppressionAttributesJson(*account)},
   };
   return JsonResponse(200, body);
 }
@@ -1369,6 +1426,72 @@ std::optional<ApiError> ApplyTrackingOptions(const json& g, std::string_view pre
   return std::nullopt;
 }
 
+// A SuppressionOptions.ValidationOptions or SuppressionAttributes.ValidationAttributes
+// member `name` of `g` ({ConditionThreshold {ConditionThresholdEnabled,
+// OverallConfidenceThreshold {ConfidenceVerdictThreshold}}}), checked and normalised into
+// *out; null when absent.
+std::optional<ApiError> ParseSuppressionValidation(const json& g, std::string_view prefix,
+                                                   const char* name, json* out) {
+  *out = json();
+  const json* validation = nullptr;
+  RETURN_IF_API_ERROR(OptStruct(g, prefix, name, &validation));
+  if (validation == nullptr) {
+    return std::nullopt;
+  }
+  const std::string vp = Param(prefix, name);
+  const json* condition = nullptr;
+  RETURN_IF_API_ERROR(OptStruct(*validation, vp, "ConditionThreshold", &condition));
+  if (condition == nullptr) {
+    return MissingParam(Param(vp, "ConditionThreshold"));
+  }
+  const std::string cp = Param(vp, "ConditionThreshold");
+  std::optional<std::string> enabled;
+  RETURN_IF_API_ERROR(
+      OptEnum(*condition, cp, "ConditionThresholdEnabled", {"ENABLED", "DISABLED"}, &enabled));
+  if (!enabled) {
+    return MissingParam(Param(cp, "ConditionThresholdEnabled"));
+  }
+  json c = {{"ConditionThresholdEnabled", *enabled}};
+  const json* overall = nullptr;
+  RETURN_IF_API_ERROR(OptStruct(*condition, cp, "OverallConfidenceThreshold", &overall));
+  if (overall != nullptr) {
+    const std::string op = Param(cp, "OverallConfidenceThreshold");
+    std::optional<std::string> verdict;
+    RETURN_IF_API_ERROR(OptEnum(*overall, op, "ConfidenceVerdictThreshold",
+                                {"MEDIUM", "HIGH", "MANAGED"}, &verdict));
+    if (!verdict) {
+      return MissingParam(Param(op, "ConfidenceVerdictThreshold"));
+    }
+    c["OverallConfidenceThreshold"] = {{"ConfidenceVerdictThreshold", *verdict}};
+  }
+  *out = {{"ConditionThreshold", std::move(c)}};
+  return std::nullopt;
+}
+
+// A list of suppression reasons (member `name` of `g`; absent: none), without duplicates.
+std::optional<ApiError> ParseReasonList(const json& g, std::string_view prefix, const char* name,
+                                        store::SuppressionReasons* out) {
+  *out = {false, false};
+  if (const json* r = Member(g, name)) {
+    const std::string param = Param(prefix, name);
+    if (!r->is_array()) {
+      return WrongType(param, "a list");
+    }
+    for (size_t i = 0; i < r->size(); ++i) {
+      const json& reason = (*r)[i];
+      std::optional<store::SuppressionReason> parsed =
+          reason.is_string() ? store::ParseSuppressionReason(reason.get_ref<const std::string&>())
+                             : std::nullopt;
+      if (!parsed) {
+        return BadRequest("Invalid value for " + param + "[" + std::to_string(i) +
+                          "]: must be BOUNCE or COMPLAINT.");
+      }
+      (*parsed == store::SuppressionReason::kBounce ? out->bounce : out->complaint) = true;
+    }
+  }
+  return std::nullopt;
+}
+
 // SuppressionOptions {SuppressedReasons, ValidationOptions}. An absent or empty list of
 // reasons is stored as [] (the set suppresses nothing), unlike a set without the group.
 std::optional<ApiError> ApplySuppressionOptions(const json& g, std::string_view prefix,
@@ -1391,36 +1514,10 @@ std::optional<ApiError> ApplySuppressionOptions(const json& g, std::string_view 
       }
     }
   }
-  const json* validation = nullptr;
-  RETURN_IF_API_ERROR(OptStruct(g, prefix, "ValidationOptions", &validation));
-  if (validation != nullptr) {
-    const std::string vp = Param(prefix, "ValidationOptions");
-    const json* condition = nullptr;
-    RETURN_IF_API_ERROR(OptStruct(*validation, vp, "ConditionThreshold", &condition));
-    if (condition == nullptr) {
-      return MissingParam(Param(vp, "ConditionThreshold"));
-    }
-    const std::string cp = Param(vp, "ConditionThreshold");
-    std::optional<std::string> enabled;
-    RETURN_IF_API_ERROR(
-        OptEnum(*condition, cp, "ConditionThresholdEnabled", {"ENABLED", "DISABLED"}, &enabled));
-    if (!enabled) {
-      return MissingParam(Param(cp, "ConditionThresholdEnabled"));
-    }
-    json c = {{"ConditionThresholdEnabled", *enabled}};
-    const json* overall = nullptr;
-    RETURN_IF_API_ERROR(OptStruct(*condition, cp, "OverallConfidenceThreshold", &overall));
-    if (overall != nullptr) {
-      const std::string op = Param(cp, "OverallConfidenceThreshold");
-      std::optional<std::string> verdict;
-      RETURN_IF_API_ERROR(OptEnum(*overall, op, "ConfidenceVerdictThreshold",
-                                  {"MEDIUM", "HIGH", "MANAGED"}, &verdict));
-      if (!verdict) {
-        return MissingParam(Param(op, "ConfidenceVerdictThreshold"));
-      }
-      c["OverallConfidenceThreshold"] = {{"ConfidenceVerdictThreshold", *verdict}};
-    }
-    out["ValidationOptions"] = {{"ConditionThreshold", std::move(c)}};
+  json validation;
+  RETURN_IF_API_ERROR(ParseSuppressionValidation(g, prefix, "ValidationOptions", &validation));
+  if (!validation.is_null()) {
+    out["ValidationOptions"] = std::move(validation);
   }
   set->suppression_options_json = DumpJson(out);
   return std::nullopt;
@@ -1703,6 +1800,388 @@ HttpResponse SesV2Api::PutConfigurationSetOptions(Call& call, const std::string&
     return ErrorResponse(Internal(st, "UpdateConfigurationSet"));
   }
   return JsonResponse(200, json::object());
+}
+
+// ---------------------------------------------------------------- suppression list
+
+namespace {
+
+constexpr int kDefaultSuppressionPageSize = 100;
+
+std::string NotOnList(std::string_view address) {
+  return "Email address " + Truncated(address) + " does not exist on your suppression list.";
+}
+
+// An EmailAddress of the suppression operations, checked as the send path checks
+// recipients (an addr-spec: no display name). *stored is what the list keeps: the text as
+// given when it is already in the send path's form but for case, else that form (local part
+// as written, the domain in lower-case Punycode), so that its key matches the recipients'.
+std::optional<ApiError> CheckSuppressionAddress(const std::string& given, std::string* stored) {
+  if (given.empty()) {
+    return BadRequest("Invalid email address: the address is empty.");
+  }
+  StatusOr<mail::Mailbox> mb = mail::ParseMailbox(given);
+  if (!mb.ok() || !mb->display_name.empty() || given.find('<') != std::string::npos) {
+    return BadRequest(
+        "Invalid email address " + Truncated(given) + ": " +
+        (mb.ok() ? std::string("a display name is not allowed") : mb.status().message()) + ".");
+  }
+  *stored = AsciiLower(given) == mb->Canonical() ? given : mb->Address();
+  return std::nullopt;
+}
+
+// Every value of a repeated query parameter, percent-decoded, in order.
+std::vector<std::string> QueryParams(std::string_view query, std::string_view name,
+                                     bool* malformed) {
+  std::vector<std::string> out;
+  for (std::string_view part : Split(query, '&')) {
+    const size_t eq = part.find('=');
+    std::string key;
+    if (!PercentDecode(part.substr(0, eq), &key)) {
+      *malformed = true;
+      return {};
+    }
+    if (key != name) {
+      continue;
+    }
+    std::string value;
+    if (eq != std::string_view::npos && !PercentDecode(part.substr(eq + 1), &value)) {
+      *malformed = true;
+      return {};
+    }
+    out.push_back(std::move(value));
+  }
+  return out;
+}
+
+// Digits at text[*pos..], exactly `n` of them.
+bool ReadDigits(std::string_view text, size_t* pos, size_t n, int* out) {
+  if (*pos + n > text.size()) {
+    return false;
+  }
+  int v = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const char c = text[*pos + i];
+    if (c < '0' || c > '9') {
+      return false;
+    }
+    v = v * 10 + (c - '0');
+  }
+  *pos += n;
+  *out = v;
+  return true;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+int64_t DaysFromCivil(int64_t y, int m, int d) {
+  y -= m <= 2 ? 1 : 0;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+// A timestamp of the query string: ISO 8601 as botocore and the AWS CLI send it
+// ("2026-11-22T10:04:05Z", optional fraction and UTC offset, or a bare date) or epoch
+// seconds ("1795000000", optional fraction).
+std::optional<SysTime> ParseQueryTimestamp(std::string_view text) {
+  if (text.empty() || text.size() > 40) {
+    return std::nullopt;
+  }
+  if (text.find('-') == std::string_view::npos || text.find('-') == 0) {
+    // Epoch seconds.
+    size_t dot = text.find('.');
+    std::string_view whole = text.substr(0, dot);
+    int64_t secs = 0;
+    auto [p, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), secs);
+    if (ec != std::errc() || p != whole.data() + whole.size() || whole.empty()) {
+      return std::nullopt;
+    }
+    int64_t ms = 0;
+    if (dot != std::string_view::npos) {
+      std::string_view frac = text.substr(dot + 1);
+      if (frac.empty() || frac.size() > 9) {
+        return std::nullopt;
+      }
+      for (size_t i = 0; i < frac.size(); ++i) {
+        if (frac[i] < '0' || frac[i] > '9') {
+          return std::nullopt;
+        }
+        if (i < 3) {
+          ms = ms * 10 + (frac[i] - '0');
+        }
+      }
+      for (size_t i = frac.size(); i < 3; ++i) {
+        ms *= 10;
+      }
+    }
+    if (secs < -62135596800 || secs > 253402300799) {  // years 1..9999
+      return std::nullopt;
+    }
+    return FromUnixMillis(secs * 1000 + (secs < 0 ? -ms : ms));
+  }
+  size_t pos = 0;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!ReadDigits(text, &pos, 4, &year) || pos >= text.size() || text[pos++] != '-' ||
+      !ReadDigits(text, &pos, 2, &month) || pos >= text.size() || text[pos++] != '-' ||
+      !ReadDigits(text, &pos, 2, &day)) {
+    return std::nullopt;
+  }
+  int64_t ms = 0;
+  int offset_minutes = 0;
+  if (pos < text.size()) {
+    if (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' ') {
+      return std::nullopt;
+    }
+    ++pos;
+    if (!ReadDigits(text, &pos, 2, &hour) || pos >= text.size() || text[pos++] != ':' ||
+        !ReadDigits(text, &pos, 2, &minute)) {
+      return std::nullopt;
+    }
+    if (pos < text.size() && text[pos] == ':') {
+      ++pos;
+      if (!ReadDigits(text, &pos, 2, &second)) {
+        return std::nullopt;
+      }
+      if (pos < text.size() && text[pos] == '.') {
+        ++pos;
+        size_t digits = 0;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+          if (digits < 3) {
+            ms = ms * 10 + (text[pos] - '0');
+          }
+          ++digits;
+          ++pos;
+        }
+        if (digits == 0 || digits > 9) {
+          return std::nullopt;
+        }
+        for (size_t i = digits; i < 3; ++i) {
+          ms *= 10;
+        }
+      }
+    }
+    if (pos < text.size()) {
+      if (text[pos] == 'Z' || text[pos] == 'z') {
+        ++pos;
+      } else if (text[pos] == '+' || text[pos] == '-') {
+        const int sign = text[pos] == '-' ? -1 : 1;
+        ++pos;
+        int oh = 0, om = 0;
+        if (!ReadDigits(text, &pos, 2, &oh)) {
+          return std::nullopt;
+        }
+        if (pos < text.size() && text[pos] == ':') {
+          ++pos;
+        }
+        if (!ReadDigits(text, &pos, 2, &om) || oh > 23 || om > 59) {
+          return std::nullopt;
+        }
+        offset_minutes = sign * (oh * 60 + om);
+      } else {
+        return std::nullopt;
+      }
+    }
+  }
+  if (pos != text.size() || year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 ||
+      minute > 59 || second > 60) {
+    return std::nullopt;
+  }
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (day > kDays[month - 1] || (month == 2 && day == 29 && !leap)) {
+    return std::nullopt;
+  }
+  const int64_t secs = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
+                       second - offset_minutes * 60;
+  return FromUnixMillis(secs * 1000 + ms);
+}
+
+json SuppressedSummaryJson(const store::SuppressedDestination& e) {
+  return json{{"EmailAddress", e.address},
+              {"Reason", store::SuppressionReasonName(e.reason)},
+              {"LastUpdateTime", static_cast<double>(UnixMillis(e.last_update)) / 1000}};
+}
+
+}  // namespace
+
+HttpResponse SesV2Api::PutAccountSuppressionAttributes(Call& call) {
+  json j;
+  if (std::optional<ApiError> e = ParseJsonObject(call.request.body, &j)) {
+    return ErrorResponse(*e);
+  }
+  store::SuppressionReasons reasons;
+  if (std::optional<ApiError> e = ParseReasonList(j, "", "SuppressedReasons", &reasons)) {
+    return ErrorResponse(*e);
+  }
+  json validation;
+  if (std::optional<ApiError> e =
+          ParseSuppressionValidation(j, "", "ValidationAttributes", &validation)) {
+    return ErrorResponse(*e);
+  }
+  Status st = store_.SetSuppressionAttributes(call.principal.account_id, reasons,
+                                              validation.is_null() ? "" : DumpJson(validation));
+  if (!st.ok()) {
+    return ErrorResponse(Internal(st, "SetSuppressionAttributes"));
+  }
+  return JsonResponse(200, json::object());
+}
+
+HttpResponse SesV2Api::PutSuppressedDestination(Call& call) {
+  json j;
+  if (std::optional<ApiError> e = ParseJsonObject(call.request.body, &j)) {
+    return ErrorResponse(*e);
+  }
+  std::optional<std::string> address;
+  std::optional<std::string> reason;
+  if (std::optional<ApiError> e = OptString(j, "", "EmailAddress", &address)) {
+    return ErrorResponse(*e);
+  }
+  if (std::optional<ApiError> e = OptEnum(j, "", "Reason", {"BOUNCE", "COMPLAINT"}, &reason)) {
+    return ErrorResponse(*e);
+  }
+  if (!address) {
+    return ErrorResponse(MissingParam("EmailAddress"));
+  }
+  if (!reason) {
+    return ErrorResponse(MissingParam("Reason"));
+  }
+  store::SuppressedDestination entry;
+  if (std::optional<ApiError> e = CheckSuppressionAddress(*address, &entry.address)) {
+    return ErrorResponse(*e);
+  }
+  entry.account_id = call.principal.account_id;
+  entry.reason = *store::ParseSuppressionReason(*reason);
+  entry.last_update = clock_.Now();
+  Status st = store_.PutSuppressedDestination(entry);
+  if (!st.ok()) {
+    return ErrorResponse(Internal(st, "PutSuppressedDestination"));
+  }
+  return JsonResponse(200, json::object());
+}
+
+HttpResponse SesV2Api::GetSuppressedDestination(Call& call, const std::string& given) {
+  std::string address;
+  if (std::optional<ApiError> e = CheckSuppressionAddress(given, &address)) {
+    return ErrorResponse(*e);
+  }
+  StatusOr<store::SuppressedDestination> entry =
+      store_.GetSuppressedDestination(call.principal.account_id, address);
+  if (entry.status().code() == StatusCode::kNotFound) {
+    return ErrorResponse(NotFound(NotOnList(given)));
+  }
+  if (!entry.ok()) {
+    return ErrorResponse(Internal(entry.status(), "GetSuppressedDestination"));
+  }
+  json d = SuppressedSummaryJson(*entry);
+  json attributes = json::object();
+  if (!entry->message_id.empty()) {
+    attributes["MessageId"] = entry->message_id;
+  }
+  if (!entry->feedback_id.empty()) {
+    attributes["FeedbackId"] = entry->feedback_id;
+  }
+  if (!attributes.empty()) {
+    d["Attributes"] = std::move(attributes);
+  }
+  return JsonResponse(200, json{{"SuppressedDestination", std::move(d)}});
+}
+
+HttpResponse SesV2Api::DeleteSuppressedDestination(Call& call, const std::string& given) {
+  std::string address;
+  if (std::optional<ApiError> e = CheckSuppressionAddress(given, &address)) {
+    return ErrorResponse(*e);
+  }
+  Status st = store_.DeleteSuppressedDestination(call.principal.account_id, address);
+  if (st.code() == StatusCode::kNotFound) {
+    return ErrorResponse(NotFound(NotOnList(given)));
+  }
+  if (!st.ok()) {
+    return ErrorResponse(Internal(st, "DeleteSuppressedDestination"));
+  }
+  return JsonResponse(200, json::object());
+}
+
+HttpResponse SesV2Api::ListSuppressedDestinations(Call& call) {
+  bool malformed = false;
+  std::vector<std::string> reasons = QueryParams(call.query, "Reason", &malformed);
+  std::optional<std::string> start_text = QueryParam(call.query, "StartDate", &malformed);
+  std::optional<std::string> end_text = QueryParam(call.query, "EndDate", &malformed);
+  std::optional<std::string> page_text = QueryParam(call.query, "PageSize", &malformed);
+  std::optional<std::string> token = QueryParam(call.query, "NextToken", &malformed);
+  if (malformed) {
+    return ErrorResponse(BadRequest("Invalid percent-encoding in the query string."));
+  }
+  store::SuppressionListFilter filter;
+  if (!reasons.empty()) {
+    filter.reasons = {false, false};
+    for (const std::string& r : reasons) {
+      std::optional<store::SuppressionReason> parsed = store::ParseSuppressionReason(r);
+      if (!parsed) {
+        return ErrorResponse(BadRequest("Invalid value for Reason: " + Truncated(r, 32) +
+                                        " is not BOUNCE or COMPLAINT."));
+      }
+      (*parsed == store::SuppressionReason::kBounce ? filter.reasons.bounce
+                                                    : filter.reasons.complaint) = true;
+    }
+  }
+  if (start_text) {
+    filter.start = ParseQueryTimestamp(*start_text);
+    if (!filter.start) {
+      return ErrorResponse(BadRequest("Invalid value for StartDate: " + Truncated(*start_text, 48) +
+                                      " is not a timestamp."));
+    }
+  }
+  if (end_text) {
+    filter.end = ParseQueryTimestamp(*end_text);
+    if (!filter.end) {
+      return ErrorResponse(BadRequest("Invalid value for EndDate: " + Truncated(*end_text, 48) +
+                                      " is not a timestamp."));
+    }
+  }
+  if (filter.start && filter.end && *filter.start > *filter.end) {
+    return ErrorResponse(BadRequest("StartDate must not be later than EndDate."));
+  }
+  int page = kDefaultSuppressionPageSize;
+  if (page_text) {
+    int value = -1;
+    const char* end = page_text->data() + page_text->size();
+    auto [ptr, ec] = std::from_chars(page_text->data(), end, value);
+    if (page_text->empty() || ec != std::errc() || ptr != end || value < 0 ||
+        value > kMaxPageSize) {
+      return ErrorResponse(
+          BadRequest("Invalid value for PageSize: must be an integer from 0 to 1000."));
+    }
+    page = value == 0 ? kDefaultSuppressionPageSize : value;
+  }
+  std::string after;
+  if (token) {
+    std::optional<std::string> key = DecodeBase64UrlToken(*token);
+    if (!key || key->size() > store::kMaxEmailLength || key->find('\0') != std::string::npos ||
+        store::SuppressionKey(*key) != *key) {
+      return ErrorResponse(ApiError{400, "InvalidNextTokenException", "Invalid NextToken."});
+    }
+    after = std::move(*key);
+  }
+  // As ListEmailIdentities: one more than a page tells whether another follows.
+  const int limit = std::min(page + 1, store::kMaxListLimit);
+  StatusOr<std::vector<store::SuppressedDestination>> list =
+      store_.ListSuppressedDestinations(call.principal.account_id, filter, after, limit);
+  if (!list.ok()) {
+    return ErrorResponse(Internal(list.status(), "ListSuppressedDestinations"));
+  }
+  const size_t n = std::min(list->size(), static_cast<size_t>(page));
+  const bool more = list->size() > n || (limit == page && list->size() == n && n > 0);
+  json items = json::array();
+  for (size_t i = 0; i < n; ++i) {
+    items.push_back(SuppressedSummaryJson((*list)[i]));
+  }
+  json body = {{"SuppressedDestinationSummaries", std::move(items)}};
+  if (more) {
+    body["NextToken"] = EncodeNextToken(store::SuppressionKey((*list)[n - 1].address));
+  }
+  return JsonResponse(200, body);
 }
 
 HttpResponse SesV2Api::Health() { return JsonResponse(200, json{{"status", "ok"}}); }

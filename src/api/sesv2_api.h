@@ -15,6 +15,16 @@
 // that rule is BadRequestException on create and NotFoundException elsewhere. Every response
 // carries a fresh x-amzn-RequestId and Content-Type: application/json (text/html for the
 // verification page); errors carry x-amzn-ErrorType and {"message": ...} with SES's status codes.
+// The account suppression list: PutSuppressedDestination (an upsert; LastUpdateTime is the
+// time of the call), GetSuppressedDestination (Attributes MessageId and FeedbackId when the
+// entry was added by a bounce or complaint), DeleteSuppressedDestination and
+// ListSuppressedDestinations (Reason filters, repeated; StartDate/EndDate inclusive bounds
+// on LastUpdateTime, ISO 8601 or epoch seconds; PageSize 1..1000, 0 or absent: 100;
+// NextToken: the last key of the page, InvalidNextTokenException when it is not one), in
+// address (key) order. EmailAddress is checked as the send path checks recipients (an
+// addr-spec; BadRequestException otherwise) and matched case-insensitively; an address not
+// on the list is NotFoundException. PutAccountSuppressionAttributes replaces SuppressedReasons
+// (absent: none) and ValidationAttributes (absent: none); GetAccount reports them.
 // Unsigned: GET /_herald/health -> {"status":"ok"}; GET /_herald/verify-email?token=...
 // marks the email identity holding that token SUCCESS when the token has not expired.
 // Identity names are lower-cased, domains converted to Punycode, before they reach the
@@ -112,6 +122,11 @@ class SesV2Api final : public HttpHandler {
   // `option` is the path suffix ("/delivery-options", "/sending", ...).
   HttpResponse PutConfigurationSetOptions(Call& call, const std::string& name,
                                           std::string_view option);
+  HttpResponse PutAccountSuppressionAttributes(Call& call);
+  HttpResponse PutSuppressedDestination(Call& call);
+  HttpResponse GetSuppressedDestination(Call& call, const std::string& address);
+  HttpResponse DeleteSuppressedDestination(Call& call, const std::string& address);
+  HttpResponse ListSuppressedDestinations(Call& call);
   // The caller's identity named `given` (normalised), or the error reply to send.
   StatusOr<store::Identity> FindIdentity(Call& call, const std::string& given, HttpResponse* error);
   HttpResponse Health();

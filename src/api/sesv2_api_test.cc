@@ -570,6 +570,259 @@ TEST(GetAccountTest, StoreFailureIsInternalError) {
               "Internal service error.");
 }
 
+// ---------------------------------------------------------------- suppression list
+
+constexpr char kSuppressionPath[] = "/v2/email/suppression/addresses";
+
+std::string AddressPath(const std::string& encoded) {
+  return std::string(kSuppressionPath) + "/" + encoded;
+}
+
+std::vector<std::string> ListedAddresses(const json& body) {
+  std::vector<std::string> out;
+  for (const auto& s : body["SuppressedDestinationSummaries"]) {
+    out.push_back(s["EmailAddress"].get<std::string>());
+  }
+  return out;
+}
+
+TEST(SuppressionApiTest, PutGetDeleteMatchCaseInsensitively) {
+  ApiHarness h;
+  HttpResponse r =
+      h.Call("PUT", kSuppressionPath, R"({"EmailAddress":"Gone@Example.com","Reason":"BOUNCE"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r), json::object());
+
+  r = h.Call("GET", AddressPath("gone%40example.COM"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  json d = Body(r)["SuppressedDestination"];
+  EXPECT_EQ(d["EmailAddress"], "Gone@Example.com");  // as given
+  EXPECT_EQ(d["Reason"], "BOUNCE");
+  EXPECT_EQ(d["LastUpdateTime"], static_cast<double>(UnixMillis(h.clock.Now())) / 1000);
+  EXPECT_FALSE(d.contains("Attributes"));  // added by hand: no message caused it
+
+  // A second put replaces the reason and the time.
+  h.clock.Advance(std::chrono::minutes(2));
+  ASSERT_EQ(
+      h.Call("PUT", kSuppressionPath, R"({"EmailAddress":"GONE@example.com","Reason":"COMPLAINT"})")
+          .status,
+      200);
+  d = Body(h.Call("GET", AddressPath("Gone@Example.com")))["SuppressedDestination"];
+  EXPECT_EQ(d["Reason"], "COMPLAINT");
+  EXPECT_EQ(d["EmailAddress"], "GONE@example.com");
+  EXPECT_EQ(d["LastUpdateTime"], static_cast<double>(UnixMillis(h.clock.Now())) / 1000);
+
+  // Entries added by an outcome show the message and feedback that caused them.
+  store::SuppressedDestination e;
+  e.account_id = h.account_id;
+  e.address = "bounced@example.org";
+  e.last_update = h.clock.Now();
+  e.message_id = "0100018c-cause-000000";
+  e.feedback_id = "fb-0001";
+  ASSERT_TRUE(h.store.PutSuppressedDestination(e).ok());
+  d = Body(h.Call("GET", AddressPath("bounced%40example.org")))["SuppressedDestination"];
+  EXPECT_EQ(d["Attributes"],
+            json({{"MessageId", "0100018c-cause-000000"}, {"FeedbackId", "fb-0001"}}));
+
+  r = h.Call("DELETE", AddressPath("gone%40EXAMPLE.com"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r), json::object());
+  ExpectError(h.Call("GET", AddressPath("gone%40example.com")), 404, "NotFoundException",
+              "Email address gone@example.com does not exist on your suppression list.");
+  ExpectError(h.Call("DELETE", AddressPath("gone%40example.com")), 404, "NotFoundException",
+              "Email address gone@example.com does not exist on your suppression list.");
+  // Another account's entries are not visible.
+  auto other = h.store.CreateAccount("other", h.clock.Now());
+  ASSERT_TRUE(other.ok());
+  e.account_id = other->id;
+  e.address = "theirs@example.org";
+  ASSERT_TRUE(h.store.PutSuppressedDestination(e).ok());
+  EXPECT_EQ(h.Call("GET", AddressPath("theirs%40example.org")).status, 404);
+  EXPECT_EQ(h.Call("DELETE", AddressPath("theirs%40example.org")).status, 404);
+  EXPECT_TRUE(h.store.GetSuppressedDestination(other->id, "theirs@example.org").ok());
+}
+
+TEST(SuppressionApiTest, BadInputIsBadRequest) {
+  ApiHarness h;
+  ExpectError(h.Call("PUT", kSuppressionPath, R"({"Reason":"BOUNCE"})"), 400, "BadRequestException",
+              "Missing required parameter: EmailAddress.");
+  ExpectError(h.Call("PUT", kSuppressionPath, R"({"EmailAddress":"a@example.com"})"), 400,
+              "BadRequestException", "Missing required parameter: Reason.");
+  ExpectError(
+      h.Call("PUT", kSuppressionPath, R"({"EmailAddress":"a@example.com","Reason":"SPAM"})"), 400,
+      "BadRequestException", "Invalid value for Reason: must be BOUNCE or COMPLAINT.");
+  ExpectError(h.Call("PUT", kSuppressionPath, R"({"EmailAddress":7,"Reason":"BOUNCE"})"), 400,
+              "BadRequestException", "Invalid type for parameter EmailAddress: expected a string.");
+  HttpResponse r =
+      h.Call("PUT", kSuppressionPath, R"({"EmailAddress":"not-an-address","Reason":"BOUNCE"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Header(r, "x-amzn-ErrorType"), "BadRequestException");
+  EXPECT_THAT(Body(r)["message"].get<std::string>(),
+              StartsWith("Invalid email address not-an-address: "));
+  r = h.Call("PUT", kSuppressionPath,
+             R"({"EmailAddress":"Name <a@example.com>","Reason":"BOUNCE"})");
+  EXPECT_EQ(Header(r, "x-amzn-ErrorType"), "BadRequestException");
+  ExpectError(h.Call("PUT", kSuppressionPath, R"({"EmailAddress":"","Reason":"BOUNCE"})"), 400,
+              "BadRequestException", "Invalid email address: the address is empty.");
+  EXPECT_EQ(Header(h.Call("GET", AddressPath("nobody")), "x-amzn-ErrorType"),
+            "BadRequestException");
+  EXPECT_EQ(Header(h.Call("DELETE", AddressPath("a%20b")), "x-amzn-ErrorType"),
+            "BadRequestException");
+  ExpectError(h.Call("GET", AddressPath("a%zz")), 400, "BadRequestException",
+              "Invalid percent-encoding in the request path.");
+  EXPECT_EQ(Header(h.Call("POST", kSuppressionPath, "{}"), "x-amzn-ErrorType"),
+            "UnknownOperationException");
+  EXPECT_EQ(Header(h.Call("GET", AddressPath("a%40b.example/x")), "x-amzn-ErrorType"),
+            "UnknownOperationException");
+  EXPECT_TRUE(h.store.ListSuppressedDestinations(h.account_id, {}, "", 10)->empty());
+}
+
+TEST(SuppressionApiTest, IdnDomainsAreStoredAsTheSendPathSeesThem) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("PUT", kSuppressionPath,
+                   "{\"EmailAddress\":\"User@B\xC3\xBC"
+                   "cher.example\",\"Reason\":\"BOUNCE\"}")
+                .status,
+            200);
+  auto e = h.store.GetSuppressedDestination(h.account_id, "user@xn--bcher-kva.example");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->address, "User@xn--bcher-kva.example");
+}
+
+TEST(SuppressionApiTest, ListFiltersByReasonAndDateAndPages) {
+  ApiHarness h;
+  const SysTime t0 = FromUnixMillis(1795000000000);  // 2026-11-18T11:06:40Z
+  const std::vector<std::pair<std::string, store::SuppressionReason>> entries = {
+      {"a@x.test", store::SuppressionReason::kBounce},
+      {"b@x.test", store::SuppressionReason::kComplaint},
+      {"c@x.test", store::SuppressionReason::kBounce},
+      {"d@x.test", store::SuppressionReason::kComplaint},
+      {"e@x.test", store::SuppressionReason::kBounce}};
+  for (size_t i = 0; i < entries.size(); ++i) {
+    store::SuppressedDestination e;
+    e.account_id = h.account_id;
+    e.address = entries[i].first;
+    e.reason = entries[i].second;
+    e.last_update = t0 + std::chrono::hours(24 * static_cast<int>(i));  // one a day
+    ASSERT_TRUE(h.store.PutSuppressedDestination(e).ok());
+  }
+  using V = std::vector<std::string>;
+  HttpResponse r = h.Call("GET", kSuppressionPath);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json b = Body(r);
+  EXPECT_EQ(ListedAddresses(b), (V{"a@x.test", "b@x.test", "c@x.test", "d@x.test", "e@x.test"}));
+  EXPECT_FALSE(b.contains("NextToken"));
+  EXPECT_EQ(b["SuppressedDestinationSummaries"][1], json({{"EmailAddress", "b@x.test"},
+                                                          {"Reason", "COMPLAINT"},
+                                                          {"LastUpdateTime", 1795086400.0}}));
+
+  EXPECT_EQ(ListedAddresses(Body(h.Call("GET", std::string(kSuppressionPath) + "?Reason=BOUNCE"))),
+            (V{"a@x.test", "c@x.test", "e@x.test"}));
+  EXPECT_EQ(ListedAddresses(Body(
+                h.Call("GET", std::string(kSuppressionPath) + "?Reason=COMPLAINT&Reason=BOUNCE"))),
+            (V{"a@x.test", "b@x.test", "c@x.test", "d@x.test", "e@x.test"}));
+  // botocore's ISO 8601 form; bounds are inclusive.
+  EXPECT_EQ(
+      ListedAddresses(Body(h.Call(
+          "GET", std::string(kSuppressionPath) +
+                     "?StartDate=2026-11-19T11%3A06%3A40Z&EndDate=2026-11-21T11%3A06%3A40Z"))),
+      (V{"b@x.test", "c@x.test", "d@x.test"}));
+  // A UTC offset, a fraction, epoch seconds and a bare date are understood too.
+  EXPECT_EQ(ListedAddresses(Body(h.Call(
+                "GET", std::string(kSuppressionPath) +
+                           "?StartDate=2026-11-19T12%3A06%3A40.001%2B01%3A00&Reason=COMPLAINT"))),
+            (V{"d@x.test"}));
+  EXPECT_EQ(ListedAddresses(Body(h.Call(
+                "GET", std::string(kSuppressionPath) + "?EndDate=1795086400.5&Reason=BOUNCE"))),
+            (V{"a@x.test"}));
+  EXPECT_EQ(
+      ListedAddresses(Body(h.Call("GET", std::string(kSuppressionPath) + "?StartDate=2026-11-22"))),
+      (V{"e@x.test"}));
+
+  // Pages of two, following NextToken, with the filter repeated on each call.
+  V seen;
+  std::string token;
+  int pages = 0;
+  do {
+    std::string target =
+        std::string(kSuppressionPath) + "?PageSize=2&Reason=BOUNCE&Reason=COMPLAINT";
+    if (!token.empty()) {
+      target += "&NextToken=" + PercentEncode(token);
+    }
+    r = h.Call("GET", target);
+    ASSERT_EQ(r.status, 200) << r.body;
+    b = Body(r);
+    EXPECT_LE(b["SuppressedDestinationSummaries"].size(), 2u);
+    for (const auto& a : ListedAddresses(b)) {
+      seen.push_back(a);
+    }
+    token = b.contains("NextToken") ? b["NextToken"].get<std::string>() : "";
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, (V{"a@x.test", "b@x.test", "c@x.test", "d@x.test", "e@x.test"}));
+}
+
+TEST(SuppressionApiTest, ListRefusesBadParameters) {
+  ApiHarness h;
+  const std::string base = kSuppressionPath;
+  ExpectError(h.Call("GET", base + "?Reason=SPAM"), 400, "BadRequestException",
+              "Invalid value for Reason: SPAM is not BOUNCE or COMPLAINT.");
+  ExpectError(h.Call("GET", base + "?PageSize=1001"), 400, "BadRequestException",
+              "Invalid value for PageSize: must be an integer from 0 to 1000.");
+  ExpectError(h.Call("GET", base + "?StartDate=yesterday"), 400, "BadRequestException",
+              "Invalid value for StartDate: yesterday is not a timestamp.");
+  ExpectError(h.Call("GET", base + "?EndDate=2026-02-30"), 400, "BadRequestException",
+              "Invalid value for EndDate: 2026-02-30 is not a timestamp.");
+  ExpectError(h.Call("GET", base + "?StartDate=2026-11-20&EndDate=2026-11-19"), 400,
+              "BadRequestException", "StartDate must not be later than EndDate.");
+  ExpectError(h.Call("GET", base + "?NextToken=%21%21"), 400, "InvalidNextTokenException",
+              "Invalid NextToken.");
+  // A token must name a key (lower case).
+  ExpectError(h.Call("GET", base + "?NextToken=" + "QUB4LnRlc3Q"), 400, "InvalidNextTokenException",
+              "Invalid NextToken.");
+}
+
+TEST(SuppressionApiTest, AccountSuppressionAttributesArePutAndReported) {
+  ApiHarness h;
+  HttpResponse r =
+      h.Call("PUT", "/v2/email/account/suppression", R"({"SuppressedReasons":["COMPLAINT"]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json b = Body(h.Call("GET", "/v2/email/account"));
+  EXPECT_EQ(b["SuppressionAttributes"], json({{"SuppressedReasons", {"COMPLAINT"}}}));
+  EXPECT_EQ(h.store.GetAccount(h.account_id)->suppressed_reasons,
+            (store::SuppressionReasons{false, true}));
+
+  r = h.Call(
+      "PUT", "/v2/email/account/suppression",
+      R"({"SuppressedReasons":["COMPLAINT","BOUNCE","BOUNCE"],)"
+      R"("ValidationAttributes":{"ConditionThreshold":{"ConditionThresholdEnabled":"ENABLED",)"
+      R"("OverallConfidenceThreshold":{"ConfidenceVerdictThreshold":"HIGH"}}}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  b = Body(h.Call("GET", "/v2/email/account"));
+  EXPECT_EQ(b["SuppressionAttributes"]["SuppressedReasons"], json({"BOUNCE", "COMPLAINT"}));
+  EXPECT_EQ(b["SuppressionAttributes"]["ValidationAttributes"],
+            json({{"ConditionThreshold",
+                   {{"ConditionThresholdEnabled", "ENABLED"},
+                    {"OverallConfidenceThreshold", {{"ConfidenceVerdictThreshold", "HIGH"}}}}}}));
+
+  // An empty put switches automatic additions off.
+  ASSERT_EQ(h.Call("PUT", "/v2/email/account/suppression", "{}").status, 200);
+  b = Body(h.Call("GET", "/v2/email/account"));
+  EXPECT_EQ(b["SuppressionAttributes"], json({{"SuppressedReasons", json::array()}}));
+
+  ExpectError(h.Call("PUT", "/v2/email/account/suppression", R"({"SuppressedReasons":["X"]})"), 400,
+              "BadRequestException",
+              "Invalid value for SuppressedReasons[0]: must be BOUNCE or COMPLAINT.");
+  ExpectError(h.Call("PUT", "/v2/email/account/suppression", R"({"SuppressedReasons":"BOUNCE"})"),
+              400, "BadRequestException",
+              "Invalid type for parameter SuppressedReasons: expected a list.");
+  ExpectError(h.Call("PUT", "/v2/email/account/suppression", R"({"ValidationAttributes":{}})"), 400,
+              "BadRequestException",
+              "Missing required parameter: ValidationAttributes.ConditionThreshold.");
+  EXPECT_TRUE(h.store.GetAccount(h.account_id)->suppressed_reasons.empty());
+}
+
 // ---------------------------------------------------------------- identities
 
 TEST(IdentityTest, CreateEmailIdentitySendsVerificationMail) {

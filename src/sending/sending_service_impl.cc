@@ -13,6 +13,7 @@
 #include "mail/message.h"
 #include "sending/ses_events.h"
 #include "sending/simulator.h"
+#include "sending/suppression.h"
 
 namespace herald::sending {
 namespace {
@@ -61,11 +62,17 @@ struct DeliveryOptions {
   int64_t max_delivery_seconds = 0;  // 0: the default
 };
 
+// Per recipient: nullopt, or why a suppression list stopped it at acceptance.
+using Hits = std::vector<std::optional<SuppressionHit>>;
+
 // Envelope stored with each spooled message (opaque to the spool). The delivery options
-// were added after version 1 without changing it: readers default the missing members.
+// and the suppressed recipients were added after version 1 without changing it: readers
+// default the missing members. "suppressed" lists [index, BOUNCE|COMPLAINT|GLOBAL] pairs
+// (only when a list stopped a recipient), so that Recover() replays what acceptance decided
+// whatever the lists hold by then.
 std::string EncodeEnvelope(int64_t account_id, const std::vector<std::string>& recipients,
                            const nlohmann::json& mail, const std::string& config_set,
-                           const DeliveryOptions& delivery) {
+                           const DeliveryOptions& delivery, const Hits& hits) {
   nlohmann::json env = {{"v", 1},
                         {"account_id", account_id},
                         {"recipients", recipients},
@@ -73,7 +80,52 @@ std::string EncodeEnvelope(int64_t account_id, const std::vector<std::string>& r
                         {"require_tls", delivery.require_tls},
                         {"max_delivery_seconds", delivery.max_delivery_seconds},
                         {"mail", mail}};
+  nlohmann::json suppressed = nlohmann::json::array();
+  for (size_t i = 0; i < hits.size(); ++i) {
+    if (hits[i]) suppressed.push_back({i, SuppressionHitName(*hits[i])});
+  }
+  if (!suppressed.empty()) env["suppressed"] = std::move(suppressed);
   return env.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The suppressed recipients of an envelope written by EncodeEnvelope, for `n` recipients
+// (entries that do not make sense are ignored: such a recipient is delivered).
+Hits DecodeHits(const nlohmann::json& env, size_t n) {
+  Hits hits(n);
+  auto it = env.find("suppressed");
+  if (it == env.end() || !it->is_array()) return hits;
+  for (const auto& pair : *it) {
+    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_number_unsigned() ||
+        !pair[1].is_string()) {
+      continue;
+    }
+    const uint64_t i = pair[0].get<uint64_t>();
+    std::optional<SuppressionHit> hit = ParseSuppressionHit(pair[1].get_ref<const std::string&>());
+    if (i < n && hit) hits[i] = hit;
+  }
+  return hits;
+}
+
+// What an observer is told about a recipient stopped by the global list: a hard bounce
+// that counts (SES counts global-list bounces toward the bounce rate).
+OutcomeFacts GlobalBounceFacts(int64_t account_id, const std::string& config_set,
+                               const std::string& message_id, SysTime sent_at, SysTime at,
+                               const std::string& recipient, const SuppressionEventInfo& ev,
+                               const std::string& sample) {
+  OutcomeFacts f;
+  f.kind = OutcomeFacts::Kind::kHardBounce;
+  f.account_id = account_id;
+  f.configuration_set = config_set;
+  f.message_id = message_id;
+  f.sent_at = sent_at;
+  f.at = at;
+  f.recipient = recipient;
+  f.feedback_id = ev.feedback_id;
+  f.bounce_sub_type = "Suppressed";
+  f.status = ev.status;
+  f.diagnostic = ev.diagnostic;
+  f.sample = sample;
+  return f;
 }
 
 // The delivery options of an envelope written by EncodeEnvelope (defaults when absent or
@@ -148,11 +200,13 @@ void SendingServiceImpl::PublishJobs(std::vector<EventJob>& jobs) {
   while (i < jobs.size()) {
     std::string chunk;
     std::vector<spool::DoneMark> marks;
+    std::vector<OutcomeFacts> outcomes;
     size_t j = i;
     while (j < jobs.size() && (chunk.empty() || chunk.size() + jobs[j].lines.size() < kMaxChunk)) {
       if (!chunk.empty()) chunk += "\n";
       chunk += jobs[j].lines;
       marks.push_back({jobs[j].message_id, std::move(jobs[j].done)});
+      for (auto& o : jobs[j].outcomes) outcomes.push_back(std::move(o));
       ++j;
     }
     Status es = events_.Publish(chunk);
@@ -163,6 +217,8 @@ void SendingServiceImpl::PublishJobs(std::vector<EventJob>& jobs) {
     } else {
       Status ds = spool_.MarkDoneMany(marks);
       if (!ds.ok()) LogError("spool mark-done failed", {{"error", ds.ToString()}});
+      // Global-list bounces count once their events are out (as every outcome does).
+      if (observer_ != nullptr && !outcomes.empty()) observer_->OnOutcomes(outcomes);
     }
     i = j;
   }
@@ -343,7 +399,14 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
                       AsciiUpper(config_.region) + ": " + list);
   }
 
-  // Admission: rate (every recipient) and the rolling daily quota (simulator excluded).
+  // The suppression lists: which recipients are accepted but not sent.
+  Hits hits(recipients.size());
+  if (std::optional<Rejection> r = CheckSuppression(*account, recipients, outcomes, now, &hits)) {
+    return *r;
+  }
+
+  // Admission: rate (every recipient) and the rolling daily quota (simulator excluded;
+  // suppressed recipients count, as SES counts them).
   const int64_t n_total = static_cast<int64_t>(recipients.size());
   const int64_t n_quota = n_total - simulator_count;
   const double rate =
@@ -403,7 +466,7 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   rec.id = message_id;
   // One more than the recipients: the last index marks "events published".
   rec.recipient_count = static_cast<uint32_t>(recipients.size()) + 1;
-  rec.envelope = EncodeEnvelope(account->id, recipients, mail_obj, config_set, delivery);
+  rec.envelope = EncodeEnvelope(account->id, recipients, mail_obj, config_set, delivery, hits);
   rec.body = std::move(final_message);
   Status st = spool_.Store(rec);
   if (!st.ok()) {
@@ -423,6 +486,9 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
       SentRecipient r;
       r.address = recipients[i];
       r.simulator = outcomes[i] != SimOutcome::kNotSimulator;
+      // Stopped by the account's list: not eligible. A global-list stop is an eligible send
+      // whose hard bounce is reported once its event is published.
+      r.suppressed = hits[i].has_value() && *hits[i] != SuppressionHit::kGlobal;
       facts.recipients.push_back(std::move(r));
     }
     observer_->OnSend(facts);
@@ -436,7 +502,7 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
     qd.require_tls = delivery.require_tls;
     qd.max_delivery = std::chrono::seconds(delivery.max_delivery_seconds);
     for (size_t i = 0; i < recipients.size(); ++i) {
-      if (outcomes[i] == SimOutcome::kNotSimulator) {
+      if (outcomes[i] == SimOutcome::kNotSimulator && !hits[i]) {
         qd.recipients.emplace_back(static_cast<uint32_t>(i), recipients[i]);
       }
     }
@@ -448,6 +514,20 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   job.lines = EventLine("Send", mail_obj, "send", nlohmann::json::object());
   const SysTime outcome_time = clock_.Now();
   for (size_t i = 0; i < recipients.size(); ++i) {
+    if (hits[i]) {
+      SuppressionEventInfo ev =
+          SuppressionEvent(*hits[i], mail_obj, recipients[i], outcome_time, config_.hostname);
+      job.lines += "\n";
+      job.lines += ev.line;
+      job.done.push_back(static_cast<uint32_t>(i));
+      if (*hits[i] == SuppressionHit::kGlobal) {
+        // The review sample: the start of the message as spooled.
+        job.outcomes.push_back(GlobalBounceFacts(
+            account->id, config_set, message_id, now, outcome_time, recipients[i], ev,
+            ToValidUtf8(std::string_view(rec.body).substr(0, kMaxOutcomeSampleBytes))));
+      }
+      continue;
+    }
     if (outcomes[i] == SimOutcome::kNotSimulator) continue;
     for (auto& line : SimulatorOutcomeEvents(outcomes[i], mail_obj, recipients[i], now,
                                              outcome_time, config_.hostname)) {
@@ -463,6 +543,55 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   }
   pub_cv_.notify_one();
   return Accepted{message_id};
+}
+
+std::optional<Rejection> SendingServiceImpl::CheckSuppression(
+    const store::Account& account, const std::vector<std::string>& recipients,
+    const std::vector<SimOutcome>& outcomes, SysTime now,
+    std::vector<std::optional<SuppressionHit>>* hits) {
+  std::vector<std::string> candidates;  // recipients that could leave by SMTP
+  for (size_t i = 0; i < recipients.size(); ++i) {
+    if (outcomes[i] == SimOutcome::kNotSimulator) candidates.push_back(recipients[i]);
+  }
+  if (candidates.empty()) return std::nullopt;
+  auto unavailable = [](const Status& st) {
+    LogError("store unavailable", {{"error", st.ToString()}});
+    return Reject(RejectKind::kTemporary, "Temporary service failure");
+  };
+  // The account's list: an entry stops the send when the account suppresses its reason
+  // (SES: an entry whose reason the account's settings do not name is sent to).
+  std::map<std::string, SuppressionHit> stopped;  // SuppressionKey -> why
+  if (!account.suppressed_reasons.empty()) {
+    StatusOr<std::vector<store::SuppressedDestination>> listed =
+        store_.FindSuppressedDestinations(account.id, candidates);
+    if (!listed.ok()) return unavailable(listed.status());
+    for (const auto& e : *listed) {
+      if (!account.suppressed_reasons.Has(e.reason)) continue;
+      stopped[store::SuppressionKey(e.address)] = e.reason == store::SuppressionReason::kBounce
+                                                      ? SuppressionHit::kAccountBounce
+                                                      : SuppressionHit::kAccountComplaint;
+    }
+  }
+  // The global list, for the others.
+  if (config_.global_suppression_enabled) {
+    std::vector<std::string> rest;
+    for (const auto& c : candidates) {
+      if (stopped.count(store::SuppressionKey(c)) == 0) rest.push_back(c);
+    }
+    if (!rest.empty()) {
+      StatusOr<std::vector<store::GlobalSuppression>> listed =
+          store_.FindGloballySuppressed(rest, now);
+      if (!listed.ok()) return unavailable(listed.status());
+      for (const auto& g : *listed) stopped.emplace(g.address, SuppressionHit::kGlobal);
+    }
+  }
+  if (stopped.empty()) return std::nullopt;
+  for (size_t i = 0; i < recipients.size(); ++i) {
+    if (outcomes[i] != SimOutcome::kNotSimulator) continue;
+    auto it = stopped.find(store::SuppressionKey(recipients[i]));
+    if (it != stopped.end()) (*hits)[i] = it->second;
+  }
+  return std::nullopt;
 }
 
 StatusOr<bool> SendingServiceImpl::ReserveQuota(int64_t account_id, SysTime now, int64_t daily,
@@ -559,9 +688,25 @@ StatusOr<int64_t> SendingServiceImpl::Recover() {
     const DeliveryOptions delivery = DecodeDeliveryOptions(env);
     qd.require_tls = delivery.require_tls;
     qd.max_delivery = std::chrono::seconds(delivery.max_delivery_seconds);
+    const Hits hits = DecodeHits(env, rcpts.size());
+    std::vector<OutcomeFacts> outcomes;
     for (uint32_t i = 0; i < rcpts.size() && i < m.recipient_count; ++i) {
       if (done.count(i) != 0 || !rcpts[i].is_string()) continue;
       const std::string r = rcpts[i].get<std::string>();
+      if (hits[i]) {
+        // Stopped at acceptance: the same event again, never a delivery.
+        const SysTime ts = clock_.Now();
+        SuppressionEventInfo ev = SuppressionEvent(*hits[i], env["mail"], r, ts, config_.hostname);
+        if (!batch.empty()) batch += "\n";
+        batch += ev.line;
+        newly_done.push_back(i);
+        if (*hits[i] == SuppressionHit::kGlobal) {
+          outcomes.push_back(GlobalBounceFacts(qd.account_id, qd.configuration_set, m.id,
+                                               qd.accepted, ts, r, ev,
+                                               HeaderSampleOf(env["mail"])));
+        }
+        continue;
+      }
       SimOutcome o = ClassifySimulator(r);
       if (o == SimOutcome::kNotSimulator) {
         pending_real = true;
@@ -578,6 +723,7 @@ StatusOr<int64_t> SendingServiceImpl::Recover() {
     if (!newly_done.empty()) {
       RETURN_IF_ERROR(events_.Publish(batch));
       RETURN_IF_ERROR(spool_.MarkDone(m.id, newly_done));
+      if (observer_ != nullptr && !outcomes.empty()) observer_->OnOutcomes(outcomes);
     }
     if (pending_real) {
       ++queued;

@@ -6,10 +6,19 @@
 // account has no set of that name (kConfigSetNotFound) or the set's sending is disabled
 // (kConfigSetPaused); otherwise its mail object gets the ses:configuration-set tag and its
 // envelope the set's delivery options, which reach QueuedDelivery at submission and at
-// Recover(). Recover() is called once at start, before any Submit():
-// it replays the simulator outcomes of recipients a crash left unfinished (their events
-// may then appear twice; consumers de-duplicate on the recipient and type) and returns how
-// many messages stay queued for delivery.
+// Recover(). Suppression: after validation, one store lookup finds the non-simulator
+// recipients on the account's suppression list (matched case-insensitively; an entry stops
+// the send only when the account's SuppressedReasons name its reason), and one more finds
+// the others on the global list (when enabled). They are accepted and counted against the
+// rate and the daily quota, but not delivered: each gets its event (SuppressionEvent) in
+// the message's event job and is marked done like a simulator recipient; OnSend() flags
+// the account-list ones `suppressed` (not eligible), and the global-list ones are reported
+// as hard bounces of subtype Suppressed through OnOutcomes() once their events are
+// published. What acceptance decided is kept in the envelope.
+// Recover() is called once at start, before any Submit(): it replays the simulator and
+// suppression outcomes of recipients a crash left unfinished (their events may then appear
+// twice; consumers de-duplicate on the recipient and type; global-list bounces are reported
+// to the observer again) and returns how many messages stay queued for delivery.
 // Thread-safety: Submit() is safe from any thread; the rate buckets are behind one mutex
 // held only for arithmetic.
 // Trust: as sending_service.h.
@@ -29,6 +38,8 @@
 #include "events/event_sink.h"
 #include "sending/outcome_observer.h"
 #include "sending/sending_service.h"
+#include "sending/simulator.h"
+#include "sending/suppression.h"
 #include "spool/spool.h"
 #include "store/store.h"
 
@@ -43,6 +54,8 @@ struct SendingConfig {
   double production_max_send_rate = 14;
   int64_t max_recipients = 50;
   int64_t max_message_bytes = 40 * 1024 * 1024;
+  // Stop recipients on the global suppression list ([suppression] global_enabled).
+  bool global_suppression_enabled = true;
 };
 
 // SES-style 12-digit account number for an account id.
@@ -103,6 +116,12 @@ class SendingServiceImpl final : public SendingService {
  private:
   // Whether `address` (canonical) is covered by a verified identity of the account.
   bool IsVerified(int64_t account_id, const std::string& address);
+  // Marks in `hits` the recipients the suppression lists stop (one store lookup per list);
+  // a Rejection when the store cannot answer.
+  std::optional<Rejection> CheckSuppression(const store::Account& account,
+                                            const std::vector<std::string>& recipients,
+                                            const std::vector<SimOutcome>& outcomes, SysTime now,
+                                            std::vector<std::optional<SuppressionHit>>* hits);
   // Token bucket with debt (SES lets a burst through, then refuses until it is paid back).
   bool TakeRateTokens(int64_t account_id, double rate, int64_t n);
   // Counts `n` recipients against the rolling daily quota if they fit: false when not.
@@ -118,6 +137,7 @@ class SendingServiceImpl final : public SendingService {
     std::string message_id;
     std::string lines;
     std::vector<uint32_t> done;
+    std::vector<OutcomeFacts> outcomes;  // reported to the observer once published
   };
   void PublisherLoop();
   void PublishJobs(std::vector<EventJob>& jobs);

@@ -318,6 +318,239 @@ TEST_F(SendingServiceTest, RecoverReplaysUnfinishedSimulatorRecipients) {
   EXPECT_TRUE(spool_.Recover()->empty());
 }
 
+// ---- Suppression -----------------------------------------------------------------------------
+
+class SuppressionSendingTest : public SendingServiceTest {
+ protected:
+  void SetUp() override {
+    SendingServiceTest::SetUp();
+    ASSERT_TRUE(store_.SetProduction(account_.id, true).ok());
+    Restart();
+  }
+
+  void Restart() {
+    Rebuild();
+    service_->SetDeliveryHook([this](QueuedDelivery q) { got_.push_back(std::move(q)); });
+    service_->SetOutcomeObserver(&observer_);
+  }
+
+  void Suppress(const std::string& address, store::SuppressionReason reason) {
+    store::SuppressedDestination e;
+    e.account_id = account_.id;
+    e.address = address;
+    e.reason = reason;
+    e.last_update = clock_.Now();
+    ASSERT_TRUE(store_.PutSuppressedDestination(e).ok());
+  }
+
+  void ListGlobally(const std::string& address) {
+    ASSERT_TRUE(store_.RecordGlobalHardBounces({{address, clock_.Now(), "550 gone"}}, {}).ok());
+  }
+
+  // The events of `type` for `rcpt` (bounced or complained).
+  std::vector<nlohmann::json> EventsFor(const std::string& type, const std::string& rcpt) {
+    std::vector<nlohmann::json> out;
+    for (const auto& e : sink_.events_) {
+      if (e["eventType"] != type) continue;
+      const nlohmann::json& list = type == "Bounce" ? e["bounce"]["bouncedRecipients"]
+                                                    : e["complaint"]["complainedRecipients"];
+      if (list[0]["emailAddress"] == rcpt) out.push_back(e);
+    }
+    return out;
+  }
+
+  std::vector<QueuedDelivery> got_;
+  RecordingObserver observer_;
+};
+
+TEST_F(SuppressionSendingTest, AccountListedRecipientsAreAcceptedButNotSent) {
+  Suppress("gone@example.org", store::SuppressionReason::kBounce);
+  Suppress("angry@example.org", store::SuppressionReason::kComplaint);
+  auto r = Send(Make({"Gone@Example.ORG", "ok@example.org", "ANGRY@example.org"}));
+  ASSERT_NE(AsAccepted(r), nullptr);
+  const std::string id = AsAccepted(r)->message_id;
+
+  // Send, then one event per stopped recipient (the address as the client wrote it).
+  EXPECT_EQ(Types(), (std::vector<std::string>{"Send", "Bounce", "Complaint"}));
+  auto bounce = EventsFor("Bounce", "Gone@Example.ORG");
+  ASSERT_EQ(bounce.size(), 1u);
+  EXPECT_EQ(bounce[0]["mail"]["messageId"], id);
+  EXPECT_EQ(bounce[0]["bounce"]["bounceType"], "Permanent");
+  EXPECT_EQ(bounce[0]["bounce"]["bounceSubType"], "OnAccountSuppressionList");
+  EXPECT_EQ(bounce[0]["bounce"]["bouncedRecipients"][0]["status"], "5.1.1");
+  auto complaint = EventsFor("Complaint", "ANGRY@example.org");
+  ASSERT_EQ(complaint.size(), 1u);
+  EXPECT_EQ(complaint[0]["complaint"]["complaintSubType"], "OnAccountSuppressionList");
+
+  // Only the other recipient leaves; the stopped ones are done in the spool.
+  ASSERT_EQ(got_.size(), 1u);
+  ASSERT_EQ(got_[0].recipients.size(), 1u);
+  EXPECT_EQ(got_[0].recipients[0], (std::pair<uint32_t, std::string>{1, "ok@example.org"}));
+  auto queued = spool_.Recover();
+  ASSERT_TRUE(queued.ok());
+  ASSERT_EQ(queued->size(), 1u);
+  EXPECT_EQ((*queued)[0].done, (std::vector<uint32_t>{0, 2, 3}));
+
+  // All three count against the daily quota.
+  ASSERT_TRUE(service_->FlushSendCounts().ok());
+  EXPECT_EQ(*store_.CountSendsSince(account_.id, clock_.Now() - std::chrono::hours(1)), 3);
+
+  // The observer is told they were stopped by the account's list; no outcome is reported.
+  ASSERT_EQ(observer_.sends.size(), 1u);
+  const auto& rcpts = observer_.sends[0].recipients;
+  ASSERT_EQ(rcpts.size(), 3u);
+  EXPECT_TRUE(rcpts[0].suppressed);
+  EXPECT_FALSE(rcpts[1].suppressed);
+  EXPECT_TRUE(rcpts[2].suppressed);
+  EXPECT_FALSE(rcpts[0].simulator);
+  EXPECT_TRUE(observer_.outcomes.empty());
+}
+
+TEST_F(SuppressionSendingTest, OnlyTheAccountsReasonsStopASend) {
+  Suppress("gone@example.org", store::SuppressionReason::kBounce);
+  Suppress("angry@example.org", store::SuppressionReason::kComplaint);
+  ASSERT_TRUE(store_.SetSuppressionAttributes(account_.id, {false, true}, "").ok());
+  ASSERT_NE(AsAccepted(Send(Make({"gone@example.org", "angry@example.org"}))), nullptr);
+  EXPECT_EQ(Types(), (std::vector<std::string>{"Send", "Complaint"}));
+  ASSERT_EQ(got_.size(), 1u);
+  ASSERT_EQ(got_[0].recipients.size(), 1u);
+  EXPECT_EQ(got_[0].recipients[0].second, "gone@example.org");
+
+  // With no reasons the account's list stops nothing.
+  ASSERT_TRUE(store_.SetSuppressionAttributes(account_.id, {false, false}, "").ok());
+  ASSERT_NE(AsAccepted(Send(Make({"gone@example.org", "angry@example.org"}))), nullptr);
+  ASSERT_EQ(got_.size(), 2u);
+  EXPECT_EQ(got_[1].recipients.size(), 2u);
+}
+
+TEST_F(SuppressionSendingTest, GloballyListedRecipientsBounceAndCount) {
+  ListGlobally("listed@example.org");
+  Suppress("both@example.org", store::SuppressionReason::kBounce);
+  ListGlobally("both@example.org");
+  auto r = Send(Make({"Listed@example.org", "both@example.org", "ok@example.org",
+                      "bounce@simulator.amazonses.com"}));
+  ASSERT_NE(AsAccepted(r), nullptr);
+  const std::string id = AsAccepted(r)->message_id;
+  auto listed = EventsFor("Bounce", "Listed@example.org");
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["bounce"]["bounceSubType"], "Suppressed");
+  // The account's list comes first.
+  auto both = EventsFor("Bounce", "both@example.org");
+  ASSERT_EQ(both.size(), 1u);
+  EXPECT_EQ(both[0]["bounce"]["bounceSubType"], "OnAccountSuppressionList");
+
+  ASSERT_EQ(got_.size(), 1u);
+  ASSERT_EQ(got_[0].recipients.size(), 1u);
+  EXPECT_EQ(got_[0].recipients[0].second, "ok@example.org");
+
+  // A global-list stop is an eligible send whose hard bounce counts: reported once, after
+  // the Send, with the event's feedback id and diagnostic.
+  ASSERT_EQ(observer_.sends.size(), 1u);
+  EXPECT_FALSE(observer_.sends[0].recipients[0].suppressed);
+  EXPECT_TRUE(observer_.sends[0].recipients[1].suppressed);
+  ASSERT_EQ(observer_.outcomes.size(), 1u);
+  const OutcomeFacts& o = observer_.outcomes[0];
+  EXPECT_EQ(o.kind, OutcomeFacts::Kind::kHardBounce);
+  EXPECT_EQ(o.bounce_sub_type, "Suppressed");
+  EXPECT_EQ(o.recipient, "Listed@example.org");
+  EXPECT_EQ(o.message_id, id);
+  EXPECT_EQ(o.account_id, account_.id);
+  EXPECT_EQ(o.sent_at, clock_.Now());
+  EXPECT_EQ(o.feedback_id, listed[0]["bounce"]["feedbackId"]);
+  EXPECT_EQ(o.diagnostic, listed[0]["bounce"]["bouncedRecipients"][0]["diagnosticCode"]);
+  EXPECT_EQ(o.status, "5.1.1");
+  // The review sample is the start of the message as spooled.
+  EXPECT_NE(o.sample.find("Subject: hi\r\n"), std::string::npos) << o.sample;
+  ASSERT_TRUE(service_->FlushSendCounts().ok());
+  EXPECT_EQ(*store_.CountSendsSince(account_.id, clock_.Now() - std::chrono::hours(1)), 3);
+
+  // Once the listing has run out the address is sent to again.
+  clock_.Advance(std::chrono::hours(25));
+  ASSERT_NE(AsAccepted(Send(Make({"listed@example.org"}))), nullptr);
+  ASSERT_EQ(got_.size(), 2u);
+  EXPECT_EQ(got_[1].recipients.size(), 1u);
+}
+
+TEST_F(SuppressionSendingTest, GlobalListCanBeSwitchedOff) {
+  config_.global_suppression_enabled = false;
+  Restart();
+  ListGlobally("listed@example.org");
+  ASSERT_NE(AsAccepted(Send(Make({"listed@example.org"}))), nullptr);
+  EXPECT_EQ(Types(), (std::vector<std::string>{"Send"}));
+  ASSERT_EQ(got_.size(), 1u);
+  EXPECT_EQ(got_[0].recipients.size(), 1u);
+}
+
+TEST_F(SuppressionSendingTest, ALookupTheStoreRefusesRefusesTheMessage) {
+  // More recipients than one lookup may hold: the store says no (the fake cannot fail a
+  // single method), and the message is refused as a temporary failure, nothing spooled.
+  config_.max_recipients = static_cast<int64_t>(store::kMaxSuppressionLookup) + 1;
+  Restart();
+  std::vector<std::string> many;
+  for (size_t i = 0; i <= store::kMaxSuppressionLookup; ++i) {
+    many.push_back("r" + std::to_string(i) + "@example.org");
+  }
+  auto r = Send(Make(many));
+  ASSERT_NE(AsRejected(r), nullptr);
+  EXPECT_EQ(AsRejected(r)->kind, RejectKind::kTemporary);
+  EXPECT_TRUE(spool_.Recover()->empty());
+  EXPECT_TRUE(sink_.events_.empty());
+  EXPECT_TRUE(got_.empty());
+  // Nothing was counted against the quota either.
+  EXPECT_EQ(*service_->SentLast24Hours(account_.id), 0);
+}
+
+// A crash between the spool write and the events: the restart replays the stopped
+// recipients from the envelope (not from the lists, which may have changed), never hands
+// them to delivery, and reports the global-list bounce then.
+TEST_F(SuppressionSendingTest, RecoverReplaysWhatAcceptanceDecided) {
+  Suppress("gone@example.org", store::SuppressionReason::kBounce);
+  Suppress("angry@example.org", store::SuppressionReason::kComplaint);
+  ListGlobally("listed@example.org");
+  sink_.fail_ = true;
+  auto r = Send(Make({"gone@example.org", "angry@example.org", "listed@example.org",
+                      "ok@example.org", "success@simulator.amazonses.com"}));
+  ASSERT_NE(AsAccepted(r), nullptr);
+  EXPECT_TRUE(observer_.outcomes.empty());  // nothing published, nothing reported
+  sink_.fail_ = false;
+
+  // Meanwhile every list entry is removed: the replay still follows the envelope.
+  ASSERT_TRUE(store_.DeleteAllSuppressedDestinations(account_.id).ok());
+  ASSERT_TRUE(store_.DeleteGlobalSuppression("listed@example.org").ok());
+  got_.clear();
+  Restart();
+  auto queued = service_->Recover();
+  ASSERT_TRUE(queued.ok());
+  EXPECT_EQ(*queued, 1);
+  EXPECT_EQ(Types(),
+            (std::vector<std::string>{"Send", "Bounce", "Complaint", "Bounce", "Delivery"}));
+  EXPECT_EQ(EventsFor("Bounce", "gone@example.org")[0]["bounce"]["bounceSubType"],
+            "OnAccountSuppressionList");
+  EXPECT_EQ(EventsFor("Complaint", "angry@example.org").size(), 1u);
+  EXPECT_EQ(EventsFor("Bounce", "listed@example.org")[0]["bounce"]["bounceSubType"], "Suppressed");
+  ASSERT_EQ(got_.size(), 1u);
+  ASSERT_EQ(got_[0].recipients.size(), 1u);
+  EXPECT_EQ(got_[0].recipients[0], (std::pair<uint32_t, std::string>{3, "ok@example.org"}));
+  ASSERT_EQ(observer_.outcomes.size(), 1u);
+  EXPECT_EQ(observer_.outcomes[0].recipient, "listed@example.org");
+  EXPECT_EQ(observer_.outcomes[0].bounce_sub_type, "Suppressed");
+  EXPECT_EQ(observer_.outcomes[0].message_id, AsAccepted(r)->message_id);
+  EXPECT_EQ(UnixMillis(observer_.outcomes[0].sent_at), UnixMillis(clock_.Now()));
+  EXPECT_NE(observer_.outcomes[0].sample.find("Subject: hi"), std::string::npos)
+      << observer_.outcomes[0].sample;
+  auto left = spool_.Recover();
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].done, (std::vector<uint32_t>{0, 1, 2, 4, 5}));
+
+  // A second restart has nothing to replay.
+  sink_.events_.clear();
+  Restart();
+  ASSERT_EQ(*service_->Recover(), 1);
+  EXPECT_TRUE(sink_.events_.empty());
+  EXPECT_EQ(observer_.outcomes.size(), 1u);
+}
+
 TEST(SimulatorTest, Classification) {
   EXPECT_EQ(ClassifySimulator("BOUNCE@Simulator.AmazonSES.com"), SimOutcome::kBounce);
   EXPECT_EQ(ClassifySimulator("ooto+label@simulator.amazonses.com"), SimOutcome::kOoto);

@@ -160,6 +160,17 @@ const std::vector<KeySpec>& Keys() {
       {"feedback.index_replay_events", &Config::feedback_index_replay_events, 0, 100000,
        "At start the index is rebuilt from the Send events among this many last lines of "
        "events.jsonl, so reports for messages sent before a restart still match."},
+      {"suppression.global_enabled", &Config::suppression_global_enabled, 0, 0,
+       "Keep the global suppression list: every hard bounce (any account) lists its address, "
+       "and mail to a listed address is accepted but not sent (Bounce Permanent/Suppressed, "
+       "counted as a hard bounce). false: nothing is listed and nothing is stopped by it."},
+      {"suppression.global_first_listing_hours", &Config::suppression_global_first_listing_hours, 1,
+       8760,
+       "How long a first hard bounce lists an address globally. Each repeat after a listing "
+       "ended doubles the period, up to global_max_listing_days; a repeat more than that long "
+       "after the last listing ended starts again here."},
+      {"suppression.global_max_listing_days", &Config::suppression_global_max_listing_days, 1, 365,
+       "The longest a global listing lasts (SES: 14 days)."},
   };
   return kKeys;
 }
@@ -342,6 +353,11 @@ Status ValidateConfig(const Config& c) {
     if (!spec.ok()) return InvalidArgumentError("delivery.routes: " + spec.status().message());
   }
   if (!c.feedback_listen.empty()) RETURN_IF_ERROR(ParseHostPort(c.feedback_listen, &host, &port));
+  if (c.suppression_global_first_listing_hours > c.suppression_global_max_listing_days * 24) {
+    return InvalidArgumentError(
+        "suppression.global_first_listing_hours must not exceed "
+        "suppression.global_max_listing_days (in hours)");
+  }
   for (const auto& d : c.feedback_domains) {
     if (!mail::NormalizeDomain(d).ok() || d.front() == '[') {
       return InvalidArgumentError("feedback.domains: '" + d + "' is not a domain name");

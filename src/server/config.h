@@ -87,6 +87,11 @@ struct Config {
   int64_t feedback_correlation_window_seconds = 7 * 24 * 3600;
   int64_t feedback_index_max_bytes = 64 * 1024 * 1024;
   int64_t feedback_index_replay_events = 50000;
+
+  // [suppression]
+  bool suppression_global_enabled = true;
+  int64_t suppression_global_first_listing_hours = 24;
+  int64_t suppression_global_max_listing_days = 14;
 };
 
 // "1m 5m 30s 2h" → seconds each; kInvalidArgument for anything else or an empty list.

@@ -178,5 +178,42 @@ TEST(ConfigTest, DeliveryKeysAreValidated) {
   EXPECT_TRUE(ValidateConfig(c).ok());
 }
 
+TEST(ConfigTest, SuppressionSection) {
+  Config defaults;
+  EXPECT_TRUE(defaults.suppression_global_enabled);
+  EXPECT_EQ(defaults.suppression_global_first_listing_hours, 24);
+  EXPECT_EQ(defaults.suppression_global_max_listing_days, 14);
+
+  std::string p = WriteTemp(
+      "[suppression]\nglobal_enabled = false\nglobal_first_listing_hours = 6\n"
+      "global_max_listing_days = 30\n");
+  Config c;
+  ASSERT_TRUE(LoadConfigFile(p, &c).ok());
+  EXPECT_FALSE(c.suppression_global_enabled);
+  EXPECT_EQ(c.suppression_global_first_listing_hours, 6);
+  EXPECT_EQ(c.suppression_global_max_listing_days, 30);
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  std::remove(p.c_str());
+
+  for (const char* text :
+       {"[suppression]\nglobal_first_listing_hours = 0\n",
+        "[suppression]\nglobal_max_listing_days = 366\n",
+        "[suppression]\nglobal_enabled = \"yes\"\n", "[suppression]\nglobal_period = 1\n"}) {
+    std::string bad = WriteTemp(text);
+    Config b;
+    EXPECT_FALSE(LoadConfigFile(bad, &b).ok()) << text;
+    std::remove(bad.c_str());
+  }
+  // The first listing may not outlast the cap.
+  c = Config();
+  c.suppression_global_first_listing_hours = 49;
+  c.suppression_global_max_listing_days = 2;
+  Status st = ValidateConfig(c);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("suppression.global_first_listing_hours"), std::string::npos);
+  c.suppression_global_first_listing_hours = 48;
+  EXPECT_TRUE(ValidateConfig(c).ok());
+}
+
 }  // namespace
 }  // namespace herald::server

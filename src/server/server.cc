@@ -31,6 +31,7 @@
 #include "sending/sending_service_impl.h"
 #include "sending/sent_index.h"
 #include "sending/ses_events.h"
+#include "sending/suppression.h"
 #include "spool/fs.h"
 #include "spool/log_spool.h"
 #include "store/sqlite/sqlite_store.h"
@@ -347,8 +348,18 @@ class ServerImpl final : public Server {
     sc.production_max_send_rate = config_.production_max_send_rate;
     sc.max_recipients = config_.max_recipients;
     sc.max_message_bytes = config_.max_message_bytes;
+    sc.global_suppression_enabled = config_.suppression_global_enabled;
     sending_ = std::make_unique<sending::SendingServiceImpl>(sc, clock_, *store_, *spool_,
                                                              *sending_events);
+    // The account and global suppression lists learn of hard bounces and complaints.
+    sending::SuppressionConfig supc;
+    supc.global_enabled = config_.suppression_global_enabled;
+    supc.global_policy.first_listing =
+        std::chrono::hours(config_.suppression_global_first_listing_hours);
+    supc.global_policy.max_listing =
+        std::chrono::hours(24 * config_.suppression_global_max_listing_days);
+    suppression_ = std::make_unique<sending::SuppressionRecorder>(supc, *store_);
+    observers_.Add(suppression_.get());
     // Every accepted message and every outcome that counts goes to observers_ (the
     // suppression lists and the reputation windows register there before this).
     sending_->SetOutcomeObserver(&observers_);
@@ -595,6 +606,7 @@ class ServerImpl final : public Server {
   std::unique_ptr<events::JsonlEventLog> events_;
   std::unique_ptr<sending::SentIndex> sent_index_;               // feedback MX only
   std::unique_ptr<sending::IndexingEventSink> indexing_events_;  // feedback MX only
+  std::unique_ptr<sending::SuppressionRecorder> suppression_;    // outlives observers_' use
   sending::ObserverList observers_;  // filled before the first message is accepted
   std::unique_ptr<sending::SendingServiceImpl> sending_;
   std::unique_ptr<sending::StoreCredentialLookup> credentials_;

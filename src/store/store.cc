@@ -1,8 +1,11 @@
 #include "store/store.h"
 
+#include <algorithm>
 #include <initializer_list>
 #include <string_view>
 #include <utility>
+
+#include "base/strings.h"
 
 namespace herald::store {
 namespace {
@@ -230,6 +233,91 @@ StatusOr<std::optional<Identity>> FindDomainIdentity(Store& store, int64_t accou
     if (candidate.find('.') == std::string_view::npos) break;  // never a bare TLD
   }
   return std::optional<Identity>();
+}
+
+const char* SuppressionReasonName(SuppressionReason r) {
+  return r == SuppressionReason::kComplaint ? "COMPLAINT" : "BOUNCE";
+}
+
+std::optional<SuppressionReason> ParseSuppressionReason(std::string_view name) {
+  if (name == "BOUNCE") return SuppressionReason::kBounce;
+  if (name == "COMPLAINT") return SuppressionReason::kComplaint;
+  return std::nullopt;
+}
+
+std::string FormatSuppressionReasons(SuppressionReasons reasons) {
+  if (reasons.bounce && reasons.complaint) return "BOUNCE,COMPLAINT";
+  if (reasons.bounce) return "BOUNCE";
+  if (reasons.complaint) return "COMPLAINT";
+  return "";
+}
+
+std::optional<SuppressionReasons> ParseSuppressionReasons(std::string_view text) {
+  SuppressionReasons out{false, false};
+  if (text.empty()) return out;
+  for (std::string_view part : Split(text, ',')) {
+    std::optional<SuppressionReason> r = ParseSuppressionReason(part);
+    if (!r) return std::nullopt;
+    bool& flag = *r == SuppressionReason::kBounce ? out.bounce : out.complaint;
+    if (flag) return std::nullopt;  // named twice
+    flag = true;
+  }
+  return out;
+}
+
+std::string SuppressionKey(std::string_view address) { return AsciiLower(address); }
+
+Status ValidateSuppressedDestination(const SuppressedDestination& entry) {
+  RETURN_IF_ERROR(CheckText("suppressed address", entry.address, kMaxEmailLength, false));
+  if (!ParseSuppressionReason(SuppressionReasonName(entry.reason)) ||
+      (entry.reason != SuppressionReason::kBounce &&
+       entry.reason != SuppressionReason::kComplaint)) {
+    return InvalidArgumentError("unknown suppression reason");
+  }
+  RETURN_IF_ERROR(CheckText("message id", entry.message_id, kMaxSuppressionIdLength, true));
+  RETURN_IF_ERROR(CheckText("feedback id", entry.feedback_id, kMaxSuppressionIdLength, true));
+  RETURN_IF_ERROR(CheckText("diagnostic", entry.diagnostic, kMaxSuppressionDiagnosticLength, true));
+  return Status::Ok();
+}
+
+Status ValidateSuppressionValidationJson(const std::string& json) {
+  return CheckText("suppression validation attributes", json, kMaxOptionsJsonLength, true);
+}
+
+Status ValidateGlobalBounce(const GlobalBounce& bounce) {
+  RETURN_IF_ERROR(CheckText("bounced address", bounce.address, kMaxEmailLength, false));
+  return CheckText("diagnostic", bounce.diagnostic, kMaxSuppressionDiagnosticLength, true);
+}
+
+Status ValidateBatchSize(size_t n, size_t max, std::string_view what) {
+  if (n > max) {
+    return InvalidArgumentError(std::string(what) + ": " + std::to_string(n) +
+                                " items, more than " + std::to_string(max));
+  }
+  return Status::Ok();
+}
+
+GlobalSuppression NextGlobalListing(const GlobalSuppression* previous, const GlobalBounce& bounce,
+                                    const GlobalListingPolicy& policy) {
+  const SysTime at = FromUnixMillis(UnixMillis(bounce.at));
+  GlobalSuppression next;
+  next.address = SuppressionKey(bounce.address);
+  next.last_bounce = at;
+  next.diagnostic = bounce.diagnostic;
+  if (previous != nullptr && at < previous->listed_until) {
+    // Mail sent before the listing: the same incident, not a repeat.
+    next.listed_until = previous->listed_until;
+    next.bounce_count = previous->bounce_count;
+    next.last_bounce = std::max(previous->last_bounce, at);
+    return next;
+  }
+  const bool forgiven = previous == nullptr || previous->listed_until + policy.max_listing < at;
+  next.bounce_count = forgiven ? 1 : previous->bounce_count + 1;
+  std::chrono::seconds period = std::max(policy.first_listing, std::chrono::seconds(1));
+  for (int64_t i = 1; i < next.bounce_count && period < policy.max_listing; ++i) period *= 2;
+  period = std::min(period, policy.max_listing);
+  next.listed_until = at + period;
+  return next;
 }
 
 int64_t SendBucketMinute(SysTime t) {

@@ -1,21 +1,29 @@
 // store/store.h: herald's durable state other than message bodies: accounts, access keys,
-// identities (with their DKIM keys and custom MAIL FROM domains), configuration sets and
-// send counters.
+// identities (with their DKIM keys and custom MAIL FROM domains), configuration sets, send
+// counters, the account suppression lists and the global suppression list.
 //
 // Contract: every method is a single atomic transaction; a method that returns OK has
 // committed. Not-found lookups return kNotFound, duplicate creates kAlreadyExists, a
 // database failure kUnavailable. Names are compared exactly as given: callers normalise
 // (identities are lower-cased by the caller before they reach the store). Creating a key
 // or identity for, or recording sends against, an account that does not exist returns
-// kNotFound (so does creating a configuration set for one). Out-of-bounds arguments (see the
-// Validate* functions and limits below) return kInvalidArgument. Times are stored with millisecond
-// precision (sub-millisecond parts are truncated). Every implementation runs the same checks
-// (Validate*) so that the in-memory fake (tests/fakes/mem_store.h) and the SQLite store agree.
-// Thread-safety: implementations are safe from any thread; several processes (the daemon
-// and the CLI) may open the same store at once.
+// kNotFound (so does creating a configuration set or a suppressed destination for one).
+// Out-of-bounds arguments (see the Validate* functions and limits below) return kInvalidArgument.
+// Times are stored with millisecond precision (sub-millisecond parts are truncated). Every
+// implementation runs the same checks (Validate*) so that the in-memory fake
+// (tests/fakes/mem_store.h) and the SQLite store agree. Thread-safety: implementations are safe
+// from any thread; several processes (the daemon and the CLI) may open the same store at once.
 // Trust: values come from authenticated callers and operators; SQL stays inside store/
 // and uses bound parameters only. DKIM private keys are stored as they are signed with
-// (like access-key secrets: the store must stay readable by herald only).
+// (like access-key secrets: the store must stay readable by herald only). Suppression
+// diagnostics come from remote mail servers: stored as text, never interpreted.
+//
+// Suppression lists. An account's list holds one entry per address, keyed by the address
+// in lower case (SuppressionKey: SES matches suppressed addresses case-insensitively when
+// sending); the entry keeps the address as last given. Puts are upserts (the latest reason,
+// time, message id, feedback id and diagnostic win). The global list is keyed by the
+// lower-case address alone (all accounts); each hard bounce lists the address for a period
+// that grows with repeats (NextGlobalListing, shared by every implementation).
 #pragma once
 
 #include <chrono>
@@ -32,6 +40,26 @@
 
 namespace herald::store {
 
+// Why an address is on an account's suppression list (SES's SuppressionListReason).
+enum class SuppressionReason { kBounce, kComplaint };
+const char* SuppressionReasonName(SuppressionReason r);  // BOUNCE | COMPLAINT
+std::optional<SuppressionReason> ParseSuppressionReason(std::string_view name);
+
+// A set of suppression reasons (SES's SuppressedReasons list).
+struct SuppressionReasons {
+  bool bounce = true;
+  bool complaint = true;
+  bool Has(SuppressionReason r) const {
+    return r == SuppressionReason::kBounce ? bounce : complaint;
+  }
+  bool empty() const { return !bounce && !complaint; }
+  bool operator==(const SuppressionReasons&) const = default;
+};
+// "BOUNCE,COMPLAINT", "BOUNCE", "COMPLAINT" or "" (the stored and printed form).
+std::string FormatSuppressionReasons(SuppressionReasons reasons);
+// The inverse (also accepts "COMPLAINT,BOUNCE"); nullopt for anything else.
+std::optional<SuppressionReasons> ParseSuppressionReasons(std::string_view text);
+
 struct Account {
   int64_t id = 0;
   std::string name;
@@ -40,6 +68,12 @@ struct Account {
   std::string enforcement_status = "HEALTHY";  // HEALTHY | PROBATION | SHUTDOWN
   std::string contact_email;                   // where notices go; may be empty
   SysTime created;
+  // SuppressionAttributes: the reasons for which hard bounces and complaints add addresses
+  // to the account's suppression list, and for which its entries stop a send (SES's default
+  // for new accounts: both), and ValidationAttributes as the API accepted them (JSON text;
+  // "" = never set).
+  SuppressionReasons suppressed_reasons;
+  std::string suppression_validation_json;
 };
 
 enum class KeyStatus { kActive, kInactive };
@@ -122,6 +156,47 @@ struct ConfigurationSet {
   SysTime created;
 };
 
+// One entry of an account's suppression list (SES's SuppressedDestination).
+struct SuppressedDestination {
+  int64_t account_id = 0;
+  std::string address;  // as last given; the key is SuppressionKey(address)
+  SuppressionReason reason = SuppressionReason::kBounce;
+  SysTime last_update;
+  std::string message_id;   // the message that caused it; empty when added by hand
+  std::string feedback_id;  // the bounce's or complaint's feedbackId; may be empty
+  std::string diagnostic;   // the bounce's diagnostic code; may be empty
+};
+
+// Which entries ListSuppressedDestinations returns.
+struct SuppressionListFilter {
+  SuppressionReasons reasons;    // entries with one of these reasons (default: both)
+  std::optional<SysTime> start;  // last_update >= start (inclusive)
+  std::optional<SysTime> end;    // last_update <= end (inclusive)
+};
+
+// An address on the global suppression list.
+struct GlobalSuppression {
+  std::string address;       // lower case (the key)
+  SysTime listed_until;      // listed while now < listed_until
+  int64_t bounce_count = 0;  // hard bounces counted toward the listing period
+  SysTime last_bounce;
+  std::string diagnostic;  // of the last hard bounce
+};
+
+// A hard bounce reported for the global list.
+struct GlobalBounce {
+  std::string address;  // any case
+  SysTime at;
+  std::string diagnostic;
+};
+
+// How long a hard bounce lists an address globally: `first_listing` for the first one,
+// doubling with each repeat, never more than `max_listing`.
+struct GlobalListingPolicy {
+  std::chrono::seconds first_listing = std::chrono::hours(24);
+  std::chrono::seconds max_listing = std::chrono::hours(14 * 24);
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -135,6 +210,9 @@ class Store {
   virtual Status SetProduction(int64_t account_id, bool production) = 0;
   virtual Status SetSendingEnabled(int64_t account_id, bool enabled) = 0;
   virtual Status SetContactEmail(int64_t account_id, const std::string& email) = 0;
+  // PutAccountSuppressionAttributes: replaces both attributes.
+  virtual Status SetSuppressionAttributes(int64_t account_id, SuppressionReasons reasons,
+                                          const std::string& validation_json) = 0;
 
   // Access keys.
   virtual Status CreateAccessKey(const AccessKey& key) = 0;
@@ -193,6 +271,41 @@ class Store {
   // Recipients recorded at or after `since`, at minute granularity: the whole bucket of
   // the minute containing `since` counts (errs towards over-counting by < 1 minute).
   virtual StatusOr<int64_t> CountSendsSince(int64_t account_id, SysTime since) = 0;
+
+  // The account suppression list. Addresses are matched by SuppressionKey().
+  // Adds the entry of (entry.account_id, key) or replaces every field of it.
+  virtual Status PutSuppressedDestination(const SuppressedDestination& entry) = 0;
+  // At most kMaxSuppressionBatch entries (any accounts) in one transaction: all are written
+  // or none (kNotFound when one names a missing account). Of two entries with the same key
+  // the later wins.
+  virtual Status PutSuppressedDestinations(const std::vector<SuppressedDestination>& entries) = 0;
+  virtual StatusOr<SuppressedDestination> GetSuppressedDestination(int64_t account_id,
+                                                                   const std::string& address) = 0;
+  virtual Status DeleteSuppressedDestination(int64_t account_id, const std::string& address) = 0;
+  // Entries of the account that pass `filter`, ordered by key (byte order), starting after
+  // the key `after` (exclusive; empty for the first page), at most `limit`.
+  virtual StatusOr<std::vector<SuppressedDestination>> ListSuppressedDestinations(
+      int64_t account_id, const SuppressionListFilter& filter, const std::string& after,
+      int limit) = 0;
+  // The entries of those of `addresses` (any case, at most kMaxSuppressionLookup; duplicates
+  // allowed) that are on the account's list, ordered by key: one query per send.
+  virtual StatusOr<std::vector<SuppressedDestination>> FindSuppressedDestinations(
+      int64_t account_id, const std::vector<std::string>& addresses) = 0;
+  // Deletes every entry of the account (an account paused for 90 days); returns how many.
+  virtual StatusOr<int64_t> DeleteAllSuppressedDestinations(int64_t account_id) = 0;
+
+  // The global suppression list. Records hard bounces (at most kMaxSuppressionBatch, one
+  // transaction, in order): each address's listing becomes NextGlobalListing(previous).
+  virtual Status RecordGlobalHardBounces(const std::vector<GlobalBounce>& bounces,
+                                         const GlobalListingPolicy& policy) = 0;
+  // Those of `addresses` (any case, at most kMaxSuppressionLookup) listed at `now`
+  // (now < listed_until), ordered by address.
+  virtual StatusOr<std::vector<GlobalSuppression>> FindGloballySuppressed(
+      const std::vector<std::string>& addresses, SysTime now) = 0;
+  // The record of an address, listed or not (kNotFound when it never bounced).
+  virtual StatusOr<GlobalSuppression> GetGlobalSuppression(const std::string& address) = 0;
+  // Forgets an address (an operator lifts a listing); kNotFound when there is none.
+  virtual Status DeleteGlobalSuppression(const std::string& address) = 0;
 };
 
 using StorePtr = std::unique_ptr<Store>;
@@ -214,6 +327,10 @@ inline constexpr size_t kMaxConfigurationSetNameLength = 64;  // SES's limit
 inline constexpr size_t kMaxSendingPoolNameLength = 64;
 inline constexpr size_t kMaxOptionsJsonLength = 16 * 1024;  // each *_options_json
 inline constexpr size_t kMaxArchiveArnLength = 1011;        // SES's ArchiveArn shape
+inline constexpr size_t kMaxSuppressionIdLength = 256;      // message and feedback ids
+inline constexpr size_t kMaxSuppressionDiagnosticLength = 2048;
+inline constexpr size_t kMaxSuppressionBatch = 100000;  // SES's bulk import limit per job
+inline constexpr size_t kMaxSuppressionLookup = 1000;   // addresses per Find* call
 // MaxDeliverySeconds bounds (SES's DeliveryOptions); the upper bound is also the default.
 inline constexpr int64_t kMinMaxDeliverySeconds = 300;
 inline constexpr int64_t kMaxMaxDeliverySeconds = 50400;
@@ -238,6 +355,24 @@ bool IsConfigurationSetName(std::string_view name);
 Status ValidateConfigurationSet(const ConfigurationSet& set);
 // How long the set lets herald try to deliver: max_delivery_seconds, or the default.
 std::chrono::seconds EffectiveMaxDelivery(const ConfigurationSet& set);
+
+// The key of an address on a suppression list: the address in ASCII lower case.
+std::string SuppressionKey(std::string_view address);
+// Address bounded (kMaxEmailLength) and non-empty, known reason, bounded ids and
+// diagnostic (kMaxSuppressionIdLength, kMaxSuppressionDiagnosticLength), no NUL bytes.
+Status ValidateSuppressedDestination(const SuppressedDestination& entry);
+Status ValidateSuppressionValidationJson(const std::string& json);  // bounded, may be empty
+Status ValidateGlobalBounce(const GlobalBounce& bounce);
+// Checks the batch size against `max` (kInvalidArgument beyond it).
+Status ValidateBatchSize(size_t n, size_t max, std::string_view what);
+// The listing after `bounce` given the address's previous record (nullptr: none). A bounce
+// while the address is still listed (bounce.at < listed_until: mail sent before the listing)
+// keeps the listing and the count, updating only the diagnostic and last_bounce. Otherwise
+// the count grows by one, or starts again at 1 when the previous listing ended more than
+// max_listing before the bounce, and the address is listed from bounce.at for
+// min(first_listing * 2^(count - 1), max_listing). Times are truncated to milliseconds.
+GlobalSuppression NextGlobalListing(const GlobalSuppression* previous, const GlobalBounce& bounce,
+                                    const GlobalListingPolicy& policy);
 
 // The DOMAIN identity of `account_id` that covers `domain` (lower-case A-labels): the
 // domain itself or its nearest parent ("a.b.example.com", then "b.example.com", then

@@ -2,6 +2,7 @@
 // store and the in-memory fake (tests/fakes/mem_store.h), so that the fake stays honest.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -902,6 +903,396 @@ TYPED_TEST(StoreConformanceTest, ConcurrentRecordSendsAreAllCounted) {
   EXPECT_EQ(*this->store_->CountSendsSince(a, at), (1 + 2 + 3 + 4) * kPerThread);
 }
 
+// ---- Suppression ---------------------------------------------------------------------------
+
+template <typename T>
+std::vector<std::string> Addresses(const std::vector<T>& entries) {
+  std::vector<std::string> out;
+  for (const auto& e : entries) out.push_back(e.address);
+  return out;
+}
+
+SuppressedDestination Entry(int64_t account_id, const std::string& address,
+                            SuppressionReason reason, SysTime at) {
+  SuppressedDestination e;
+  e.account_id = account_id;
+  e.address = address;
+  e.reason = reason;
+  e.last_update = at;
+  return e;
+}
+
+TYPED_TEST(StoreConformanceTest, AccountsStartWithBothSuppressionReasons) {
+  int64_t a = this->NewAccount("a");
+  auto account = this->store_->GetAccount(a);
+  ASSERT_TRUE(account.ok());
+  EXPECT_TRUE(account->suppressed_reasons.bounce);
+  EXPECT_TRUE(account->suppressed_reasons.complaint);
+  EXPECT_EQ(account->suppression_validation_json, "");
+
+  const std::string validation =
+      R"({"ConditionThreshold":{"ConditionThresholdEnabled":"ENABLED"}})";
+  ASSERT_TRUE(this->store_->SetSuppressionAttributes(a, {false, true}, validation).ok());
+  account = this->store_->GetAccount(a);
+  ASSERT_TRUE(account.ok());
+  EXPECT_EQ(account->suppressed_reasons, (SuppressionReasons{false, true}));
+  EXPECT_EQ(account->suppression_validation_json, validation);
+  ASSERT_TRUE(this->store_->SetSuppressionAttributes(a, {false, false}, "").ok());
+  auto listed = this->store_->ListAccounts();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_TRUE((*listed)[0].suppressed_reasons.empty());
+  EXPECT_EQ((*listed)[0].suppression_validation_json, "");
+
+  EXPECT_EQ(this->store_->SetSuppressionAttributes(a + 1, {}, "").code(), StatusCode::kNotFound);
+  EXPECT_EQ(
+      this->store_->SetSuppressionAttributes(a, {}, std::string(kMaxOptionsJsonLength + 1, 'x'))
+          .code(),
+      StatusCode::kInvalidArgument);
+}
+
+TYPED_TEST(StoreConformanceTest, SuppressedDestinationsMatchCaseInsensitivelyAndUpsert) {
+  int64_t a = this->NewAccount("a");
+  int64_t b = this->NewAccount("b");
+  const SysTime t0 = this->clock_.Now() + microseconds(1500);  // sub-ms is dropped
+  SuppressedDestination e = Entry(a, "Some.One@Example.COM", SuppressionReason::kBounce, t0);
+  e.message_id = "0100018c-msg";
+  e.feedback_id = "fb-1";
+  e.diagnostic = "smtp; 550 5.1.1 no such user";
+  ASSERT_TRUE(this->store_->PutSuppressedDestination(e).ok());
+
+  auto got = this->store_->GetSuppressedDestination(a, "some.one@example.com");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->account_id, a);
+  EXPECT_EQ(got->address, "Some.One@Example.COM");  // as given
+  EXPECT_EQ(got->reason, SuppressionReason::kBounce);
+  EXPECT_EQ(got->last_update, FromUnixMillis(UnixMillis(t0)));
+  EXPECT_EQ(got->message_id, "0100018c-msg");
+  EXPECT_EQ(got->feedback_id, "fb-1");
+  EXPECT_EQ(got->diagnostic, "smtp; 550 5.1.1 no such user");
+  // Another account's list is its own.
+  EXPECT_EQ(this->store_->GetSuppressedDestination(b, "some.one@example.com").status().code(),
+            StatusCode::kNotFound);
+
+  // A second put of the same address (other case) replaces every field of the one entry.
+  SuppressedDestination again =
+      Entry(a, "SOME.ONE@example.com", SuppressionReason::kComplaint, t0 + minutes(5));
+  ASSERT_TRUE(this->store_->PutSuppressedDestination(again).ok());
+  got = this->store_->GetSuppressedDestination(a, "Some.One@Example.Com");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->address, "SOME.ONE@example.com");
+  EXPECT_EQ(got->reason, SuppressionReason::kComplaint);
+  EXPECT_EQ(got->last_update, FromUnixMillis(UnixMillis(t0 + minutes(5))));
+  EXPECT_EQ(got->message_id, "");
+  EXPECT_EQ(got->diagnostic, "");
+  auto all = this->store_->ListSuppressedDestinations(a, {}, "", 10);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 1u);
+
+  EXPECT_EQ(this->store_->DeleteSuppressedDestination(b, "some.one@example.com").code(),
+            StatusCode::kNotFound);
+  ASSERT_TRUE(this->store_->DeleteSuppressedDestination(a, "some.ONE@example.com").ok());
+  EXPECT_EQ(this->store_->GetSuppressedDestination(a, "some.one@example.com").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->DeleteSuppressedDestination(a, "some.one@example.com").code(),
+            StatusCode::kNotFound);
+  // An entry needs its account.
+  EXPECT_EQ(
+      this->store_
+          ->PutSuppressedDestination(Entry(b + 1, "x@example.com", SuppressionReason::kBounce, t0))
+          .code(),
+      StatusCode::kNotFound);
+}
+
+TYPED_TEST(StoreConformanceTest, SuppressedDestinationsAreValidated) {
+  int64_t a = this->NewAccount("a");
+  const SysTime t = this->clock_.Now();
+  auto code = [&](SuppressedDestination e) {
+    return this->store_->PutSuppressedDestination(e).code();
+  };
+  EXPECT_EQ(code(Entry(a, "", SuppressionReason::kBounce, t)), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(Entry(a, std::string(kMaxEmailLength + 1, 'a'), SuppressionReason::kBounce, t)),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(Entry(a, std::string("a\0b@example.com", 15), SuppressionReason::kBounce, t)),
+            StatusCode::kInvalidArgument);
+  SuppressedDestination e = Entry(a, "ok@example.com", SuppressionReason::kBounce, t);
+  e.diagnostic = std::string(kMaxSuppressionDiagnosticLength + 1, 'd');
+  EXPECT_EQ(code(e), StatusCode::kInvalidArgument);
+  e.diagnostic = std::string(kMaxSuppressionDiagnosticLength, 'd');
+  EXPECT_EQ(code(e), StatusCode::kOk);
+  e.message_id = std::string(kMaxSuppressionIdLength + 1, 'm');
+  EXPECT_EQ(code(e), StatusCode::kInvalidArgument);
+  e.message_id.clear();
+  e.feedback_id = std::string(kMaxSuppressionIdLength + 1, 'f');
+  EXPECT_EQ(code(e), StatusCode::kInvalidArgument);
+  e.feedback_id.clear();
+  e.reason = static_cast<SuppressionReason>(7);
+  EXPECT_EQ(code(e), StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->store_->ListSuppressedDestinations(a, {}, "", 0).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TYPED_TEST(StoreConformanceTest, ListSuppressedDestinationsFiltersAndPagesByKey) {
+  int64_t a = this->NewAccount("a");
+  int64_t b = this->NewAccount("b");
+  const SysTime t0 = this->clock_.Now();
+  // Keys in order: a@, B@ (b@), c@, d@, e@.
+  ASSERT_TRUE(this->store_
+                  ->PutSuppressedDestinations(
+                      {Entry(a, "e@x.test", SuppressionReason::kComplaint, t0 + hours(4)),
+                       Entry(a, "c@x.test", SuppressionReason::kBounce, t0 + hours(2)),
+                       Entry(a, "B@x.test", SuppressionReason::kComplaint, t0 + hours(1)),
+                       Entry(a, "a@x.test", SuppressionReason::kBounce, t0),
+                       Entry(a, "d@x.test", SuppressionReason::kBounce, t0 + hours(3)),
+                       Entry(b, "0@x.test", SuppressionReason::kBounce, t0)})
+                  .ok());
+  auto list = [&](SuppressionListFilter f, const std::string& after, int limit) {
+    auto r = this->store_->ListSuppressedDestinations(a, f, after, limit);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? Addresses(*r) : std::vector<std::string>{"<error>"};
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(list({}, "", 100), (V{"a@x.test", "B@x.test", "c@x.test", "d@x.test", "e@x.test"}));
+  // Pages continue after the last key of the previous one.
+  EXPECT_EQ(list({}, "", 2), (V{"a@x.test", "B@x.test"}));
+  EXPECT_EQ(list({}, "b@x.test", 2), (V{"c@x.test", "d@x.test"}));
+  EXPECT_EQ(list({}, "d@x.test", 2), (V{"e@x.test"}));
+  EXPECT_EQ(list({}, "e@x.test", 2), V{});
+
+  SuppressionListFilter bounces;
+  bounces.reasons = {true, false};
+  EXPECT_EQ(list(bounces, "", 100), (V{"a@x.test", "c@x.test", "d@x.test"}));
+  // The limit counts matching entries only.
+  EXPECT_EQ(list(bounces, "", 2), (V{"a@x.test", "c@x.test"}));
+  SuppressionListFilter complaints;
+  complaints.reasons = {false, true};
+  EXPECT_EQ(list(complaints, "", 100), (V{"B@x.test", "e@x.test"}));
+
+  SuppressionListFilter window;  // inclusive bounds on last_update
+  window.start = t0 + hours(1);
+  window.end = t0 + hours(3);
+  EXPECT_EQ(list(window, "", 100), (V{"B@x.test", "c@x.test", "d@x.test"}));
+  window.start = t0 + hours(1) + milliseconds(1);
+  window.end = t0 + hours(3) - milliseconds(1);
+  EXPECT_EQ(list(window, "", 100), (V{"c@x.test"}));
+  SuppressionListFilter since;
+  since.start = t0 + hours(3);
+  EXPECT_EQ(list(since, "", 100), (V{"d@x.test", "e@x.test"}));
+  SuppressionListFilter until;
+  until.end = t0;
+  until.reasons = {true, false};
+  EXPECT_EQ(list(until, "", 100), (V{"a@x.test"}));
+}
+
+TYPED_TEST(StoreConformanceTest, FindSuppressedDestinationsLooksUpABatch) {
+  int64_t a = this->NewAccount("a");
+  int64_t b = this->NewAccount("b");
+  const SysTime t = this->clock_.Now();
+  std::vector<SuppressedDestination> entries;
+  for (int i = 0; i < 40; i += 2) {  // every even user, more than one lookup chunk
+    entries.push_back(
+        Entry(a, "User" + std::to_string(i) + "@Example.com", SuppressionReason::kBounce, t));
+  }
+  entries.push_back(Entry(b, "user1@example.com", SuppressionReason::kBounce, t));
+  ASSERT_TRUE(this->store_->PutSuppressedDestinations(entries).ok());
+
+  std::vector<std::string> wanted;
+  for (int i = 0; i < 40; ++i) wanted.push_back("USER" + std::to_string(i) + "@EXAMPLE.COM");
+  wanted.push_back("user4@example.com");  // a duplicate in another case
+  wanted.push_back("nobody@example.com");
+  auto found = this->store_->FindSuppressedDestinations(a, wanted);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  std::vector<std::string> expect;
+  for (int i = 0; i < 40; i += 2) expect.push_back("User" + std::to_string(i) + "@Example.com");
+  std::sort(expect.begin(), expect.end(), [](const std::string& x, const std::string& y) {
+    return SuppressionKey(x) < SuppressionKey(y);
+  });
+  EXPECT_EQ(Addresses(*found), expect);
+  for (const auto& e : *found) EXPECT_EQ(e.account_id, a);
+
+  auto few =
+      this->store_->FindSuppressedDestinations(a, {"user1@example.com", "user2@example.com"});
+  ASSERT_TRUE(few.ok());
+  EXPECT_EQ(Addresses(*few), (std::vector<std::string>{"User2@Example.com"}));
+  auto none = this->store_->FindSuppressedDestinations(a, {});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(this->store_
+                ->FindSuppressedDestinations(
+                    a, std::vector<std::string>(kMaxSuppressionLookup + 1, "x@example.com"))
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+}
+
+TYPED_TEST(StoreConformanceTest, PutSuppressedDestinationsIsAllOrNothing) {
+  int64_t a = this->NewAccount("a");
+  const SysTime t = this->clock_.Now();
+  EXPECT_EQ(
+      this->store_
+          ->PutSuppressedDestinations({Entry(a, "one@x.test", SuppressionReason::kBounce, t),
+                                       Entry(a + 7, "two@x.test", SuppressionReason::kBounce, t)})
+          .code(),
+      StatusCode::kNotFound);
+  EXPECT_EQ(this->store_->GetSuppressedDestination(a, "one@x.test").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(this->store_
+                ->PutSuppressedDestinations({Entry(a, "one@x.test", SuppressionReason::kBounce, t),
+                                             Entry(a, "", SuppressionReason::kBounce, t)})
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->store_->GetSuppressedDestination(a, "one@x.test").status().code(),
+            StatusCode::kNotFound);
+  // Of two entries for one key, the later wins.
+  ASSERT_TRUE(this->store_
+                  ->PutSuppressedDestinations(
+                      {Entry(a, "one@x.test", SuppressionReason::kBounce, t),
+                       Entry(a, "ONE@x.test", SuppressionReason::kComplaint, t + seconds(1))})
+                  .ok());
+  auto got = this->store_->GetSuppressedDestination(a, "one@x.test");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->address, "ONE@x.test");
+  EXPECT_EQ(got->reason, SuppressionReason::kComplaint);
+  EXPECT_TRUE(this->store_->PutSuppressedDestinations({}).ok());
+  EXPECT_EQ(this->store_
+                ->PutSuppressedDestinations(std::vector<SuppressedDestination>(
+                    kMaxSuppressionBatch + 1, Entry(a, "x@x.test", SuppressionReason::kBounce, t)))
+                .code(),
+            StatusCode::kInvalidArgument);
+}
+
+TYPED_TEST(StoreConformanceTest, DeleteAllSuppressedDestinationsEmptiesOneAccount) {
+  int64_t a = this->NewAccount("a");
+  int64_t b = this->NewAccount("b");
+  const SysTime t = this->clock_.Now();
+  ASSERT_TRUE(
+      this->store_
+          ->PutSuppressedDestinations({Entry(a, "1@x.test", SuppressionReason::kBounce, t),
+                                       Entry(a, "2@x.test", SuppressionReason::kComplaint, t),
+                                       Entry(b, "1@x.test", SuppressionReason::kBounce, t)})
+          .ok());
+  auto n = this->store_->DeleteAllSuppressedDestinations(a);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2);
+  EXPECT_TRUE(this->store_->ListSuppressedDestinations(a, {}, "", 10)->empty());
+  EXPECT_EQ(this->store_->ListSuppressedDestinations(b, {}, "", 10)->size(), 1u);
+  EXPECT_EQ(*this->store_->DeleteAllSuppressedDestinations(a), 0);
+}
+
+TYPED_TEST(StoreConformanceTest, GlobalListingGrowsWithRepeatsUpToTheCap) {
+  GlobalListingPolicy policy;  // 24 h, doubling, at most 14 days
+  SysTime t = this->clock_.Now();
+  auto bounce = [&](const std::string& address, SysTime at) {
+    Status st =
+        this->store_->RecordGlobalHardBounces({{address, at, "smtp; 550 5.1.1 gone"}}, policy);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+  };
+  auto listed_at = [&](SysTime now) {
+    auto r = this->store_->FindGloballySuppressed({"gone@x.test", "other@x.test"}, now);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() && r->size() == 1 && (*r)[0].address == "gone@x.test";
+  };
+  EXPECT_EQ(this->store_->GetGlobalSuppression("gone@x.test").status().code(),
+            StatusCode::kNotFound);
+  bounce("Gone@X.test", t);
+  auto g = this->store_->GetGlobalSuppression("GONE@x.test");
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->address, "gone@x.test");
+  EXPECT_EQ(g->bounce_count, 1);
+  EXPECT_EQ(g->listed_until, t + hours(24));
+  EXPECT_EQ(g->diagnostic, "smtp; 550 5.1.1 gone");
+  EXPECT_TRUE(listed_at(t));
+  EXPECT_TRUE(listed_at(t + hours(24) - milliseconds(1)));
+  EXPECT_FALSE(listed_at(t + hours(24)));
+
+  // Periods double with each repeat after the listing ended: 48 h, 96 h, 192 h, then 14 days.
+  const hours expected[] = {hours(48), hours(96), hours(192), hours(336), hours(336)};
+  for (hours period : expected) {
+    t = g->listed_until + hours(1);
+    bounce("gone@x.test", t);
+    g = this->store_->GetGlobalSuppression("gone@x.test");
+    ASSERT_TRUE(g.ok());
+    EXPECT_EQ(g->listed_until, t + period) << g->bounce_count;
+    EXPECT_TRUE(listed_at(t + period - seconds(1)));
+    EXPECT_FALSE(listed_at(t + period));
+  }
+  EXPECT_EQ(g->bounce_count, 6);
+  ASSERT_TRUE(this->store_->DeleteGlobalSuppression("GONE@x.test").ok());
+  EXPECT_FALSE(listed_at(t));
+  EXPECT_EQ(this->store_->DeleteGlobalSuppression("gone@x.test").code(), StatusCode::kNotFound);
+}
+
+TYPED_TEST(StoreConformanceTest, GlobalBouncesWhileListedOrLongAfterDoNotCompound) {
+  GlobalListingPolicy policy;
+  policy.first_listing = hours(2);
+  policy.max_listing = hours(10);
+  const SysTime t = this->clock_.Now();
+  // Two bounces in one batch: the second arrives while the address is listed (mail sent
+  // before the listing) and changes neither the count nor the end.
+  ASSERT_TRUE(this->store_
+                  ->RecordGlobalHardBounces({{"x@x.test", t, "first"},
+                                             {"X@x.test", t + minutes(30), "second"},
+                                             {"y@x.test", t, "other"}},
+                                            policy)
+                  .ok());
+  auto g = this->store_->GetGlobalSuppression("x@x.test");
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->bounce_count, 1);
+  EXPECT_EQ(g->listed_until, t + hours(2));
+  EXPECT_EQ(g->diagnostic, "second");
+  EXPECT_EQ(g->last_bounce, t + minutes(30));
+  auto both = this->store_->FindGloballySuppressed({"Y@X.TEST", "x@x.test"}, t + hours(1));
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(Addresses(*both), (std::vector<std::string>{"x@x.test", "y@x.test"}));
+
+  // A repeat soon after the listing ends doubles the period...
+  ASSERT_TRUE(
+      this->store_->RecordGlobalHardBounces({{"x@x.test", t + hours(3), "again"}}, policy).ok());
+  g = this->store_->GetGlobalSuppression("x@x.test");
+  EXPECT_EQ(g->bounce_count, 2);
+  EXPECT_EQ(g->listed_until, t + hours(7));
+  // ...one more than max_listing after it ended starts again at the first period.
+  const SysTime late = t + hours(7) + hours(10) + minutes(1);
+  ASSERT_TRUE(this->store_->RecordGlobalHardBounces({{"x@x.test", late, "late"}}, policy).ok());
+  g = this->store_->GetGlobalSuppression("x@x.test");
+  EXPECT_EQ(g->bounce_count, 1);
+  EXPECT_EQ(g->listed_until, late + hours(2));
+
+  EXPECT_EQ(this->store_->RecordGlobalHardBounces({{"", t, ""}}, policy).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      this->store_
+          ->RecordGlobalHardBounces(
+              {{"z@x.test", t, std::string(kMaxSuppressionDiagnosticLength + 1, 'd')}}, policy)
+          .code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->store_->GetGlobalSuppression("z@x.test").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->store_
+                ->FindGloballySuppressed(
+                    std::vector<std::string>(kMaxSuppressionLookup + 1, "x@x.test"), t)
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(SuppressionReasonsTest, FormatAndParseAreInverses) {
+  for (bool bounce : {false, true}) {
+    for (bool complaint : {false, true}) {
+      SuppressionReasons r{bounce, complaint};
+      auto back = ParseSuppressionReasons(FormatSuppressionReasons(r));
+      ASSERT_TRUE(back.has_value());
+      EXPECT_EQ(*back, r);
+    }
+  }
+  EXPECT_EQ(FormatSuppressionReasons({true, true}), "BOUNCE,COMPLAINT");
+  EXPECT_EQ(ParseSuppressionReasons("COMPLAINT,BOUNCE"), (SuppressionReasons{true, true}));
+  EXPECT_FALSE(ParseSuppressionReasons("BOUNCE,BOUNCE").has_value());
+  EXPECT_FALSE(ParseSuppressionReasons("bounce").has_value());
+  EXPECT_FALSE(ParseSuppressionReasons("BOUNCE,").has_value());
+  EXPECT_EQ(ParseSuppressionReason("COMPLAINT"), SuppressionReason::kComplaint);
+  EXPECT_FALSE(ParseSuppressionReason("Complaint").has_value());
+}
+
 // The limit clamp needs more than kMaxListLimit rows: one call per row is cheap only in
 // memory (the SQLite variant, which bulk-loads its rows, is in sqlite_store_test.cc).
 TEST(MemStoreTest, ListIdentitiesClampsTheLimit) {
@@ -947,7 +1338,19 @@ TEST(MemStoreTest, FailAllForTestFailsEveryCallUntilCleared) {
   EXPECT_EQ(store.ListConfigurationSets(a->id, "", 10).status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(store.UpdateConfigurationSet(set).code(), StatusCode::kUnavailable);
   EXPECT_EQ(store.DeleteConfigurationSet(a->id, "tx").code(), StatusCode::kUnavailable);
+  SuppressedDestination e;
+  e.account_id = a->id;
+  e.address = "x@example.com";
+  EXPECT_EQ(store.PutSuppressedDestination(e).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.FindSuppressedDestinations(a->id, {"x@example.com"}).status().code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(store.FindGloballySuppressed({"x@example.com"}, clock.Now()).status().code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(store.RecordGlobalHardBounces({{"x@example.com", clock.Now(), ""}}, {}).code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(store.SetSuppressionAttributes(a->id, {}, "").code(), StatusCode::kUnavailable);
   store.FailAllForTest(Status::Ok());
+  EXPECT_TRUE(store.PutSuppressedDestination(e).ok());
   EXPECT_TRUE(store.CreateConfigurationSet(set).ok());
   EXPECT_TRUE(store.GetAccount(a->id).ok());
   EXPECT_EQ(*store.CountSendsSince(a->id, clock.Now()), 0);

@@ -6,15 +6,16 @@
 // missing rows and for keys/identities/configuration sets/sends of a missing account,
 // kInvalidArgument via the shared Validate* checks, ids from 1 upwards, list orderings as
 // documented in store.h, times truncated to milliseconds, per-minute send buckets pruned like the
-// real store. Nothing is persisted. FailAllForTest(status) makes every method return `status` (e.g.
-// kUnavailable) until cleared with Status::Ok(), to test callers' error paths. Thread-safety: safe
-// from any thread (one mutex). Trust: test-only. Link herald_store (for the shared helpers in
-// store.h).
+// real store, suppression lists keyed and listed like the real store. Nothing is persisted.
+// FailAllForTest(status) makes every method return `status` (e.g. kUnavailable) until cleared with
+// Status::Ok(), to test callers' error paths. Thread-safety: safe from any thread (one mutex).
+// Trust: test-only. Link herald_store (for the shared helpers in store.h).
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -368,6 +369,151 @@ class MemStore final : public Store {
     return total;
   }
 
+  Status SetSuppressionAttributes(int64_t account_id, SuppressionReasons reasons,
+                                  const std::string& validation_json) override {
+    RETURN_IF_ERROR(ValidateSuppressionValidationJson(validation_json));
+    return UpdateAccount(account_id, [&](Account& a) {
+      a.suppressed_reasons = reasons;
+      a.suppression_validation_json = validation_json;
+    });
+  }
+
+  Status PutSuppressedDestination(const SuppressedDestination& entry) override {
+    return PutSuppressedDestinations({entry});
+  }
+
+  Status PutSuppressedDestinations(const std::vector<SuppressedDestination>& entries) override {
+    RETURN_IF_ERROR(ValidateBatchSize(entries.size(), kMaxSuppressionBatch, "suppression batch"));
+    for (const auto& e : entries) RETURN_IF_ERROR(ValidateSuppressedDestination(e));
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    for (const auto& e : entries) {
+      if (accounts_.count(e.account_id) == 0) {
+        return NotFoundError("store: put suppressed destination: account not found");
+      }
+    }
+    for (const auto& e : entries) {
+      SuppressedDestination copy = e;
+      copy.last_update = Ms(copy.last_update);
+      suppressed_[{e.account_id, SuppressionKey(e.address)}] = std::move(copy);
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<SuppressedDestination> GetSuppressedDestination(int64_t account_id,
+                                                           const std::string& address) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    auto it = suppressed_.find({account_id, SuppressionKey(address)});
+    if (it == suppressed_.end()) return NotFoundError("store: address not on the suppression list");
+    return it->second;
+  }
+
+  Status DeleteSuppressedDestination(int64_t account_id, const std::string& address) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    if (suppressed_.erase({account_id, SuppressionKey(address)}) == 0) {
+      return NotFoundError("store: address not on the suppression list");
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<std::vector<SuppressedDestination>> ListSuppressedDestinations(
+      int64_t account_id, const SuppressionListFilter& filter, const std::string& after,
+      int limit) override {
+    ASSIGN_OR_RETURN(int bounded, ValidateListLimit(limit));
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    std::vector<SuppressedDestination> out;
+    for (auto it = suppressed_.upper_bound({account_id, after});
+         it != suppressed_.end() && it->first.first == account_id &&
+         static_cast<int>(out.size()) < bounded;
+         ++it) {
+      const SuppressedDestination& e = it->second;
+      if (!filter.reasons.Has(e.reason)) continue;
+      if (filter.start && e.last_update < Ms(*filter.start)) continue;
+      if (filter.end && e.last_update > Ms(*filter.end)) continue;
+      out.push_back(e);
+    }
+    return out;
+  }
+
+  StatusOr<std::vector<SuppressedDestination>> FindSuppressedDestinations(
+      int64_t account_id, const std::vector<std::string>& addresses) override {
+    RETURN_IF_ERROR(
+        ValidateBatchSize(addresses.size(), kMaxSuppressionLookup, "suppression lookup"));
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    std::map<std::string, SuppressedDestination> found;
+    for (const auto& a : addresses) {
+      auto it = suppressed_.find({account_id, SuppressionKey(a)});
+      if (it != suppressed_.end()) found.emplace(it->first.second, it->second);
+    }
+    std::vector<SuppressedDestination> out;
+    for (auto& [key, e] : found) out.push_back(std::move(e));
+    return out;
+  }
+
+  StatusOr<int64_t> DeleteAllSuppressedDestinations(int64_t account_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    auto first = suppressed_.lower_bound({account_id, std::string()});
+    auto last = suppressed_.lower_bound({account_id + 1, std::string()});
+    const int64_t n = static_cast<int64_t>(std::distance(first, last));
+    suppressed_.erase(first, last);
+    return n;
+  }
+
+  Status RecordGlobalHardBounces(const std::vector<GlobalBounce>& bounces,
+                                 const GlobalListingPolicy& policy) override {
+    RETURN_IF_ERROR(ValidateBatchSize(bounces.size(), kMaxSuppressionBatch, "global bounces"));
+    for (const auto& b : bounces) RETURN_IF_ERROR(ValidateGlobalBounce(b));
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    for (const auto& b : bounces) {
+      auto it = global_.find(SuppressionKey(b.address));
+      GlobalSuppression next =
+          NextGlobalListing(it == global_.end() ? nullptr : &it->second, b, policy);
+      global_[next.address] = std::move(next);
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<std::vector<GlobalSuppression>> FindGloballySuppressed(
+      const std::vector<std::string>& addresses, SysTime now) override {
+    RETURN_IF_ERROR(
+        ValidateBatchSize(addresses.size(), kMaxSuppressionLookup, "global suppression lookup"));
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    std::map<std::string, GlobalSuppression> found;
+    for (const auto& a : addresses) {
+      auto it = global_.find(SuppressionKey(a));
+      if (it != global_.end() && Ms(now) < it->second.listed_until) {
+        found.emplace(it->first, it->second);
+      }
+    }
+    std::vector<GlobalSuppression> out;
+    for (auto& [key, g] : found) out.push_back(std::move(g));
+    return out;
+  }
+
+  StatusOr<GlobalSuppression> GetGlobalSuppression(const std::string& address) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    auto it = global_.find(SuppressionKey(address));
+    if (it == global_.end()) return NotFoundError("store: address not on the global list");
+    return it->second;
+  }
+
+  Status DeleteGlobalSuppression(const std::string& address) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    if (global_.erase(SuppressionKey(address)) == 0) {
+      return NotFoundError("store: address not on the global list");
+    }
+    return Status::Ok();
+  }
+
   // Number of send buckets held for an account (mirrors SqliteStore's hook).
   int64_t SendBucketCountForTest(int64_t account_id) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -407,6 +553,9 @@ class MemStore final : public Store {
   std::map<std::pair<int64_t, std::string>, ConfigurationSet> config_sets_;
   std::map<std::pair<int64_t, int64_t>, int64_t> buckets_;  // (account, minute) -> count
   std::map<int64_t, int64_t> last_prune_minute_;
+  // (account, SuppressionKey) -> entry
+  std::map<std::pair<int64_t, std::string>, SuppressedDestination> suppressed_;
+  std::map<std::string, GlobalSuppression> global_;  // SuppressionKey -> record
 };
 
 }  // namespace herald::store

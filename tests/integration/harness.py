@@ -292,6 +292,25 @@ class Herald:
             raise HeraldError("%s printed no JSON: %r (stderr %r)" % (" ".join(args), r.stdout,
                                                                     r.stderr))
 
+    def aws(self, creds, *args, aws_bin="/usr/bin/aws"):
+        """Runs the AWS CLI against this herald with `creds` in a clean environment;
+        returns the CompletedProcess (JSON output)."""
+        env = dict(os.environ)
+        for k in list(env):
+            if k.startswith("AWS_"):
+                del env[k]
+        env.update({
+            "AWS_ACCESS_KEY_ID": creds["access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": creds["secret_access_key"],
+            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+            "AWS_PAGER": "", "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_MAX_ATTEMPTS": "1",
+        })
+        return subprocess.run([aws_bin, "--endpoint-url", self.endpoint, "--output", "json"]
+                              + list(args), env=env, capture_output=True, text=True,
+                              timeout=120)
+
     def create_account(self, name):
         acct = self.cli_json("account", "create", name, "--json")
         for key in ("account", "access_key_id", "secret_access_key", "smtp_username",

@@ -25,22 +25,7 @@ def path_aws():
 
 class AwsCli(harness.HeraldCase):
     def run_aws(self, aws, *args, creds=None):
-        creds = creds or self.creds
-        env = dict(os.environ)
-        for k in list(env):
-            if k.startswith("AWS_"):
-                del env[k]
-        env.update({
-            "AWS_ACCESS_KEY_ID": creds["access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": creds["secret_access_key"],
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-            "AWS_PAGER": "", "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_MAX_ATTEMPTS": "1",
-        })
-        r = subprocess.run([aws, "--endpoint-url", self.herald.endpoint, "--output", "json"]
-                           + list(args), env=env, capture_output=True, text=True, timeout=120)
-        return r
+        return self.herald.aws(creds or self.creds, *args, aws_bin=aws)
 
     def send_and_check(self, aws, label):
         subject = "awscli %s" % label

@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <string_view>
 #include <utility>
 
@@ -17,7 +19,7 @@ namespace {
 
 // Forward migrations: kMigrations[i] takes the schema from version i to i + 1. Append new
 // entries; never edit a released one.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     // 0 -> 1: the initial schema. Times are Unix milliseconds; enums are stored by their
     // SES/IAM names so that the file stays readable with the sqlite3 shell.
     R"sql(
@@ -98,13 +100,39 @@ CREATE TABLE configuration_sets (
   PRIMARY KEY (account_id, name)
 ) STRICT, WITHOUT ROWID;
 )sql",
+    // 3 -> 4: suppression. Accounts get SuppressionAttributes (existing ones: both reasons,
+    // SES's default); each account's suppression list is keyed by the lower-case address;
+    // the global list is keyed by the address alone.
+    R"sql(
+ALTER TABLE accounts ADD COLUMN suppressed_reasons TEXT NOT NULL DEFAULT 'BOUNCE,COMPLAINT';
+ALTER TABLE accounts ADD COLUMN suppression_validation_json TEXT NOT NULL DEFAULT '';
+CREATE TABLE suppressed_destinations (
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  address_key TEXT NOT NULL,
+  address TEXT NOT NULL,
+  reason TEXT NOT NULL CHECK (reason IN ('BOUNCE', 'COMPLAINT')),
+  last_update_ms INTEGER NOT NULL,
+  message_id TEXT NOT NULL DEFAULT '',
+  feedback_id TEXT NOT NULL DEFAULT '',
+  diagnostic TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (account_id, address_key)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE global_suppressions (
+  address_key TEXT PRIMARY KEY NOT NULL,
+  listed_until_ms INTEGER NOT NULL,
+  bounce_count INTEGER NOT NULL,
+  last_bounce_ms INTEGER NOT NULL,
+  diagnostic TEXT NOT NULL DEFAULT ''
+) STRICT, WITHOUT ROWID;
+)sql",
 };
 
 // Prune an account's old send buckets at most once an hour (of send time).
 constexpr int64_t kPruneEveryMinutes = 60;
 
 constexpr const char* kAccountColumns =
-    "id, name, production, sending_enabled, enforcement_status, contact_email, created_ms";
+    "id, name, production, sending_enabled, enforcement_status, contact_email, created_ms, "
+    "suppressed_reasons, suppression_validation_json";
 
 std::string ColumnText(sqlite3_stmt* s, int i) {
   const unsigned char* p = sqlite3_column_text(s, i);
@@ -113,7 +141,7 @@ std::string ColumnText(sqlite3_stmt* s, int i) {
   return std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
 }
 
-Account ReadAccount(sqlite3_stmt* s) {
+StatusOr<Account> ReadAccount(sqlite3_stmt* s) {
   Account a;
   a.id = sqlite3_column_int64(s, 0);
   a.name = ColumnText(s, 1);
@@ -122,6 +150,10 @@ Account ReadAccount(sqlite3_stmt* s) {
   a.enforcement_status = ColumnText(s, 4);
   a.contact_email = ColumnText(s, 5);
   a.created = FromUnixMillis(sqlite3_column_int64(s, 6));
+  std::optional<SuppressionReasons> reasons = ParseSuppressionReasons(ColumnText(s, 7));
+  if (!reasons) return DataLossError("store: account with unknown suppressed reasons");
+  a.suppressed_reasons = *reasons;
+  a.suppression_validation_json = ColumnText(s, 8);
   return a;
 }
 
@@ -205,6 +237,59 @@ StatusOr<ConfigurationSet> ReadConfigurationSet(sqlite3_stmt* s) {
     return DataLossError("store: configuration set with invalid settings");
   }
   return set;
+}
+
+constexpr const char* kSuppressedColumns =
+    "account_id, address, reason, last_update_ms, message_id, feedback_id, diagnostic";
+
+StatusOr<SuppressedDestination> ReadSuppressed(sqlite3_stmt* s) {
+  SuppressedDestination e;
+  e.account_id = sqlite3_column_int64(s, 0);
+  e.address = ColumnText(s, 1);
+  std::optional<SuppressionReason> reason = ParseSuppressionReason(ColumnText(s, 2));
+  if (!reason) return DataLossError("store: suppressed destination with an unknown reason");
+  e.reason = *reason;
+  e.last_update = FromUnixMillis(sqlite3_column_int64(s, 3));
+  e.message_id = ColumnText(s, 4);
+  e.feedback_id = ColumnText(s, 5);
+  e.diagnostic = ColumnText(s, 6);
+  return e;
+}
+
+constexpr const char* kGlobalColumns =
+    "address_key, listed_until_ms, bounce_count, last_bounce_ms, diagnostic";
+
+GlobalSuppression ReadGlobal(sqlite3_stmt* s) {
+  GlobalSuppression g;
+  g.address = ColumnText(s, 0);
+  g.listed_until = FromUnixMillis(sqlite3_column_int64(s, 1));
+  g.bounce_count = sqlite3_column_int64(s, 2);
+  g.last_bounce = FromUnixMillis(sqlite3_column_int64(s, 3));
+  g.diagnostic = ColumnText(s, 4);
+  return g;
+}
+
+// Batch lookups bind this many keys per statement (?2 .. ?N+1); a shorter chunk repeats its
+// first key, so one cached statement serves every size.
+constexpr size_t kLookupChunk = 16;
+
+std::string KeyPlaceholders() {
+  std::string out;
+  for (size_t i = 0; i < kLookupChunk; ++i) {
+    if (i > 0) out += ", ";
+    out += "?" + std::to_string(i + 2);
+  }
+  return out;
+}
+
+// The distinct keys of `addresses`, sorted (so that chunked results come out in key order).
+std::vector<std::string> SortedKeys(const std::vector<std::string>& addresses) {
+  std::vector<std::string> keys;
+  keys.reserve(addresses.size());
+  for (const auto& a : addresses) keys.push_back(SuppressionKey(a));
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
 }
 
 Status ErrnoError(const std::string& what, int err) {
@@ -474,7 +559,7 @@ StatusOr<Account> SqliteStore::CreateAccount(const std::string& name, SysTime no
   Stmt stmt(raw);
   int rc = stmt.Bind(1, name).Bind(2, UnixMillis(now)).Step();
   if (rc != SQLITE_ROW) return Error(rc, "create account");
-  Account account = ReadAccount(raw);
+  ASSIGN_OR_RETURN(Account account, ReadAccount(raw));
   rc = stmt.Step();  // completes the statement, which commits
   if (rc != SQLITE_DONE) return Error(rc, "create account");
   return account;
@@ -506,7 +591,10 @@ StatusOr<std::vector<Account>> SqliteStore::ListAccounts() {
   Stmt stmt(raw);
   std::vector<Account> out;
   int rc;
-  while ((rc = stmt.Step()) == SQLITE_ROW) out.push_back(ReadAccount(raw));
+  while ((rc = stmt.Step()) == SQLITE_ROW) {
+    ASSIGN_OR_RETURN(Account a, ReadAccount(raw));
+    out.push_back(std::move(a));
+  }
   if (rc != SQLITE_DONE) return Error(rc, "list accounts");
   return out;
 }
@@ -972,6 +1060,262 @@ StatusOr<int64_t> SqliteStore::CountSendsSince(int64_t account_id, SysTime since
   int rc = stmt.Bind(1, account_id).Bind(2, SendBucketMinute(since)).Step();
   if (rc != SQLITE_ROW) return Error(rc, "count sends");
   return static_cast<int64_t>(sqlite3_column_int64(raw, 0));
+}
+
+// ---- Suppression ---------------------------------------------------------------------------
+
+namespace {
+const std::string kUpsertSuppressed =
+    "INSERT INTO suppressed_destinations (account_id, address_key, address, reason, "
+    "last_update_ms, message_id, feedback_id, diagnostic) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (account_id, address_key) DO UPDATE SET address = excluded.address, "
+    "reason = excluded.reason, last_update_ms = excluded.last_update_ms, "
+    "message_id = excluded.message_id, feedback_id = excluded.feedback_id, "
+    "diagnostic = excluded.diagnostic";
+const std::string kSelectSuppressed = std::string("SELECT ") + kSuppressedColumns +
+                                      " FROM suppressed_destinations "
+                                      "WHERE account_id = ? AND address_key = ?";
+// ?2/?3: BOUNCE/COMPLAINT wanted (0 or 1); ?4..?5: last_update_ms bounds; ?6: after; ?7: limit.
+const std::string kListSuppressed =
+    std::string("SELECT ") + kSuppressedColumns +
+    " FROM suppressed_destinations WHERE account_id = ?1 AND address_key > ?6 AND "
+    "((?2 = 1 AND reason = 'BOUNCE') OR (?3 = 1 AND reason = 'COMPLAINT')) AND "
+    "last_update_ms >= ?4 AND last_update_ms <= ?5 ORDER BY address_key LIMIT ?7";
+const std::string kFindSuppressed = std::string("SELECT ") + kSuppressedColumns +
+                                    " FROM suppressed_destinations WHERE account_id = ?1 AND "
+                                    "address_key IN (" +
+                                    KeyPlaceholders() + ") ORDER BY address_key";
+const std::string kSelectGlobal =
+    std::string("SELECT ") + kGlobalColumns + " FROM global_suppressions WHERE address_key = ?";
+const std::string kFindGlobal = std::string("SELECT ") + kGlobalColumns +
+                                " FROM global_suppressions WHERE listed_until_ms > ?1 AND "
+                                "address_key IN (" +
+                                KeyPlaceholders() + ") ORDER BY address_key";
+}  // namespace
+
+Status SqliteStore::InTransaction(const std::function<Status()>& body) {
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Status st = body();
+  if (!st.ok()) {
+    Exec("ROLLBACK").IgnoreError();
+    return st;
+  }
+  return Exec("COMMIT");
+}
+
+Status SqliteStore::SetSuppressionAttributes(int64_t account_id, SuppressionReasons reasons,
+                                             const std::string& validation_json) {
+  RETURN_IF_ERROR(ValidateSuppressionValidationJson(validation_json));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare("UPDATE accounts SET suppressed_reasons = ?, "
+                                               "suppression_validation_json = ? WHERE id = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, FormatSuppressionReasons(reasons))
+               .Bind(2, validation_json)
+               .Bind(3, account_id)
+               .Step();
+  if (rc != SQLITE_DONE) return Error(rc, "set suppression attributes");
+  if (sqlite3_changes(db_) == 0) {
+    return NotFoundError("store: account " + std::to_string(account_id));
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::UpsertSuppressed(const SuppressedDestination& e) {
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kUpsertSuppressed.c_str()));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, e.account_id)
+               .Bind(2, SuppressionKey(e.address))
+               .Bind(3, e.address)
+               .Bind(4, SuppressionReasonName(e.reason))
+               .Bind(5, UnixMillis(e.last_update))
+               .Bind(6, e.message_id)
+               .Bind(7, e.feedback_id)
+               .Bind(8, e.diagnostic)
+               .Step();
+  if (rc != SQLITE_DONE) return Error(rc, "put suppressed destination");
+  return Status::Ok();
+}
+
+Status SqliteStore::PutSuppressedDestination(const SuppressedDestination& entry) {
+  RETURN_IF_ERROR(ValidateSuppressedDestination(entry));
+  std::lock_guard<std::mutex> lock(mu_);
+  return UpsertSuppressed(entry);
+}
+
+Status SqliteStore::PutSuppressedDestinations(const std::vector<SuppressedDestination>& entries) {
+  RETURN_IF_ERROR(ValidateBatchSize(entries.size(), kMaxSuppressionBatch, "suppression batch"));
+  for (const auto& e : entries) RETURN_IF_ERROR(ValidateSuppressedDestination(e));
+  if (entries.empty()) return Status::Ok();
+  std::lock_guard<std::mutex> lock(mu_);
+  return InTransaction([&]() -> Status {
+    for (const auto& e : entries) RETURN_IF_ERROR(UpsertSuppressed(e));
+    return Status::Ok();
+  });
+}
+
+StatusOr<SuppressedDestination> SqliteStore::GetSuppressedDestination(int64_t account_id,
+                                                                      const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kSelectSuppressed.c_str()));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, account_id).Bind(2, SuppressionKey(address)).Step();
+  if (rc == SQLITE_DONE) return NotFoundError("store: address not on the suppression list");
+  if (rc != SQLITE_ROW) return Error(rc, "get suppressed destination");
+  return ReadSuppressed(raw);
+}
+
+Status SqliteStore::DeleteSuppressedDestination(int64_t account_id, const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      Prepare("DELETE FROM suppressed_destinations WHERE account_id = ? AND address_key = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, account_id).Bind(2, SuppressionKey(address)).Step();
+  if (rc != SQLITE_DONE) return Error(rc, "delete suppressed destination");
+  if (sqlite3_changes(db_) == 0) return NotFoundError("store: address not on the suppression list");
+  return Status::Ok();
+}
+
+StatusOr<std::vector<SuppressedDestination>> SqliteStore::ListSuppressedDestinations(
+    int64_t account_id, const SuppressionListFilter& filter, const std::string& after, int limit) {
+  ASSIGN_OR_RETURN(int bounded, ValidateListLimit(limit));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kListSuppressed.c_str()));
+  Stmt stmt(raw);
+  stmt.Bind(1, account_id)
+      .Bind(2, static_cast<int64_t>(filter.reasons.bounce ? 1 : 0))
+      .Bind(3, static_cast<int64_t>(filter.reasons.complaint ? 1 : 0))
+      .Bind(4, filter.start ? UnixMillis(*filter.start) : std::numeric_limits<int64_t>::min())
+      .Bind(5, filter.end ? UnixMillis(*filter.end) : std::numeric_limits<int64_t>::max())
+      .Bind(6, after)
+      .Bind(7, static_cast<int64_t>(bounded));
+  std::vector<SuppressedDestination> out;
+  int rc;
+  while ((rc = stmt.Step()) == SQLITE_ROW) {
+    ASSIGN_OR_RETURN(SuppressedDestination e, ReadSuppressed(raw));
+    out.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "list suppressed destinations");
+  return out;
+}
+
+StatusOr<std::vector<SuppressedDestination>> SqliteStore::FindSuppressedDestinations(
+    int64_t account_id, const std::vector<std::string>& addresses) {
+  RETURN_IF_ERROR(ValidateBatchSize(addresses.size(), kMaxSuppressionLookup, "suppression lookup"));
+  const std::vector<std::string> keys = SortedKeys(addresses);
+  std::vector<SuppressedDestination> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t start = 0; start < keys.size(); start += kLookupChunk) {
+    ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kFindSuppressed.c_str()));
+    Stmt stmt(raw);
+    stmt.Bind(1, account_id);
+    for (size_t i = 0; i < kLookupChunk; ++i) {
+      const size_t k = start + i < keys.size() ? start + i : start;
+      stmt.Bind(static_cast<int>(i + 2), keys[k]);
+    }
+    int rc;
+    while ((rc = stmt.Step()) == SQLITE_ROW) {
+      ASSIGN_OR_RETURN(SuppressedDestination e, ReadSuppressed(raw));
+      out.push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) return Error(rc, "find suppressed destinations");
+  }
+  return out;
+}
+
+StatusOr<int64_t> SqliteStore::DeleteAllSuppressedDestinations(int64_t account_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("DELETE FROM suppressed_destinations WHERE account_id = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, account_id).Step();
+  if (rc != SQLITE_DONE) return Error(rc, "delete suppressed destinations");
+  return static_cast<int64_t>(sqlite3_changes(db_));
+}
+
+Status SqliteStore::RecordGlobalHardBounces(const std::vector<GlobalBounce>& bounces,
+                                            const GlobalListingPolicy& policy) {
+  RETURN_IF_ERROR(ValidateBatchSize(bounces.size(), kMaxSuppressionBatch, "global bounces"));
+  for (const auto& b : bounces) RETURN_IF_ERROR(ValidateGlobalBounce(b));
+  if (bounces.empty()) return Status::Ok();
+  std::lock_guard<std::mutex> lock(mu_);
+  return InTransaction([&]() -> Status {
+    for (const auto& b : bounces) {
+      std::optional<GlobalSuppression> previous;
+      {
+        ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kSelectGlobal.c_str()));
+        Stmt stmt(raw);
+        int rc = stmt.Bind(1, SuppressionKey(b.address)).Step();
+        if (rc == SQLITE_ROW) {
+          previous = ReadGlobal(raw);
+        } else if (rc != SQLITE_DONE) {
+          return Error(rc, "read global suppression");
+        }
+      }
+      const GlobalSuppression next = NextGlobalListing(previous ? &*previous : nullptr, b, policy);
+      ASSIGN_OR_RETURN(
+          sqlite3_stmt * raw,
+          Prepare("INSERT INTO global_suppressions (address_key, listed_until_ms, bounce_count, "
+                  "last_bounce_ms, diagnostic) VALUES (?, ?, ?, ?, ?) "
+                  "ON CONFLICT (address_key) DO UPDATE SET "
+                  "listed_until_ms = excluded.listed_until_ms, "
+                  "bounce_count = excluded.bounce_count, "
+                  "last_bounce_ms = excluded.last_bounce_ms, diagnostic = excluded.diagnostic"));
+      Stmt stmt(raw);
+      int rc = stmt.Bind(1, next.address)
+                   .Bind(2, UnixMillis(next.listed_until))
+                   .Bind(3, next.bounce_count)
+                   .Bind(4, UnixMillis(next.last_bounce))
+                   .Bind(5, next.diagnostic)
+                   .Step();
+      if (rc != SQLITE_DONE) return Error(rc, "record global hard bounce");
+    }
+    return Status::Ok();
+  });
+}
+
+StatusOr<std::vector<GlobalSuppression>> SqliteStore::FindGloballySuppressed(
+    const std::vector<std::string>& addresses, SysTime now) {
+  RETURN_IF_ERROR(
+      ValidateBatchSize(addresses.size(), kMaxSuppressionLookup, "global suppression lookup"));
+  const std::vector<std::string> keys = SortedKeys(addresses);
+  std::vector<GlobalSuppression> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t start = 0; start < keys.size(); start += kLookupChunk) {
+    ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kFindGlobal.c_str()));
+    Stmt stmt(raw);
+    stmt.Bind(1, UnixMillis(now));
+    for (size_t i = 0; i < kLookupChunk; ++i) {
+      const size_t k = start + i < keys.size() ? start + i : start;
+      stmt.Bind(static_cast<int>(i + 2), keys[k]);
+    }
+    int rc;
+    while ((rc = stmt.Step()) == SQLITE_ROW) out.push_back(ReadGlobal(raw));
+    if (rc != SQLITE_DONE) return Error(rc, "find globally suppressed");
+  }
+  return out;
+}
+
+StatusOr<GlobalSuppression> SqliteStore::GetGlobalSuppression(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kSelectGlobal.c_str()));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, SuppressionKey(address)).Step();
+  if (rc == SQLITE_DONE) return NotFoundError("store: address not on the global list");
+  if (rc != SQLITE_ROW) return Error(rc, "get global suppression");
+  return ReadGlobal(raw);
+}
+
+Status SqliteStore::DeleteGlobalSuppression(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("DELETE FROM global_suppressions WHERE address_key = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, SuppressionKey(address)).Step();
+  if (rc != SQLITE_DONE) return Error(rc, "delete global suppression");
+  if (sqlite3_changes(db_) == 0) return NotFoundError("store: address not on the global list");
+  return Status::Ok();
 }
 
 StatusOr<int64_t> SqliteStore::SendBucketCountForTest(int64_t account_id) {

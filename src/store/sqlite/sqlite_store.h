@@ -18,11 +18,13 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "store/store.h"
 
@@ -85,6 +87,26 @@ class SqliteStore final : public Store {
   Status RecordSends(int64_t account_id, SysTime at, int64_t count) override;
   StatusOr<int64_t> CountSendsSince(int64_t account_id, SysTime since) override;
 
+  Status SetSuppressionAttributes(int64_t account_id, SuppressionReasons reasons,
+                                  const std::string& validation_json) override;
+  Status PutSuppressedDestination(const SuppressedDestination& entry) override;
+  Status PutSuppressedDestinations(const std::vector<SuppressedDestination>& entries) override;
+  StatusOr<SuppressedDestination> GetSuppressedDestination(int64_t account_id,
+                                                           const std::string& address) override;
+  Status DeleteSuppressedDestination(int64_t account_id, const std::string& address) override;
+  StatusOr<std::vector<SuppressedDestination>> ListSuppressedDestinations(
+      int64_t account_id, const SuppressionListFilter& filter, const std::string& after,
+      int limit) override;
+  StatusOr<std::vector<SuppressedDestination>> FindSuppressedDestinations(
+      int64_t account_id, const std::vector<std::string>& addresses) override;
+  StatusOr<int64_t> DeleteAllSuppressedDestinations(int64_t account_id) override;
+  Status RecordGlobalHardBounces(const std::vector<GlobalBounce>& bounces,
+                                 const GlobalListingPolicy& policy) override;
+  StatusOr<std::vector<GlobalSuppression>> FindGloballySuppressed(
+      const std::vector<std::string>& addresses, SysTime now) override;
+  StatusOr<GlobalSuppression> GetGlobalSuppression(const std::string& address) override;
+  Status DeleteGlobalSuppression(const std::string& address) override;
+
   // Number of send buckets stored for an account (tests check that pruning happens).
   StatusOr<int64_t> SendBucketCountForTest(int64_t account_id);
   // This connection's value of one of the pragmas Open() sets ("journal_mode",
@@ -102,6 +124,10 @@ class SqliteStore final : public Store {
   Status Exec(const char* sql);
   Status Error(int rc, const std::string& what);
   Status UpdateAccountColumn(const char* sql, int64_t account_id, int64_t value);
+  // BEGIN IMMEDIATE, `body`, then COMMIT (ROLLBACK when it fails). Call with mu_ held.
+  Status InTransaction(const std::function<Status()>& body);
+  // One suppression-list upsert (mu_ held; no transaction of its own).
+  Status UpsertSuppressed(const SuppressedDestination& entry);
   // Runs `sql` (UPDATE ... SET x = ?1 WHERE account_id = ?2 AND name = ?3 AND y = ?4
   // RETURNING 1): kNotFound without the identity, kFailedPrecondition when y differs.
   Status SetConditionalStatus(const char* sql, int64_t account_id, const std::string& name,

@@ -69,6 +69,12 @@ std::unique_ptr<SqliteStore> MustOpen(const std::string& path) {
   return s.ok() ? std::move(s).value() : nullptr;
 }
 
+// Undoes migration 3 -> 4 (suppression), to make a file look like an older binary's.
+constexpr const char* kDropVersion4 =
+    "DROP TABLE suppressed_destinations; DROP TABLE global_suppressions; "
+    "ALTER TABLE accounts DROP COLUMN suppressed_reasons; "
+    "ALTER TABLE accounts DROP COLUMN suppression_validation_json; ";
+
 TEST(SqliteStoreTest, FilesAreOwnerOnlyEvenWithAPermissiveUmask) {
   TempDir dir;
   ScopedUmask umask(0);
@@ -210,16 +216,18 @@ TEST(SqliteStoreTest, Version2FileIsMigrated) {
     id.dkim_private_key_pem = "pem";
     ASSERT_TRUE(store->CreateIdentity(id).ok());
   }
-  // What a version-2 binary left behind: the same schema without the newer table.
-  RawExec(path, "DROP TABLE configuration_sets; UPDATE schema_version SET version = 2");
+  // What a version-2 binary left behind: the same schema without the newer tables and
+  // columns.
+  RawExec(path, std::string(kDropVersion4) +
+                    "DROP TABLE configuration_sets; UPDATE schema_version SET version = 2");
   EXPECT_EQ(RawQueryText(path,
                          "SELECT COUNT(*) FROM sqlite_master WHERE name = "
                          "'configuration_sets'"),
             "0");
   auto store = MustOpen(path);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(SqliteStore::SchemaVersion(), 3);
-  EXPECT_EQ(RawQueryText(path, "SELECT version FROM schema_version"), "3");
+  EXPECT_EQ(RawQueryText(path, "SELECT version FROM schema_version"),
+            std::to_string(SqliteStore::SchemaVersion()));
   EXPECT_EQ(store->GetIdentity(account_id, "acme.example")->dkim_selector, "sel");
   ConfigurationSet set;
   set.account_id = account_id;
@@ -228,6 +236,92 @@ TEST(SqliteStoreTest, Version2FileIsMigrated) {
   set.created = clock.Now();
   ASSERT_TRUE(store->CreateConfigurationSet(set).ok());
   EXPECT_EQ(store->GetConfigurationSet(account_id, "tx")->tls_policy, "REQUIRE");
+}
+
+// A file of schema version 3 (before suppression) gains the suppression tables; its
+// accounts get SES's default SuppressedReasons (both) and keep their rows.
+TEST(SqliteStoreTest, Version3FileIsMigrated) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  FakeClock clock;
+  int64_t account_id = 0;
+  {
+    auto store = MustOpen(path);
+    ASSERT_NE(store, nullptr);
+    auto a = store->CreateAccount("acme", clock.Now());
+    ASSERT_TRUE(a.ok());
+    account_id = a->id;
+    ASSERT_TRUE(store->SetContactEmail(a->id, "ops@acme.example").ok());
+  }
+  RawExec(path, std::string(kDropVersion4) + "UPDATE schema_version SET version = 3");
+  EXPECT_EQ(RawQueryText(path,
+                         "SELECT COUNT(*) FROM sqlite_master WHERE name = "
+                         "'suppressed_destinations'"),
+            "0");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(SqliteStore::SchemaVersion(), 4);
+  EXPECT_EQ(RawQueryText(path, "SELECT version FROM schema_version"), "4");
+  auto account = store->GetAccount(account_id);
+  ASSERT_TRUE(account.ok()) << account.status().ToString();
+  EXPECT_EQ(account->contact_email, "ops@acme.example");
+  EXPECT_EQ(account->suppressed_reasons, (SuppressionReasons{true, true}));
+  EXPECT_EQ(account->suppression_validation_json, "");
+  SuppressedDestination e;
+  e.account_id = account_id;
+  e.address = "Gone@Example.com";
+  e.last_update = clock.Now();
+  ASSERT_TRUE(store->PutSuppressedDestination(e).ok());
+  EXPECT_EQ(store->GetSuppressedDestination(account_id, "gone@example.com")->address,
+            "Gone@Example.com");
+  ASSERT_TRUE(store->RecordGlobalHardBounces({{"gone@example.com", clock.Now(), "550"}}, {}).ok());
+  EXPECT_EQ(store->GetGlobalSuppression("GONE@example.com")->bounce_count, 1);
+}
+
+// Values only another writer could have left (the API and the CLI never write them) are
+// reported, not guessed at.
+TEST(SqliteStoreTest, UnknownSuppressionValuesInTheFileAreDataLoss) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  FakeClock clock;
+  auto a = store->CreateAccount("acme", clock.Now());
+  ASSERT_TRUE(a.ok());
+  RawExec(path, "UPDATE accounts SET suppressed_reasons = 'SPAM'");
+  EXPECT_EQ(store->GetAccount(a->id).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(store->ListAccounts().status().code(), StatusCode::kDataLoss);
+  RawExec(path, "UPDATE accounts SET suppressed_reasons = 'COMPLAINT'");
+  auto back = store->GetAccount(a->id);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->suppressed_reasons, (SuppressionReasons{false, true}));
+}
+
+// One batch of 100,000 entries (the import limit) is written in one transaction: a bad
+// account anywhere in it leaves nothing behind.
+TEST(SqliteStoreTest, LargeSuppressionBatchIsAllOrNothing) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  FakeClock clock;
+  auto a = store->CreateAccount("acme", clock.Now());
+  ASSERT_TRUE(a.ok());
+  std::vector<SuppressedDestination> batch(kMaxSuppressionBatch);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].account_id = a->id;
+    batch[i].address = "user" + std::to_string(i) + "@example.com";
+    batch[i].last_update = clock.Now();
+  }
+  batch.back().account_id = a->id + 1;  // no such account
+  EXPECT_EQ(store->PutSuppressedDestinations(batch).code(), StatusCode::kNotFound);
+  EXPECT_EQ(RawQueryText(path, "SELECT COUNT(*) FROM suppressed_destinations"), "0");
+  batch.back().account_id = a->id;
+  ASSERT_TRUE(store->PutSuppressedDestinations(batch).ok());
+  EXPECT_EQ(RawQueryText(path, "SELECT COUNT(*) FROM suppressed_destinations"),
+            std::to_string(kMaxSuppressionBatch));
+  EXPECT_EQ(*store->DeleteAllSuppressedDestinations(a->id),
+            static_cast<int64_t>(kMaxSuppressionBatch));
 }
 
 TEST(SqliteStoreTest, InvalidConfigurationSetInTheFileIsDataLoss) {
