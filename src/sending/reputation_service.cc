@@ -168,12 +168,11 @@ std::string Bounded(const std::string& s) {
 }  // namespace
 
 ReputationService::ReputationService(ReputationConfig config, Clock& clock, store::Store& store,
-                                     store::ReputationStore& rep, NoticeSink notices,
-                                     OutcomeObserver* downstream)
+                                     NoticeSink notices, OutcomeObserver* downstream)
     : config_(std::move(config)),
       clock_(clock),
       store_(store),
-      rep_(rep),
+      rep_(store),
       notices_(std::move(notices)),
       downstream_(downstream),
       guard_(config_.guard) {

@@ -94,10 +94,10 @@ struct ReviewAnswers {
 class ReputationService final : public OutcomeObserver {
  public:
   // `downstream` (may be null) hears every send and every outcome that passed the guard.
-  // `store` gives accounts, identities and configuration sets; `rep` keeps what this
-  // service saves (the same SqliteStore in the server).
-  ReputationService(ReputationConfig config, Clock& clock, store::Store& store,
-                    store::ReputationStore& rep, NoticeSink notices, OutcomeObserver* downstream);
+  // `store` gives accounts, identities and configuration sets, and keeps what this service
+  // saves (its ReputationStore part).
+  ReputationService(ReputationConfig config, Clock& clock, store::Store& store, NoticeSink notices,
+                    OutcomeObserver* downstream);
   ~ReputationService() override;
 
   void OnSend(const SendFacts& send) override;

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "tests/fakes/fake_clock.h"
-#include "tests/fakes/mem_reputation_store.h"
 #include "tests/fakes/mem_store.h"
 #include "tests/fakes/recording_observer.h"
 
@@ -49,7 +48,7 @@ class ReputationServiceTest : public ::testing::Test {
   void Rebuild() {
     service_.reset();
     service_ = std::make_unique<ReputationService>(
-        config_, clock_, store_, rep_,
+        config_, clock_, store_,
         [this](const store::Account& a, const reputation::Notice& n, int64_t id) {
           notices_.push_back({a.name, n, id});
         },
@@ -94,7 +93,6 @@ class ReputationServiceTest : public ::testing::Test {
 
   FakeClock clock_;
   store::MemStore store_;
-  store::MemReputationStore rep_;
   int64_t account_ = 0;
   ReputationConfig config_;
   RecordingObserver downstream_;
@@ -175,7 +173,7 @@ TEST_F(ReputationServiceTest, BounceRateLeadsToPauseThenReinstatement) {
   EXPECT_NE(n.text.find("10.16%"), std::string::npos) << n.text;
   EXPECT_NE(n.text.find("10,001"), std::string::npos) << n.text;
   EXPECT_NE(n.text.find("39.6"), std::string::npos) << n.text;
-  EXPECT_EQ(rep_.ApiStatusForTest(account_), "PROBATION");
+  EXPECT_EQ(store_.GetAccount(account_)->enforcement_status, "PROBATION");
   ASSERT_TRUE(d.contains("review_case"));
   EXPECT_EQ(d["review_case"]["samples"].size(), config_.samples_per_case);
   EXPECT_EQ(d["review_case"]["samples"][0]["message_start"], "Subject: hello\r\n\r\nbody");
@@ -183,7 +181,8 @@ TEST_F(ReputationServiceTest, BounceRateLeadsToPauseThenReinstatement) {
   clock_.Advance(config_.enforcement.pause_grace + minutes(1));
   service_->Tick(clock_.Now());
   EXPECT_EQ(Describe()["state"], "paused");
-  EXPECT_EQ(rep_.ApiStatusForTest(account_), "SHUTDOWN");
+  EXPECT_EQ(store_.GetAccount(account_)->enforcement_status, "SHUTDOWN");
+  EXPECT_EQ(store_.GetAccount(account_)->enforcement_state, "paused");
   EXPECT_EQ(notices_.back().notice.kind, "paused");
 
   // Accepting without answers is allowed for an operator, but the sender answers first.
@@ -197,7 +196,7 @@ TEST_F(ReputationServiceTest, BounceRateLeadsToPauseThenReinstatement) {
   ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
   EXPECT_EQ((*accepted)["state"], "healthy");
   EXPECT_EQ((*accepted)["fresh_start"], FormatIso8601Millis(clock_.Now() - hours(1)));
-  EXPECT_EQ(rep_.ApiStatusForTest(account_), "HEALTHY");
+  EXPECT_EQ(store_.GetAccount(account_)->enforcement_status, "HEALTHY");
   EXPECT_EQ(notices_.back().notice.kind, "reinstated");
   // Only sends after the change date count now; late bounces of old sends do not.
   d = Describe();
@@ -242,7 +241,7 @@ TEST_F(ReputationServiceTest, OperatorActions) {
   auto p = service_->Pause(account_, "spam run reported by an ISP");
   ASSERT_TRUE(p.ok());
   EXPECT_EQ((*p)["state"], "paused");
-  EXPECT_EQ(rep_.ApiStatusForTest(account_), "SHUTDOWN");
+  EXPECT_EQ(store_.GetAccount(account_)->enforcement_status, "SHUTDOWN");
   EXPECT_EQ(notices_.back().notice.kind, "paused");
   EXPECT_NE(notices_.back().notice.text.find("spam run reported by an ISP"), std::string::npos);
   EXPECT_EQ(service_->Respond(account_, {"a", "", "c", std::nullopt}).code(),
@@ -252,7 +251,7 @@ TEST_F(ReputationServiceTest, OperatorActions) {
   auto r = service_->Resume(account_);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ((*r)["state"], "healthy");
-  EXPECT_EQ(rep_.ApiStatusForTest(account_), "HEALTHY");
+  EXPECT_EQ(store_.GetAccount(account_)->enforcement_status, "HEALTHY");
   auto cases = service_->Cases(account_);
   ASSERT_EQ(cases->size(), 1u);
   EXPECT_EQ((*cases)[0]["status"], "resumed");

@@ -37,6 +37,7 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "store/reputation_store.h"
 
 namespace herald::store {
 
@@ -66,7 +67,11 @@ struct Account {
   bool production = false;                     // false: sandbox (recipients must be verified)
   bool sending_enabled = true;                 // PutAccountSendingAttributes / operator pause
   std::string enforcement_status = "HEALTHY";  // HEALTHY | PROBATION | SHUTDOWN
-  std::string contact_email;                   // where notices go; may be empty
+  // The enforcement state behind it (reputation/enforcement.h StateName): "healthy",
+  // "under_review", ..., "paused", "suspended". Set with EnforcementStatus by
+  // ReputationStore::PutReputation.
+  std::string enforcement_state = "healthy";
+  std::string contact_email;  // where notices go; may be empty
   SysTime created;
   // SuppressionAttributes: the reasons for which hard bounces and complaints add addresses
   // to the account's suppression list, and for which its entries stop a send (SES's default
@@ -197,9 +202,11 @@ struct GlobalListingPolicy {
   std::chrono::seconds max_listing = std::chrono::hours(14 * 24);
 };
 
-class Store {
+// Everything herald keeps, including what the reputation machinery keeps (its own
+// interface, reputation_store.h, so that code needing only that can take only that).
+class Store : public ReputationStore {
  public:
-  virtual ~Store() = default;
+  ~Store() override = default;
 
   // Accounts.
   virtual StatusOr<Account> CreateAccount(const std::string& name, SysTime now) = 0;

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "store/store.h"
+#include "tests/fakes/mem_reputation_store.h"
 
 namespace herald::store {
 
@@ -32,6 +33,7 @@ class MemStore final : public Store {
   MemStore() = default;
 
   void FailAllForTest(Status status) {
+    rep_.FailAllForTest(status);
     std::lock_guard<std::mutex> lock(mu_);
     fail_ = std::move(status);
   }
@@ -522,8 +524,71 @@ class MemStore final : public Store {
     return n;
   }
 
+  // ReputationStore: kept by a MemReputationStore; PutReputation also sets the account's
+  // enforcement status and state, and rows for a missing account are kNotFound.
+  StatusOr<std::vector<RepBucketRow>> LoadRepBuckets(int64_t account_id,
+                                                     const std::string& scope) override {
+    RETURN_IF_ERROR(Exists(account_id));
+    return rep_.LoadRepBuckets(account_id, scope);
+  }
+  Status SaveRepBuckets(int64_t account_id, const std::string& scope,
+                        const std::vector<RepBucketRow>& rows,
+                        int64_t delete_before_hour) override {
+    RETURN_IF_ERROR(Exists(account_id));
+    return rep_.SaveRepBuckets(account_id, scope, rows, delete_before_hour);
+  }
+  StatusOr<std::optional<ReputationRow>> GetReputation(int64_t account_id) override {
+    RETURN_IF_ERROR(Exists(account_id));
+    return rep_.GetReputation(account_id);
+  }
+  Status PutReputation(int64_t account_id, const ReputationRow& row,
+                       const std::string& api_status) override {
+    if (row.state_name.empty() ||
+        (api_status != "HEALTHY" && api_status != "PROBATION" && api_status != "SHUTDOWN")) {
+      return InvalidArgumentError("store: bad reputation state");
+    }
+    RETURN_IF_ERROR(rep_.PutReputation(account_id, row, api_status));
+    return UpdateAccount(account_id, [&](Account& a) {
+      a.enforcement_status = api_status;
+      a.enforcement_state = row.state_name;
+    });
+  }
+  StatusOr<int64_t> AddNotice(const NoticeRow& notice) override {
+    RETURN_IF_ERROR(Exists(notice.account_id));
+    return rep_.AddNotice(notice);
+  }
+  StatusOr<std::vector<NoticeRow>> ListNotices(int64_t account_id, int limit) override {
+    ASSIGN_OR_RETURN(limit, ValidateListLimit(limit));
+    return rep_.ListNotices(account_id, limit);
+  }
+  StatusOr<int64_t> CreateReviewCase(const ReviewCaseRow& c) override {
+    RETURN_IF_ERROR(Exists(c.account_id));
+    return rep_.CreateReviewCase(c);
+  }
+  Status UpdateReviewCase(const ReviewCaseRow& c) override { return rep_.UpdateReviewCase(c); }
+  StatusOr<std::vector<ReviewCaseRow>> ListReviewCases(int64_t account_id, int limit) override {
+    ASSIGN_OR_RETURN(limit, ValidateListLimit(limit));
+    return rep_.ListReviewCases(account_id, limit);
+  }
+  Status PutGuardCase(uint64_t id, const std::string& json) override {
+    return rep_.PutGuardCase(id, json);
+  }
+  Status DeleteGuardCase(uint64_t id) override { return rep_.DeleteGuardCase(id); }
+  StatusOr<std::vector<std::pair<uint64_t, std::string>>> ListGuardCases() override {
+    return rep_.ListGuardCases();
+  }
+
  private:
   static SysTime Ms(SysTime t) { return FromUnixMillis(UnixMillis(t)); }
+
+  Status Exists(int64_t account_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    if (accounts_.count(account_id) == 0) {
+      return NotFoundError("store: account " + std::to_string(account_id));
+    }
+    return Status::Ok();
+  }
 
   template <typename F>
   Status UpdateAccount(int64_t account_id, F&& f) {
@@ -556,6 +621,7 @@ class MemStore final : public Store {
   // (account, SuppressionKey) -> entry
   std::map<std::pair<int64_t, std::string>, SuppressedDestination> suppressed_;
   std::map<std::string, GlobalSuppression> global_;  // SuppressionKey -> record
+  MemReputationStore rep_;
 };
 
 }  // namespace herald::store

@@ -19,7 +19,7 @@ namespace {
 
 // Forward migrations: kMigrations[i] takes the schema from version i to i + 1. Append new
 // entries; never edit a released one.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     // 0 -> 1: the initial schema. Times are Unix milliseconds; enums are stored by their
     // SES/IAM names so that the file stays readable with the sqlite3 shell.
     R"sql(
@@ -125,6 +125,52 @@ CREATE TABLE global_suppressions (
   diagnostic TEXT NOT NULL DEFAULT ''
 ) STRICT, WITHOUT ROWID;
 )sql",
+    // 4 -> 5: reputation. Hourly window buckets per account and scope ('' = the account,
+    // else a configuration set), the enforcement state, notices, review cases and the
+    // suppression guard's suspect bursts (details as JSON text written by herald).
+    R"sql(
+ALTER TABLE accounts ADD COLUMN enforcement_state TEXT NOT NULL DEFAULT 'healthy';
+CREATE TABLE rep_buckets (
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  scope TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  sends INTEGER NOT NULL,
+  fbl_sends INTEGER NOT NULL,
+  hard_bounces INTEGER NOT NULL,
+  complaints INTEGER NOT NULL,
+  first_sent_ms INTEGER NOT NULL,
+  PRIMARY KEY (account_id, scope, hour)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE reputation (
+  account_id INTEGER PRIMARY KEY NOT NULL REFERENCES accounts(id),
+  state_json TEXT NOT NULL,
+  state_name TEXT NOT NULL,
+  fresh_start_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE notices (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  created_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  text TEXT NOT NULL,
+  json TEXT NOT NULL
+) STRICT;
+CREATE INDEX notices_by_account ON notices(account_id, id);
+CREATE TABLE review_cases (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  opened_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  json TEXT NOT NULL
+) STRICT;
+CREATE INDEX review_cases_by_account ON review_cases(account_id, id);
+CREATE TABLE guard_cases (
+  id INTEGER PRIMARY KEY NOT NULL,
+  json TEXT NOT NULL
+) STRICT;
+)sql",
 };
 
 // Prune an account's old send buckets at most once an hour (of send time).
@@ -132,7 +178,7 @@ constexpr int64_t kPruneEveryMinutes = 60;
 
 constexpr const char* kAccountColumns =
     "id, name, production, sending_enabled, enforcement_status, contact_email, created_ms, "
-    "suppressed_reasons, suppression_validation_json";
+    "suppressed_reasons, suppression_validation_json, enforcement_state";
 
 std::string ColumnText(sqlite3_stmt* s, int i) {
   const unsigned char* p = sqlite3_column_text(s, i);
@@ -154,6 +200,7 @@ StatusOr<Account> ReadAccount(sqlite3_stmt* s) {
   if (!reasons) return DataLossError("store: account with unknown suppressed reasons");
   a.suppressed_reasons = *reasons;
   a.suppression_validation_json = ColumnText(s, 8);
+  a.enforcement_state = ColumnText(s, 9);
   return a;
 }
 
@@ -1342,6 +1389,280 @@ StatusOr<std::string> SqliteStore::PragmaForTest(const std::string& name) {
     return ColumnText(raw, 0);
   }
   return InvalidArgumentError("store: not a pragma this store sets: " + name);
+}
+
+// ---- Reputation ------------------------------------------------------------------------
+
+namespace {
+
+Status ValidateScope(const std::string& scope) {
+  if (scope.size() > kMaxConfigurationSetNameLength) {
+    return InvalidArgumentError("store: reputation scope too long");
+  }
+  return Status::Ok();
+}
+
+Status ValidateReviewCase(const ReviewCaseRow& c) {
+  if (c.json.size() > kMaxReputationJsonLength || c.status.empty() || c.status.size() > 32) {
+    return InvalidArgumentError("store: bad review case");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<std::vector<RepBucketRow>> SqliteStore::LoadRepBuckets(int64_t account_id,
+                                                                const std::string& scope) {
+  RETURN_IF_ERROR(ValidateScope(scope));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("SELECT hour, sends, fbl_sends, hard_bounces, complaints, "
+                           "first_sent_ms FROM rep_buckets WHERE account_id = ? AND scope = ? "
+                           "ORDER BY hour"));
+  Stmt stmt(raw);
+  stmt.Bind(1, account_id).Bind(2, scope);
+  std::vector<RepBucketRow> out;
+  int rc;
+  while ((rc = stmt.Step()) == SQLITE_ROW) {
+    RepBucketRow r;
+    r.hour = sqlite3_column_int64(raw, 0);
+    r.sends = sqlite3_column_int64(raw, 1);
+    r.fbl_sends = sqlite3_column_int64(raw, 2);
+    r.hard_bounces = sqlite3_column_int64(raw, 3);
+    r.complaints = sqlite3_column_int64(raw, 4);
+    r.first_sent_ms = sqlite3_column_int64(raw, 5);
+    out.push_back(r);
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "load reputation buckets");
+  return out;
+}
+
+Status SqliteStore::SaveRepBuckets(int64_t account_id, const std::string& scope,
+                                   const std::vector<RepBucketRow>& rows,
+                                   int64_t delete_before_hour) {
+  RETURN_IF_ERROR(ValidateScope(scope));
+  std::lock_guard<std::mutex> lock(mu_);
+  return InTransaction([&]() -> Status {
+    for (const RepBucketRow& r : rows) {
+      ASSIGN_OR_RETURN(
+          sqlite3_stmt * raw,
+          Prepare("INSERT INTO rep_buckets (account_id, scope, hour, sends, fbl_sends, "
+                  "hard_bounces, complaints, first_sent_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT (account_id, scope, hour) DO UPDATE SET sends = excluded.sends, "
+                  "fbl_sends = excluded.fbl_sends, hard_bounces = excluded.hard_bounces, "
+                  "complaints = excluded.complaints, first_sent_ms = excluded.first_sent_ms"));
+      Stmt stmt(raw);
+      int rc = stmt.Bind(1, account_id)
+                   .Bind(2, scope)
+                   .Bind(3, r.hour)
+                   .Bind(4, r.sends)
+                   .Bind(5, r.fbl_sends)
+                   .Bind(6, r.hard_bounces)
+                   .Bind(7, r.complaints)
+                   .Bind(8, r.first_sent_ms)
+                   .Step();
+      if (rc != SQLITE_DONE) return Error(rc, "save reputation bucket");
+    }
+    ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                     Prepare("DELETE FROM rep_buckets WHERE account_id = ? AND scope = ? AND "
+                             "hour < ?"));
+    Stmt stmt(raw);
+    int rc = stmt.Bind(1, account_id).Bind(2, scope).Bind(3, delete_before_hour).Step();
+    if (rc != SQLITE_DONE) return Error(rc, "drop reputation buckets");
+    return Status::Ok();
+  });
+}
+
+StatusOr<std::optional<ReputationRow>> SqliteStore::GetReputation(int64_t account_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("SELECT state_json, state_name, fresh_start_ms FROM reputation "
+                           "WHERE account_id = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, account_id).Step();
+  if (rc == SQLITE_DONE) return std::optional<ReputationRow>();
+  if (rc != SQLITE_ROW) return Error(rc, "get reputation");
+  ReputationRow r;
+  r.state_json = ColumnText(raw, 0);
+  r.state_name = ColumnText(raw, 1);
+  r.fresh_start = FromUnixMillis(sqlite3_column_int64(raw, 2));
+  return std::optional<ReputationRow>(std::move(r));
+}
+
+Status SqliteStore::PutReputation(int64_t account_id, const ReputationRow& row,
+                                  const std::string& api_status) {
+  if (row.state_json.size() > kMaxReputationJsonLength || row.state_name.empty() ||
+      row.state_name.size() > 64) {
+    return InvalidArgumentError("store: bad reputation state");
+  }
+  if (api_status != "HEALTHY" && api_status != "PROBATION" && api_status != "SHUTDOWN") {
+    return InvalidArgumentError("store: unknown enforcement status " + api_status);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  return InTransaction([&]() -> Status {
+    ASSIGN_OR_RETURN(sqlite3_stmt * up,
+                     Prepare("UPDATE accounts SET enforcement_status = ?, enforcement_state = ? "
+                             "WHERE id = ?"));
+    {
+      Stmt stmt(up);
+      int rc = stmt.Bind(1, api_status).Bind(2, row.state_name).Bind(3, account_id).Step();
+      if (rc != SQLITE_DONE) return Error(rc, "set enforcement status");
+      if (sqlite3_changes(db_) == 0) {
+        return NotFoundError("store: account " + std::to_string(account_id));
+      }
+    }
+    ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                     Prepare("INSERT INTO reputation (account_id, state_json, state_name, "
+                             "fresh_start_ms) VALUES (?, ?, ?, ?) ON CONFLICT (account_id) DO "
+                             "UPDATE SET state_json = excluded.state_json, state_name = "
+                             "excluded.state_name, fresh_start_ms = excluded.fresh_start_ms"));
+    Stmt stmt(raw);
+    int rc = stmt.Bind(1, account_id)
+                 .Bind(2, row.state_json)
+                 .Bind(3, row.state_name)
+                 .Bind(4, UnixMillis(row.fresh_start))
+                 .Step();
+    if (rc != SQLITE_DONE) return Error(rc, "put reputation");
+    return Status::Ok();
+  });
+}
+
+StatusOr<int64_t> SqliteStore::AddNotice(const NoticeRow& n) {
+  if (n.text.size() > kMaxNoticeTextLength || n.json.size() > kMaxReputationJsonLength ||
+      n.subject.size() > 998 || n.kind.empty() || n.kind.size() > 64) {
+    return InvalidArgumentError("store: bad notice");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("INSERT INTO notices (account_id, created_ms, kind, subject, text, "
+                           "json) VALUES (?, ?, ?, ?, ?, ?) RETURNING id"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, n.account_id)
+               .Bind(2, UnixMillis(n.created))
+               .Bind(3, n.kind)
+               .Bind(4, n.subject)
+               .Bind(5, n.text)
+               .Bind(6, n.json)
+               .Step();
+  if (rc != SQLITE_ROW) return Error(rc, "add notice");
+  return sqlite3_column_int64(raw, 0);
+}
+
+StatusOr<std::vector<NoticeRow>> SqliteStore::ListNotices(int64_t account_id, int limit) {
+  ASSIGN_OR_RETURN(limit, ValidateListLimit(limit));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("SELECT id, account_id, created_ms, kind, subject, text, json FROM "
+                           "notices WHERE account_id = ? ORDER BY id DESC LIMIT ?"));
+  Stmt stmt(raw);
+  stmt.Bind(1, account_id).Bind(2, static_cast<int64_t>(limit));
+  std::vector<NoticeRow> out;
+  int rc;
+  while ((rc = stmt.Step()) == SQLITE_ROW) {
+    NoticeRow n;
+    n.id = sqlite3_column_int64(raw, 0);
+    n.account_id = sqlite3_column_int64(raw, 1);
+    n.created = FromUnixMillis(sqlite3_column_int64(raw, 2));
+    n.kind = ColumnText(raw, 3);
+    n.subject = ColumnText(raw, 4);
+    n.text = ColumnText(raw, 5);
+    n.json = ColumnText(raw, 6);
+    out.push_back(std::move(n));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "list notices");
+  return out;
+}
+
+StatusOr<int64_t> SqliteStore::CreateReviewCase(const ReviewCaseRow& c) {
+  RETURN_IF_ERROR(ValidateReviewCase(c));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("INSERT INTO review_cases (account_id, opened_ms, updated_ms, status, "
+                           "json) VALUES (?, ?, ?, ?, ?) RETURNING id"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, c.account_id)
+               .Bind(2, UnixMillis(c.opened))
+               .Bind(3, UnixMillis(c.updated))
+               .Bind(4, c.status)
+               .Bind(5, c.json)
+               .Step();
+  if (rc != SQLITE_ROW) return Error(rc, "create review case");
+  return sqlite3_column_int64(raw, 0);
+}
+
+Status SqliteStore::UpdateReviewCase(const ReviewCaseRow& c) {
+  RETURN_IF_ERROR(ValidateReviewCase(c));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("UPDATE review_cases SET status = ?, updated_ms = ?, json = ? WHERE "
+                           "id = ?"));
+  Stmt stmt(raw);
+  int rc =
+      stmt.Bind(1, c.status).Bind(2, UnixMillis(c.updated)).Bind(3, c.json).Bind(4, c.id).Step();
+  if (rc != SQLITE_DONE) return Error(rc, "update review case");
+  if (sqlite3_changes(db_) == 0)
+    return NotFoundError("store: no review case " + std::to_string(c.id));
+  return Status::Ok();
+}
+
+StatusOr<std::vector<ReviewCaseRow>> SqliteStore::ListReviewCases(int64_t account_id, int limit) {
+  ASSIGN_OR_RETURN(limit, ValidateListLimit(limit));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("SELECT id, account_id, opened_ms, updated_ms, status, json FROM "
+                           "review_cases WHERE account_id = ? ORDER BY id DESC LIMIT ?"));
+  Stmt stmt(raw);
+  stmt.Bind(1, account_id).Bind(2, static_cast<int64_t>(limit));
+  std::vector<ReviewCaseRow> out;
+  int rc;
+  while ((rc = stmt.Step()) == SQLITE_ROW) {
+    ReviewCaseRow c;
+    c.id = sqlite3_column_int64(raw, 0);
+    c.account_id = sqlite3_column_int64(raw, 1);
+    c.opened = FromUnixMillis(sqlite3_column_int64(raw, 2));
+    c.updated = FromUnixMillis(sqlite3_column_int64(raw, 3));
+    c.status = ColumnText(raw, 4);
+    c.json = ColumnText(raw, 5);
+    out.push_back(std::move(c));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "list review cases");
+  return out;
+}
+
+Status SqliteStore::PutGuardCase(uint64_t id, const std::string& json) {
+  if (json.size() > kMaxReputationJsonLength * 64) {
+    return InvalidArgumentError("store: suspect burst too large");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("INSERT INTO guard_cases (id, json) VALUES (?, ?) ON CONFLICT (id) "
+                           "DO UPDATE SET json = excluded.json"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, static_cast<int64_t>(id)).Bind(2, json).Step();
+  if (rc != SQLITE_DONE) return Error(rc, "put suspect burst");
+  return Status::Ok();
+}
+
+Status SqliteStore::DeleteGuardCase(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare("DELETE FROM guard_cases WHERE id = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, static_cast<int64_t>(id)).Step();
+  if (rc != SQLITE_DONE) return Error(rc, "delete suspect burst");
+  return Status::Ok();
+}
+
+StatusOr<std::vector<std::pair<uint64_t, std::string>>> SqliteStore::ListGuardCases() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare("SELECT id, json FROM guard_cases ORDER BY id"));
+  Stmt stmt(raw);
+  std::vector<std::pair<uint64_t, std::string>> out;
+  int rc;
+  while ((rc = stmt.Step()) == SQLITE_ROW) {
+    out.emplace_back(static_cast<uint64_t>(sqlite3_column_int64(raw, 0)), ColumnText(raw, 1));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "list suspect bursts");
+  return out;
 }
 
 }  // namespace herald::store

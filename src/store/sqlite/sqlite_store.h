@@ -113,6 +113,23 @@ class SqliteStore final : public Store {
   // "synchronous", "foreign_keys", "secure_delete", "busy_timeout"), as text.
   StatusOr<std::string> PragmaForTest(const std::string& name);
 
+  // ReputationStore (sqlite_reputation.cc).
+  StatusOr<std::vector<RepBucketRow>> LoadRepBuckets(int64_t account_id,
+                                                     const std::string& scope) override;
+  Status SaveRepBuckets(int64_t account_id, const std::string& scope,
+                        const std::vector<RepBucketRow>& rows, int64_t delete_before_hour) override;
+  StatusOr<std::optional<ReputationRow>> GetReputation(int64_t account_id) override;
+  Status PutReputation(int64_t account_id, const ReputationRow& row,
+                       const std::string& api_status) override;
+  StatusOr<int64_t> AddNotice(const NoticeRow& notice) override;
+  StatusOr<std::vector<NoticeRow>> ListNotices(int64_t account_id, int limit) override;
+  StatusOr<int64_t> CreateReviewCase(const ReviewCaseRow& c) override;
+  Status UpdateReviewCase(const ReviewCaseRow& c) override;
+  StatusOr<std::vector<ReviewCaseRow>> ListReviewCases(int64_t account_id, int limit) override;
+  Status PutGuardCase(uint64_t id, const std::string& json) override;
+  Status DeleteGuardCase(uint64_t id) override;
+  StatusOr<std::vector<std::pair<uint64_t, std::string>>> ListGuardCases() override;
+
  private:
   class Stmt;
   explicit SqliteStore(sqlite3* db);
