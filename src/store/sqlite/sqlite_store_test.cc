@@ -69,11 +69,45 @@ std::unique_ptr<SqliteStore> MustOpen(const std::string& path) {
   return s.ok() ? std::move(s).value() : nullptr;
 }
 
-// Undoes migration 3 -> 4 (suppression), to make a file look like an older binary's.
-constexpr const char* kDropVersion4 =
+// Undoes migration 4 -> 5 (reputation), to make a file look like an older binary's.
+#define HERALD_DROP_VERSION5                                            \
+  "DROP TABLE rep_buckets; DROP TABLE reputation; DROP TABLE notices; " \
+  "DROP TABLE review_cases; DROP TABLE guard_cases; "                   \
+  "ALTER TABLE accounts DROP COLUMN enforcement_state; "
+constexpr const char* kDropVersion5 = HERALD_DROP_VERSION5;
+
+// Undoes migrations 3 -> 4 (suppression) and 4 -> 5.
+constexpr const char* kDropVersion4 = HERALD_DROP_VERSION5
     "DROP TABLE suppressed_destinations; DROP TABLE global_suppressions; "
     "ALTER TABLE accounts DROP COLUMN suppressed_reasons; "
     "ALTER TABLE accounts DROP COLUMN suppression_validation_json; ";
+
+// A file of schema version 4 (before reputation) gains the reputation tables; its accounts
+// read as healthy and keep their enforcement status.
+TEST(SqliteStoreTest, Version4FileIsMigrated) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  FakeClock clock;
+  int64_t account_id = 0;
+  {
+    auto store = MustOpen(path);
+    ASSERT_NE(store, nullptr);
+    auto a = store->CreateAccount("acme", clock.Now());
+    ASSERT_TRUE(a.ok());
+    account_id = a->id;
+  }
+  RawExec(path, std::string(kDropVersion5) + "UPDATE schema_version SET version = 4");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQueryText(path, "SELECT version FROM schema_version"),
+            std::to_string(SqliteStore::SchemaVersion()));
+  auto account = store->GetAccount(account_id);
+  ASSERT_TRUE(account.ok()) << account.status().ToString();
+  EXPECT_EQ(account->enforcement_state, "healthy");
+  EXPECT_EQ(account->enforcement_status, "HEALTHY");
+  ASSERT_TRUE(store->SaveRepBuckets(account_id, "", {{1, 2, 0, 1, 0, 0}}, 0).ok());
+  EXPECT_EQ(store->LoadRepBuckets(account_id, "")->size(), 1u);
+}
 
 TEST(SqliteStoreTest, FilesAreOwnerOnlyEvenWithAPermissiveUmask) {
   TempDir dir;
@@ -260,8 +294,8 @@ TEST(SqliteStoreTest, Version3FileIsMigrated) {
             "0");
   auto store = MustOpen(path);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(SqliteStore::SchemaVersion(), 4);
-  EXPECT_EQ(RawQueryText(path, "SELECT version FROM schema_version"), "4");
+  EXPECT_EQ(RawQueryText(path, "SELECT version FROM schema_version"),
+            std::to_string(SqliteStore::SchemaVersion()));
   auto account = store->GetAccount(account_id);
   ASSERT_TRUE(account.ok()) << account.status().ToString();
   EXPECT_EQ(account->contact_email, "ops@acme.example");
