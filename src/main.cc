@@ -138,56 +138,79 @@ int Serve(const CommonFlags& f) {
   return 0;
 }
 
-// `herald queue`: talks to the running daemon through its admin endpoints (the address
-// comes from DATA_DIR/ready.json, the token from DATA_DIR/admin.token).
-int Queue(const CommonFlags& f, const std::string& action, const std::string& arg, bool json) {
+// Query-string encoding for admin calls.
+std::string UrlEncode(const std::string& v) {
+  std::string out;
+  for (unsigned char c : v) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == ',' ||
+        c == '@') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// One call to the running daemon's admin endpoints (the address comes from
+// DATA_DIR/ready.json, the token from DATA_DIR/admin.token). The answer's JSON, or the
+// daemon's error text.
+StatusOr<nlohmann::json> AdminCall(const CommonFlags& f, const std::string& method,
+                                   const std::string& target, const std::string& body = "") {
   auto config = LoadConfig(f);
-  if (!config.ok()) return Fail(config.status().message());
+  if (!config.ok()) return config.status();
   std::ifstream ready_in(config->data_dir + "/ready.json");
   nlohmann::json ready = nlohmann::json::parse(ready_in, nullptr, false);
   if (ready.is_discarded() || !ready.contains("http")) {
-    return Fail("herald does not seem to run with data dir " + config->data_dir +
-                " (no ready.json)");
+    return UnavailableError("herald does not seem to run with data dir " + config->data_dir +
+                            " (no ready.json)");
   }
   std::ifstream token_in(config->data_dir + "/admin.token");
   std::string token;
   std::getline(token_in, token);
   api::HttpRequest req;
   req.headers.emplace_back("X-Herald-Admin-Token", token);
-  auto enc = [](const std::string& v) {
-    std::string out;
-    for (unsigned char c : v) {
-      if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == ',' ||
-          c == '@') {
-        out += static_cast<char>(c);
-      } else {
-        char buf[4];
-        std::snprintf(buf, sizeof buf, "%%%02X", c);
-        out += buf;
-      }
-    }
-    return out;
-  };
-  if (action == "list") {
-    req.method = "GET";
-    req.target = "/_herald/admin/queue";
-  } else {
-    req.method = "POST";
-    const char* param = action == "bounce" ? "message_id" : "destination";
-    req.target = "/_herald/admin/queue/" + action + "?" + param + "=" + enc(arg);
-  }
+  req.method = method;
+  req.target = target;
+  req.body = body;
+  if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
   auto res = api::SendHttpRequest(ready["http"].get<std::string>(), req, 30);
-  if (!res.ok()) return Fail(res.status().message());
-  if (res->status != 200)
-    return Fail("herald answered " + std::to_string(res->status) + ": " + res->body);
-  nlohmann::json body = nlohmann::json::parse(res->body, nullptr, false);
-  if (json || action != "list" || body.is_discarded()) {
-    std::cout << (body.is_discarded() ? res->body : body.dump()) << "\n";
+  if (!res.ok()) return res.status();
+  nlohmann::json out = nlohmann::json::parse(res->body, nullptr, false);
+  if (res->status != 200) {
+    std::string why = out.is_object() && out.contains("error") && out["error"].is_string()
+                          ? out["error"].get<std::string>()
+                          : res->body;
+    return Status(res->status == 404   ? StatusCode::kNotFound
+                  : res->status == 400 ? StatusCode::kInvalidArgument
+                  : res->status == 409 ? StatusCode::kFailedPrecondition
+                                       : StatusCode::kUnavailable,
+                  "herald answered " + std::to_string(res->status) + ": " + why);
+  }
+  if (out.is_discarded()) return InternalError("herald answered with no JSON: " + res->body);
+  return out;
+}
+
+// `herald queue`: the delivery queues of the running daemon.
+int Queue(const CommonFlags& f, const std::string& action, const std::string& arg, bool json) {
+  std::string method = "GET";
+  std::string target = "/_herald/admin/queue";
+  if (action != "list") {
+    method = "POST";
+    const char* param = action == "bounce" ? "message_id" : "destination";
+    target += "/" + action + "?" + param + "=" + UrlEncode(arg);
+  }
+  auto body = AdminCall(f, method, target);
+  if (!body.ok()) return Fail(body.status().message());
+  if (json || action != "list") {
+    std::cout << body->dump() << "\n";
     return 0;
   }
   std::printf("%-40s %8s %8s %5s %-24s %s\n", "DESTINATION", "READY", "DEFERRED", "CONN", "OLDEST",
               "LAST REPLY");
-  for (const auto& d : body["destinations"]) {
+  for (const auto& d : (*body)["destinations"]) {
     std::string key = d.value("destination", "");
     if (d.value("held", false)) key += " (held)";
     std::printf("%-40s %8lld %8lld %5d %-24s %s\n", key.c_str(),
@@ -196,13 +219,122 @@ int Queue(const CommonFlags& f, const std::string& action, const std::string& ar
                 d.value("oldest", std::string("-")).c_str(),
                 d.value("last_reply", std::string()).substr(0, 100).c_str());
   }
-  const auto& c = body["counters"];
+  const auto& c = (*body)["counters"];
   std::printf("queued %lld, delivered %lld, bounced %lld (expired %lld), deferrals %lld\n",
               static_cast<long long>(c.value("queued_recipients", 0)),
               static_cast<long long>(c.value("delivered", 0)),
               static_cast<long long>(c.value("bounced", 0)),
               static_cast<long long>(c.value("expired", 0)),
               static_cast<long long>(c.value("deferred", 0)));
+  return 0;
+}
+
+struct ReviewArgs {
+  std::string account, reason, root_cause, changes, prevention, effective;
+  bool without_answers = false;
+  bool json = false;
+};
+
+// Prints an account's reputation for a person: state, figures, deadlines, the open case,
+// and the newest notice in full.
+void PrintReputation(const nlohmann::json& d) {
+  const auto& fig = d["figures"];
+  std::cout << "state: " << d.value("state", "") << " (" << d.value("enforcement_status", "")
+            << ")";
+  if (!d.value("cause", "").empty()) std::cout << ", cause: " << d.value("cause", "");
+  std::cout << "\n";
+  std::cout << "bounce rate: " << fig.value("bounce_rate_text", "") << " ("
+            << fig.value("hard_bounces", 0) << " of " << fig.value("eligible_sends", 0)
+            << " eligible sends over " << fig.value("covered_days", 0.0) << " days), status "
+            << d["metrics"].value("bounce", "") << "\n";
+  std::cout << "complaint rate: " << fig.value("complaint_rate_text", "") << " ("
+            << fig.value("complaints", 0) << " of " << fig.value("fbl_sends", 0)
+            << " sends to feedback-loop domains), status " << d["metrics"].value("complaint", "")
+            << "\n";
+  for (const char* k : {"review_deadline", "pause_at", "fresh_start", "operator_reason"}) {
+    if (d.contains(k) && !d[k].get<std::string>().empty()) {
+      std::cout << k << ": " << d[k].get<std::string>() << "\n";
+    }
+  }
+  if (d.contains("review_case")) {
+    const auto& c = d["review_case"];
+    std::cout << "open review case " << c.value("id", 0) << " since " << c.value("opened", "")
+              << ", " << c["samples"].size() << " sample messages, "
+              << (c["answers"].is_object() ? "answered" : "not answered yet") << "\n";
+  }
+  if (!d["notices"].empty()) {
+    const auto& n = d["notices"][0];
+    std::cout << "\nlatest notice (" << n.value("created", "") << "): " << n.value("subject", "")
+              << "\n\n"
+              << n.value("text", "");
+  }
+}
+
+// `herald review ...`: the running daemon's reputation machinery, through its admin API.
+int Review(const CommonFlags& f, const std::string& action, const ReviewArgs& a) {
+  const std::string who = "?account=" + UrlEncode(a.account);
+  StatusOr<nlohmann::json> out = InternalError("unknown review action");
+  if (action == "list") {
+    out = AdminCall(f, "GET", "/_herald/admin/reputation/list");
+  } else if (action == "show") {
+    out = AdminCall(f, "GET", "/_herald/admin/reputation" + who);
+  } else if (action == "cases") {
+    out = AdminCall(f, "GET", "/_herald/admin/reputation/cases" + who);
+  } else if (action == "respond") {
+    nlohmann::json body = {
+        {"root_cause", a.root_cause}, {"changes", a.changes}, {"prevention", a.prevention}};
+    if (!a.effective.empty()) {
+      auto t = ParseTimestamp(a.effective);
+      if (!t) return Fail("--effective: not a time like 2026-11-20T10:00:00Z: " + a.effective);
+      body["effective_ms"] = UnixMillis(*t);
+    }
+    out = AdminCall(f, "POST", "/_herald/admin/reputation/respond" + who, body.dump());
+  } else if (action == "pause") {
+    out = AdminCall(f, "POST",
+                    "/_herald/admin/reputation/pause" + who + "&reason=" + UrlEncode(a.reason));
+  } else if (action == "accept") {
+    out = AdminCall(
+        f, "POST",
+        "/_herald/admin/reputation/accept" + who + (a.without_answers ? "&without_answers=1" : ""));
+  } else {  // reject, resume
+    out = AdminCall(f, "POST", "/_herald/admin/reputation/" + action + who);
+  }
+  if (!out.ok()) return Fail(out.status().message());
+  if (a.json) {
+    std::cout << out->dump() << "\n";
+  } else if (action == "show") {
+    PrintReputation(*out);
+  } else if (action == "list") {
+    if (out->empty()) std::cout << "every account is healthy\n";
+    for (const auto& e : *out) {
+      std::cout << e.value("account", "") << "  " << e.value("state", "") << "  "
+                << e.value("enforcement_status", "") << "\n";
+    }
+  } else if (out->contains("notice")) {
+    std::cout << "now " << out->value("state", "") << "\n\n" << (*out)["notice"].value("text", "");
+  } else {
+    std::cout << out->dump(2) << "\n";
+  }
+  return 0;
+}
+
+// `herald guard ...`: suspect bursts of hard bounces.
+int Guard(const CommonFlags& f, const std::string& action, uint64_t id, bool json) {
+  auto out =
+      action == "list"
+          ? AdminCall(f, "GET", "/_herald/admin/guard")
+          : AdminCall(f, "POST", "/_herald/admin/guard/" + action + "?id=" + std::to_string(id));
+  if (!out.ok()) return Fail(out.status().message());
+  if (json || action != "list") {
+    std::cout << out->dump() << "\n";
+    return 0;
+  }
+  if (out->empty()) std::cout << "no suspect bursts\n";
+  for (const auto& b : *out) {
+    std::cout << b.value("id", 0) << "  " << b.value("destination", "") << "  held "
+              << b.value("held", 0) << " since " << b.value("opened", "") << "\n    "
+              << b.value("sample", "") << "\n";
+  }
   return 0;
 }
 
@@ -619,6 +751,11 @@ int Main(int argc, char** argv) {
   auto* aprod = account->add_subcommand("production", "lift an account out of the sandbox");
   aprod->add_option("NAME", name)->required();
   aprod->add_flag("--sandbox", sandbox, "put the account back into the sandbox");
+  std::string contact;
+  auto* acontact = account->add_subcommand(
+      "contact", "set the address that reputation notices are mailed to (empty: none)");
+  acontact->add_option("NAME", name)->required();
+  acontact->add_option("EMAIL", contact)->required();
   auto* akeys = account->add_subcommand("keys", "list an account's access keys");
   akeys->add_option("NAME", name)->required();
   auto* akcreate = account->add_subcommand("key-create",
@@ -631,7 +768,8 @@ int Main(int argc, char** argv) {
   akenable->add_option("ACCESS_KEY_ID", akid)->required();
   auto* akdelete = account->add_subcommand("key-delete", "delete a key");
   akdelete->add_option("ACCESS_KEY_ID", akid)->required();
-  for (auto* sub : {acreate, alist, aprod, akeys, akcreate, akdisable, akenable, akdelete}) {
+  for (auto* sub :
+       {acreate, alist, aprod, acontact, akeys, akcreate, akdisable, akenable, akdelete}) {
     AddCommon(sub, &f);
     sub->add_flag("--json", json, "print JSON");
   }
@@ -691,6 +829,49 @@ int Main(int argc, char** argv) {
   qbounce->add_option("message_id", qarg, "message id")->required();
   AddCommon(qbounce, &f);
 
+  // review (the running daemon's reputation machinery)
+  auto* review = app.add_subcommand("review", "reputation, review cases and enforcement");
+  review->require_subcommand(1);
+  std::string raccount, rreason, rcause, rchanges, rprevention, reffective;
+  bool rjson = false, rforce = false;
+  auto* rlist = review->add_subcommand("list", "accounts that are not healthy");
+  auto* rshow = review->add_subcommand("show", "an account's figures, state, case and notices");
+  auto* rcases = review->add_subcommand("cases", "an account's review cases, newest first");
+  auto* rrespond = review->add_subcommand("respond", "record the sender's answers");
+  auto* raccept = review->add_subcommand("accept", "reinstate: healthy again, fresh start");
+  auto* rreject = review->add_subcommand("reject", "refuse reinstatement (paused)");
+  auto* rpause = review->add_subcommand("pause", "pause the account's sending");
+  auto* rresume = review->add_subcommand("resume", "resume sending (no fresh start)");
+  for (auto* sub : {rshow, rcases, rrespond, raccept, rreject, rpause, rresume}) {
+    sub->add_option("ACCOUNT", raccount)->required();
+  }
+  rpause->add_option("--reason", rreason, "told to the sender in the notice")->required();
+  rrespond->add_option("--root-cause", rcause, "what caused the bounces or complaints")->required();
+  rrespond->add_option("--changes", rchanges, "what was changed")->required();
+  rrespond->add_option("--prevention", rprevention, "how that prevents a recurrence")->required();
+  rrespond->add_option("--effective", reffective,
+                       "when the changes took effect (2026-11-20T10:00:00Z); the fresh start "
+                       "counts from then");
+  raccept->add_flag("--without-answers", rforce, "accept although the sender did not answer");
+  for (auto* sub : {rlist, rshow, rcases, rrespond, raccept, rreject, rpause, rresume}) {
+    sub->add_flag("--json", rjson, "print JSON");
+    AddCommon(sub, &f);
+  }
+  // guard (suspect bursts of hard bounces)
+  auto* guard = app.add_subcommand("guard", "suspect bursts of hard bounces held back");
+  guard->require_subcommand(1);
+  uint64_t gid = 0;
+  bool gjson = false;
+  auto* glist = guard->add_subcommand("list", "the bursts held");
+  auto* gconfirm = guard->add_subcommand("confirm", "they were real: suppress and count them");
+  auto* grelease = guard->add_subcommand("release", "they were not: drop them");
+  gconfirm->add_option("ID", gid)->required();
+  grelease->add_option("ID", gid)->required();
+  for (auto* sub : {glist, gconfirm, grelease}) {
+    sub->add_flag("--json", gjson, "print JSON");
+    AddCommon(sub, &f);
+  }
+
   // config
   auto* configc = app.add_subcommand("config", "configuration helpers");
   configc->require_subcommand(1);
@@ -718,6 +899,23 @@ int Main(int argc, char** argv) {
   if (std::optional<int> rc = RunSuppression(f, suppression)) return *rc;
   if (etail->parsed()) return EventsTail(f, n, follow);
   if (slist->parsed()) return SpoolList(f, json);
+  if (review->parsed()) {
+    ReviewArgs a{raccount, rreason, rcause, rchanges, rprevention, reffective, rforce, rjson};
+    for (auto [sub, action] :
+         std::initializer_list<std::pair<CLI::App*, const char*>>{{rlist, "list"},
+                                                                  {rshow, "show"},
+                                                                  {rcases, "cases"},
+                                                                  {rrespond, "respond"},
+                                                                  {raccept, "accept"},
+                                                                  {rreject, "reject"},
+                                                                  {rpause, "pause"},
+                                                                  {rresume, "resume"}}) {
+      if (sub->parsed()) return Review(f, action, a);
+    }
+  }
+  if (glist->parsed()) return Guard(f, "list", 0, gjson);
+  if (gconfirm->parsed()) return Guard(f, "confirm", gid, gjson);
+  if (grelease->parsed()) return Guard(f, "release", gid, gjson);
   if (qlist->parsed()) return Queue(f, "list", "", qjson);
   if (qretry->parsed()) return Queue(f, "retry", qarg, true);
   if (qhold->parsed()) return Queue(f, "hold", qarg, true);
@@ -774,6 +972,19 @@ int Main(int argc, char** argv) {
     Status s = st.SetProduction(acc->id, !sandbox);
     if (!s.ok()) return Fail(s.message());
     std::cout << name << (sandbox ? " is in the sandbox\n" : " has production access\n");
+    return 0;
+  }
+  if (acontact->parsed()) {
+    auto acc = account_by_name(name);
+    if (!acc.ok()) return Fail(acc.status().message());
+    if (!contact.empty() && !mail::ParseMailbox(contact).ok()) {
+      return Fail("not an email address: " + contact);
+    }
+    Status s = st.SetContactEmail(acc->id, contact);
+    if (!s.ok()) return Fail(s.message());
+    std::cout << name
+              << (contact.empty() ? " has no contact address\n"
+                                  : " notices go to " + contact + "\n");
     return 0;
   }
   if (akeys->parsed()) {

@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace herald {
 
@@ -40,5 +42,11 @@ std::string FormatIso8601Millis(SysTime t);
 std::string FormatAmzDate(SysTime t);
 // Sun, 22 Nov 2026 10:04:05 +0000, the RFC 5322 Date: format.
 std::string FormatRfc5322Date(SysTime t);
+
+// A timestamp as botocore and the AWS CLI send them in query strings, and as the CLI takes
+// them: ISO 8601 ("2026-11-22T10:04:05Z", optional fraction and UTC offset, or a bare date)
+// or epoch seconds ("1795000000", optional fraction). nullopt when malformed or outside
+// the years 1 to 9999.
+std::optional<SysTime> ParseTimestamp(std::string_view text);
 
 }  // namespace herald

@@ -15,3 +15,22 @@ TEST(ClockTest, Formats) {
 
 }  // namespace
 }  // namespace herald
+
+namespace herald {
+namespace {
+
+TEST(ParseTimestampTest, IsoAndEpochForms) {
+  EXPECT_EQ(UnixMillis(*ParseTimestamp("2026-11-22T10:04:05Z")), 1795341845000);
+  EXPECT_EQ(UnixMillis(*ParseTimestamp("2026-11-22T10:04:05.250Z")), 1795341845250);
+  EXPECT_EQ(UnixMillis(*ParseTimestamp("2026-11-22T11:04:05+01:00")), 1795341845000);
+  EXPECT_EQ(UnixMillis(*ParseTimestamp("2026-11-22")), 1795305600000);
+  EXPECT_EQ(UnixMillis(*ParseTimestamp("1795341845")), 1795341845000);
+  EXPECT_EQ(UnixMillis(*ParseTimestamp("1795341845.5")), 1795341845500);
+  for (const char* bad : {"", "2026-02-30", "2026-13-01", "yesterday", "2026-11-22T25:00:00Z",
+                          "12x", "2026-11-22T10:04:05Zjunk"}) {
+    EXPECT_FALSE(ParseTimestamp(bad).has_value()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace herald

@@ -226,7 +226,9 @@ ReputationService::Entry* ReputationService::Load(int64_t account_id) {
   SysTime fresh{};
   if (rep->has_value()) {
     fresh = (*rep)->fresh_start;
-    e.state = StateFromJson(nlohmann::json::parse((*rep)->state_json, nullptr, false));
+    nlohmann::json j = nlohmann::json::parse((*rep)->state_json, nullptr, false);
+    e.state = StateFromJson(j);
+    if (j.is_object()) e.purged_for_ms = j.value("suppression_purged_for", int64_t{0});
   }
   e.window = RepWindow::FromBuckets(FromRows(*rows), fresh);
   // Accounts with a pending deadline are evaluated on the next tick.
@@ -359,6 +361,16 @@ void ReputationService::Count(const std::vector<OutcomeFacts>& outcomes,
   }
 }
 
+Status ReputationService::SaveState(int64_t account_id, const Entry& e) {
+  store::ReputationRow row;
+  nlohmann::json state = StateJson(e.state);
+  state["suppression_purged_for"] = e.purged_for_ms;
+  row.state_json = state.dump();
+  row.state_name = reputation::StateName(e.state.state);
+  row.fresh_start = e.window.fresh_start();
+  return rep_.PutReputation(account_id, row, reputation::ApiEnforcementStatus(e.state.state));
+}
+
 Status ReputationService::SaveEntry(int64_t account_id, Entry& e) {
   if (e.dirty) {
     RETURN_IF_ERROR(rep_.SaveRepBuckets(account_id, "", ToRows(e.window.TakeDirty()),
@@ -380,12 +392,7 @@ StatusOr<Notice> ReputationService::Apply(int64_t account_id, Entry& e,
   *notice_id = 0;
   if (ts.empty()) return last;
   ASSIGN_OR_RETURN(store::Account account, store_.GetAccount(account_id));
-  store::ReputationRow row;
-  row.state_json = StateJson(e.state).dump();
-  row.state_name = reputation::StateName(e.state.state);
-  row.fresh_start = e.window.fresh_start();
-  RETURN_IF_ERROR(
-      rep_.PutReputation(account_id, row, reputation::ApiEnforcementStatus(e.state.state)));
+  RETURN_IF_ERROR(SaveState(account_id, e));
   // The review case: opened when enforcement starts, noted at each transition, closed when
   // the account is healthy again.
   ASSIGN_OR_RETURN(auto cases, rep_.ListReviewCases(account_id, 1));
@@ -475,6 +482,21 @@ void ReputationService::Tick(SysTime now) {
       }
       Status st = SaveEntry(id, e);
       if (!st.ok()) LogError("reputation not saved", {{"error", st.ToString()}});
+      // SES deletes the suppression list of an account paused for 90 days.
+      if ((e.state.state == State::kPaused || e.state.state == State::kSuspended) &&
+          e.purged_for_ms != Ms(e.state.since) &&
+          now - e.state.since >= config_.suppression_purge_after) {
+        auto n = store_.DeleteAllSuppressedDestinations(id);
+        if (n.ok()) {
+          e.purged_for_ms = Ms(e.state.since);
+          LogInfo("suppression list of a long-paused account deleted",
+                  {{"account_id", std::to_string(id)}, {"entries", std::to_string(*n)}});
+          Status saved = SaveState(id, e);
+          if (!saved.ok()) LogError("reputation not saved", {{"error", saved.ToString()}});
+        } else {
+          LogError("suppression list not purged", {{"error", n.status().ToString()}});
+        }
+      }
       if (!e.evaluate && e.state.state == State::kHealthy) continue;
       e.evaluate = false;
       const Figures f = e.window.Measure(now, config_.window);

@@ -27,7 +27,9 @@
 // - Each enforcement transition is saved (ReputationStore::PutReputation also sets the
 //   account's EnforcementStatus), opens or updates the account's review case, and its
 //   notice (reputation/notice.h) is stored and handed to the NoticeSink (an event and a
-//   mail to the account's contact address, wired in server.cc).
+//   mail to the account's contact address, wired in server.cc). An account paused (or
+//   suspended) for suppression_purge_after loses its account suppression list, once per
+//   pause.
 // - A review case holds the figures at each transition, up to samples_per_case recent
 //   messages that bounced or drew complaints, the sender's answers, and the decision.
 //   Accept() is a fresh start from the answers' effective date (or now): the account and
@@ -75,6 +77,9 @@ struct ReputationConfig {
   std::chrono::milliseconds tick_interval{1000};
   std::chrono::seconds identity_cache_ttl{60};
   size_t samples_per_case = 10;
+  // The account suppression list of an account paused (or suspended) this long is deleted
+  // (SES: after 90 days).
+  std::chrono::hours suppression_purge_after{24 * 90};
   size_t notices_listed = 20;  // Describe() shows this many recent notices
 };
 
@@ -136,6 +141,7 @@ class ReputationService final : public OutcomeObserver {
     std::set<std::string> loaded_sets;
     std::set<std::string> dirty_sets;
     reputation::AccountState state;
+    int64_t purged_for_ms = 0;           // the pause (its `since`) whose list was purged
     bool dirty = false;                  // buckets to save
     bool evaluate = false;               // outcomes or sends since the last evaluation
     std::deque<nlohmann::json> samples;  // recent outcomes, newest last
@@ -153,6 +159,7 @@ class ReputationService final : public OutcomeObserver {
                                      const std::vector<reputation::Transition>& ts,
                                      int64_t* notice_id);
   Status SaveEntry(int64_t account_id, Entry& e);
+  Status SaveState(int64_t account_id, const Entry& e);
   StatusOr<nlohmann::json> Act(int64_t account_id,
                                const std::function<reputation::Transition(
                                    reputation::AccountState&, const reputation::Figures&)>& act,

@@ -257,6 +257,28 @@ TEST_F(ReputationServiceTest, OperatorActions) {
   EXPECT_EQ((*cases)[0]["status"], "resumed");
 }
 
+// An account paused for 90 days loses its suppression list, once per pause.
+TEST_F(ReputationServiceTest, LongPauseDeletesTheSuppressionList) {
+  store::SuppressedDestination d;
+  d.account_id = account_;
+  d.address = "gone@x.test";
+  d.last_update = clock_.Now();
+  ASSERT_TRUE(store_.PutSuppressedDestination(d).ok());
+  ASSERT_TRUE(service_->Pause(account_, "operator").ok());
+  clock_.Advance(hours(24 * 89));
+  service_->Tick(clock_.Now());
+  EXPECT_TRUE(store_.GetSuppressedDestination(account_, "gone@x.test").ok());
+  clock_.Advance(hours(24 * 2));
+  service_->Tick(clock_.Now());
+  EXPECT_EQ(store_.GetSuppressedDestination(account_, "gone@x.test").status().code(),
+            StatusCode::kNotFound);
+  // An entry added back by hand during the same pause stays, also after a restart.
+  ASSERT_TRUE(store_.PutSuppressedDestination(d).ok());
+  Rebuild();
+  service_->Tick(clock_.Now());
+  EXPECT_TRUE(store_.GetSuppressedDestination(account_, "gone@x.test").ok());
+}
+
 // The guard: a burst of one diagnostic at one destination is held (not counted, not
 // suppressed downstream) until confirmed; a released one is dropped.
 TEST_F(ReputationServiceTest, SuspectBurstIsHeldUntilAnOperatorDecides) {

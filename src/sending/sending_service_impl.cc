@@ -18,6 +18,9 @@
 namespace herald::sending {
 namespace {
 
+const char* const kSuspendedText =
+    "Sending is suspended for this account after repeated pauses. For more information, "
+    "please check the inbox of the email address associated with your account.";
 const char* const kPausedText =
     "Sending paused for this account. For more information, please check the inbox of the "
     "email address associated with your account.";
@@ -278,6 +281,9 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
     }
     LogError("store unavailable", {{"error", account.status().ToString()}});
     return Reject(RejectKind::kTemporary, "Temporary service failure");
+  }
+  if (account->enforcement_state == "suspended") {
+    return Reject(RejectKind::kAccountSuspended, kSuspendedText);
   }
   if (account->enforcement_status == "SHUTDOWN" || !account->sending_enabled) {
     return Reject(RejectKind::kSendingPaused, kPausedText);

@@ -291,6 +291,23 @@ TEST_F(SendingServiceTest, PausedAccountAndLimits) {
   ASSERT_TRUE(store_.SetSendingEnabled(account_.id, false).ok());
   EXPECT_EQ(AsRejected(Send(Make({"success@simulator.amazonses.com"})))->kind,
             RejectKind::kSendingPaused);
+  ASSERT_TRUE(store_.SetSendingEnabled(account_.id, true).ok());
+
+  // Enforcement: paused is SendingPaused, suspended is AccountSuspended; under review sends.
+  store::ReputationRow row{"{}", "under_review", SysTime{}};
+  ASSERT_TRUE(store_.PutReputation(account_.id, row, "PROBATION").ok());
+  EXPECT_NE(AsAccepted(Send(Make({"success@simulator.amazonses.com"}))), nullptr);
+  row.state_name = "paused";
+  ASSERT_TRUE(store_.PutReputation(account_.id, row, "SHUTDOWN").ok());
+  EXPECT_EQ(AsRejected(Send(Make({"success@simulator.amazonses.com"})))->kind,
+            RejectKind::kSendingPaused);
+  row.state_name = "suspended";
+  ASSERT_TRUE(store_.PutReputation(account_.id, row, "SHUTDOWN").ok());
+  SubmitResult result = Send(Make({"success@simulator.amazonses.com"}));
+  const Rejection* suspended = AsRejected(result);
+  ASSERT_NE(suspended, nullptr);
+  EXPECT_EQ(suspended->kind, RejectKind::kAccountSuspended);
+  EXPECT_NE(suspended->message.find("suspended"), std::string::npos);
 }
 
 TEST_F(SendingServiceTest, MalformedMessageIsRejected) {

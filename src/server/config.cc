@@ -171,6 +171,61 @@ const std::vector<KeySpec>& Keys() {
        "after the last listing ended starts again here."},
       {"suppression.global_max_listing_days", &Config::suppression_global_max_listing_days, 1, 365,
        "The longest a global listing lasts (SES: 14 days)."},
+      {"reputation.representative_sends", &Config::reputation_representative_sends, 1, 1e9,
+       "Rates are measured over the most recent eligible sends, reaching back until at least "
+       "this many are covered (SES's notices quote about 10,000)."},
+      {"reputation.max_age_days", &Config::reputation_max_age_days, 1, 3650,
+       "The furthest back a rate reaches, whatever the volume; older counts are dropped."},
+      {"reputation.min_sends", &Config::reputation_min_sends, 1, 1e9,
+       "Below this many eligible sends in the window the bounce rate is not enforced."},
+      {"reputation.min_fbl_sends", &Config::reputation_min_fbl_sends, 1, 1e9,
+       "Below this many eligible sends to feedback-loop domains the complaint rate is not "
+       "enforced."},
+      {"reputation.review_bounce_rate", &Config::reputation_review_bounce_rate, 0.0001, 1,
+       "Bounce rate (fraction) that puts an account under review (SES: 5%)."},
+      {"reputation.pause_bounce_rate", &Config::reputation_pause_bounce_rate, 0.0001, 1,
+       "Bounce rate that pauses sending after reputation.pause_grace_hours (SES: 10%)."},
+      {"reputation.severe_bounce_rate", &Config::reputation_severe_bounce_rate, 0.0001, 1,
+       "Bounce rate that pauses sending at once, without review."},
+      {"reputation.review_complaint_rate", &Config::reputation_review_complaint_rate, 0.00001, 1,
+       "Complaint rate that puts an account under review (SES: 0.1%)."},
+      {"reputation.pause_complaint_rate", &Config::reputation_pause_complaint_rate, 0.00001, 1,
+       "Complaint rate that pauses sending after the grace period (SES: 0.5%)."},
+      {"reputation.severe_complaint_rate", &Config::reputation_severe_complaint_rate, 0.00001, 1,
+       "Complaint rate that pauses sending at once."},
+      {"reputation.review_period_hours", &Config::reputation_review_period_hours, 1, 24 * 365,
+       "Length of a review; at its end a healed account is healthy again, an unhealed one "
+       "waits reputation.decision_period_hours and is then paused."},
+      {"reputation.pause_grace_hours", &Config::reputation_pause_grace_hours, 0, 24 * 90,
+       "Time between reaching a pause threshold (state pending sending pause) and the pause. "
+       "0 pauses at once."},
+      {"reputation.decision_period_hours", &Config::reputation_decision_period_hours, 0, 24 * 90,
+       "After an unhealed review, time for an operator to accept before the pause."},
+      {"reputation.pauses_before_suspension", &Config::reputation_pauses_before_suspension, 0, 100,
+       "The enforcement pause that suspends the account for good when it is this many within "
+       "reputation.suspension_memory_days. 0: never."},
+      {"reputation.suspension_memory_days", &Config::reputation_suspension_memory_days, 1, 3650,
+       "How far back pauses count toward suspension."},
+      {"reputation.suppression_purge_days", &Config::reputation_suppression_purge_days, 1, 3650,
+       "The account suppression list of an account paused this long is deleted (SES: 90)."},
+      {"reputation.fbl_domains", &Config::reputation_fbl_domains, 0, 0,
+       "Recipient domains (and their subdomains) that send feedback-loop complaints: the "
+       "complaint rate is complaints over eligible sends to these domains, and complaints "
+       "about other recipients are not counted."},
+      {"reputation.tick_ms", &Config::reputation_tick_ms, 10, 60000,
+       "How often counts are saved, held bounces released and deadlines checked. A crash "
+       "loses at most this long of counts."},
+      {"reputation.guard_enabled", &Config::reputation_guard_enabled, 0, 0,
+       "Hold back bursts of hard bounces with one diagnostic at one destination as suspect "
+       "(not suppressed, not counted) until an operator confirms or releases them."},
+      {"reputation.guard_window_seconds", &Config::reputation_guard_window_seconds, 0, 86400,
+       "How long each hard bounce is held before it counts, and the span a burst is counted "
+       "over."},
+      {"reputation.guard_burst_recipients", &Config::reputation_guard_burst_recipients, 2, 1e6,
+       "Distinct recipients with one diagnostic at one destination within the window that "
+       "make a suspect burst ..."},
+      {"reputation.guard_burst_fraction", &Config::reputation_guard_burst_fraction, 0, 1,
+       "... when they are at least this share of the recent sends to that destination."},
   };
   return kKeys;
 }
@@ -267,7 +322,9 @@ std::string DefaultText(const KeySpec& spec) {
         } else if constexpr (std::is_same_v<T, bool>) {
           return v ? "`true`" : "`false`";
         } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-          return "`[]`";
+          std::string out = "`[";
+          for (size_t i = 0; i < v.size(); ++i) out += (i > 0 ? ", \"" : "\"") + v[i] + "\"";
+          return out + "]`";
         } else {
           std::ostringstream os;
           os << "`" << v << "`";
@@ -353,6 +410,19 @@ Status ValidateConfig(const Config& c) {
     if (!spec.ok()) return InvalidArgumentError("delivery.routes: " + spec.status().message());
   }
   if (!c.feedback_listen.empty()) RETURN_IF_ERROR(ParseHostPort(c.feedback_listen, &host, &port));
+  if (!(c.reputation_review_bounce_rate <= c.reputation_pause_bounce_rate &&
+        c.reputation_pause_bounce_rate <= c.reputation_severe_bounce_rate &&
+        c.reputation_review_complaint_rate <= c.reputation_pause_complaint_rate &&
+        c.reputation_pause_complaint_rate <= c.reputation_severe_complaint_rate)) {
+    return InvalidArgumentError(
+        "reputation: the review, pause and severe rates must not decrease "
+        "(review <= pause <= severe, for bounces and for complaints)");
+  }
+  for (const std::string& d : c.reputation_fbl_domains) {
+    if (!mail::NormalizeDomain(d).ok() || d.front() == '[') {
+      return InvalidArgumentError("reputation.fbl_domains: '" + d + "' is not a domain name");
+    }
+  }
   if (c.suppression_global_first_listing_hours > c.suppression_global_max_listing_days * 24) {
     return InvalidArgumentError(
         "suppression.global_first_listing_hours must not exceed "

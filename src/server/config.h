@@ -92,6 +92,35 @@ struct Config {
   bool suppression_global_enabled = true;
   int64_t suppression_global_first_listing_hours = 24;
   int64_t suppression_global_max_listing_days = 14;
+
+  // [reputation] (reputation/window.h, enforcement.h, suppression_guard.h)
+  int64_t reputation_representative_sends = 10000;
+  int64_t reputation_max_age_days = 730;
+  int64_t reputation_min_sends = 1000;
+  int64_t reputation_min_fbl_sends = 1000;
+  double reputation_review_bounce_rate = 0.05;
+  double reputation_pause_bounce_rate = 0.10;
+  double reputation_severe_bounce_rate = 0.25;
+  double reputation_review_complaint_rate = 0.001;
+  double reputation_pause_complaint_rate = 0.005;
+  double reputation_severe_complaint_rate = 0.02;
+  int64_t reputation_review_period_hours = 14 * 24;
+  int64_t reputation_pause_grace_hours = 24;
+  int64_t reputation_decision_period_hours = 3 * 24;
+  int64_t reputation_pauses_before_suspension = 3;
+  int64_t reputation_suspension_memory_days = 365;
+  int64_t reputation_suppression_purge_days = 90;
+  std::vector<std::string> reputation_fbl_domains = {
+      "yahoo.com", "aol.com",      "outlook.com", "hotmail.com", "live.com",
+      "msn.com",   "comcast.net",  "att.net",     "cox.net",     "mail.ru",
+      "yandex.ru", "gmx.de",       "web.de",      "gmx.net",     "libero.it",
+      "seznam.cz", "fastmail.com", "rambler.ru",  "ziggo.nl",    "orange.fr",
+      "free.fr",   "laposte.net",  "sfr.fr",      "wanadoo.fr",  "earthlink.net"};
+  int64_t reputation_tick_ms = 1000;
+  bool reputation_guard_enabled = true;
+  int64_t reputation_guard_window_seconds = 600;
+  int64_t reputation_guard_burst_recipients = 25;
+  double reputation_guard_burst_fraction = 0.5;
 };
 
 // "1m 5m 30s 2h" → seconds each; kInvalidArgument for anything else or an empty list.

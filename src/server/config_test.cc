@@ -120,6 +120,34 @@ TEST(ConfigTest, FeedbackSection) {
   EXPECT_NE(ValidateConfig(bad).message().find("feedback.domains"), std::string::npos);
 }
 
+TEST(ConfigTest, ReputationSection) {
+  std::string p = WriteTemp(
+      "[reputation]\nmin_sends = 10\npause_grace_hours = 0\nreview_bounce_rate = 0.04\n"
+      "fbl_domains = [\"fbl.example.net\"]\nguard_enabled = false\n");
+  Config c;
+  ASSERT_TRUE(LoadConfigFile(p, &c).ok());
+  EXPECT_EQ(c.reputation_min_sends, 10);
+  EXPECT_EQ(c.reputation_pause_grace_hours, 0);
+  EXPECT_DOUBLE_EQ(c.reputation_review_bounce_rate, 0.04);
+  EXPECT_EQ(c.reputation_fbl_domains, std::vector<std::string>{"fbl.example.net"});
+  EXPECT_FALSE(c.reputation_guard_enabled);
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  std::remove(p.c_str());
+
+  Config bad;
+  bad.reputation_review_bounce_rate = 0.2;  // above the pause rate
+  EXPECT_NE(ValidateConfig(bad).message().find("review <= pause <= severe"), std::string::npos);
+  bad = Config();
+  bad.reputation_pause_complaint_rate = 0.5;  // above the severe rate
+  EXPECT_FALSE(ValidateConfig(bad).ok());
+  bad = Config();
+  bad.reputation_fbl_domains = {"a b"};
+  EXPECT_NE(ValidateConfig(bad).message().find("reputation.fbl_domains"), std::string::npos);
+  p = WriteTemp("[reputation]\nreview_bounce_rate = 2\n");
+  EXPECT_FALSE(LoadConfigFile(p, &c).ok());
+  std::remove(p.c_str());
+}
+
 TEST(ConfigTest, ReferenceListsEveryKey) {
   std::string md = ConfigReferenceMarkdown();
   EXPECT_NE(md.find("| `smtp.allow_insecure_auth_on_loopback` | boolean | `false` |"),

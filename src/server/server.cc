@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -28,6 +29,7 @@
 #include "sending/egress_identity.h"
 #include "sending/feedback_service.h"
 #include "sending/outcome_observer.h"
+#include "sending/reputation_service.h"
 #include "sending/sending_service_impl.h"
 #include "sending/sent_index.h"
 #include "sending/ses_events.h"
@@ -38,6 +40,52 @@
 
 namespace herald::server {
 namespace {
+
+// herald's own mail (verification links, reputation notices): built here, written straight
+// into the spool as account 0 (not subject to any account's sandbox, quota or identity
+// checks, and producing no events), then handed to delivery. Failures are logged.
+void SpoolOwnMail(const Config& config, Clock& clock, spool::Spool& spool,
+                  const sending::DeliveryHook& deliver, const std::string& to,
+                  const std::string& subject, const std::string& text, const char* kind) {
+  const SysTime now = clock.Now();
+  const std::string id = sending::NewMessageId(now);
+  mail::SimpleMessage m;
+  m.from = "no-reply@" + config.hostname;
+  m.to = {to};
+  m.subject = subject;
+  m.text = text;
+  m.message_id = id + "@" + config.hostname;
+  m.date = FormatRfc5322Date(now);
+  auto body = mail::BuildMime(m);
+  if (!body.ok()) {
+    LogError("own mail not built", {{"kind", kind}, {"error", body.status().ToString()}});
+    return;
+  }
+  spool::SpoolRecord rec;
+  rec.id = id;
+  rec.recipient_count = 1;
+  rec.envelope = nlohmann::json({{"v", 1},
+                                 {"account_id", 0},
+                                 {"kind", kind},
+                                 {"recipients", {to}},
+                                 {"mail", nlohmann::json::object()}})
+                     .dump();
+  rec.body = std::move(body).value();
+  Status st = spool.Store(rec);
+  if (!st.ok()) {
+    LogError("own mail not spooled", {{"kind", kind}, {"error", st.ToString()}});
+    return;
+  }
+  LogInfo("own mail queued", {{"kind", kind}, {"to", to}, {"message_id", id}});
+  if (deliver) {
+    sending::QueuedDelivery qd;
+    qd.message_id = id;
+    qd.account_id = 0;
+    qd.accepted = now;
+    qd.recipients.emplace_back(0, to);
+    deliver(std::move(qd));
+  }
+}
 
 // Verification for identities: mail with a link for addresses, a TXT record for domains.
 // Links lead to http.public_url, else to the address the HTTP listener really bound
@@ -63,48 +111,15 @@ class IdentityVerifierImpl final : public api::IdentityVerifier {
     std::string base = config_.public_url.empty() ? "http://" + bound : config_.public_url;
     while (!base.empty() && base.back() == '/') base.pop_back();
     const std::string link = base + "/_herald/verify-email?token=" + token;
-    const SysTime now = clock_.Now();
-    const std::string id = sending::NewMessageId(now);
-    mail::SimpleMessage m;
-    m.from = "no-reply@" + config_.hostname;
-    m.to = {address};
-    m.subject = "Verify your email address for sending with herald";
-    m.text = "Someone asked to send email as " + address + " through herald (account " +
-             principal.account_name +
-             ").\n\nIf that was you, open this link within 24 hours to confirm:\n\n" + link +
-             "\n\nIf it was not you, ignore this message: nothing is sent as you unless the "
-             "link is opened.\n";
-    m.message_id = id + "@" + config_.hostname;
-    m.date = FormatRfc5322Date(now);
-    auto body = mail::BuildMime(m);
-    if (!body.ok()) {
-      LogError("verification mail not built", {{"error", body.status().ToString()}});
-      return;
-    }
-    spool::SpoolRecord rec;
-    rec.id = id;
-    rec.recipient_count = 1;
-    rec.envelope = nlohmann::json({{"v", 1},
-                                   {"account_id", 0},
-                                   {"kind", "identity-verification"},
-                                   {"recipients", {address}},
-                                   {"mail", nlohmann::json::object()}})
-                       .dump();
-    rec.body = std::move(body).value();
-    Status st = spool_.Store(rec);
-    if (!st.ok()) {
-      LogError("verification mail not spooled", {{"error", st.ToString()}});
-      return;
-    }
-    LogInfo("verification mail queued", {{"identity", address}, {"message_id", id}});
-    if (deliver_) {
-      sending::QueuedDelivery qd;
-      qd.message_id = id;
-      qd.account_id = 0;
-      qd.accepted = now;
-      qd.recipients.emplace_back(0, address);
-      deliver_(std::move(qd));
-    }
+    SpoolOwnMail(config_, clock_, spool_, deliver_, address,
+                 "Verify your email address for sending with herald",
+                 "Someone asked to send email as " + address + " through herald (account " +
+                     principal.account_name +
+                     ").\n\nIf that was you, open this link within 24 hours to confirm:\n\n" +
+                     link +
+                     "\n\nIf it was not you, ignore this message: nothing is sent as you unless "
+                     "the link is opened.\n",
+                 "identity-verification");
   }
 
   store::VerificationStatus CheckDomain(const std::string& domain,
@@ -221,8 +236,14 @@ std::string QueryParam(const std::string& target, const std::string& name) {
 class AdminRouter final : public api::HttpHandler {
  public:
   AdminRouter(std::string token, api::HttpHandler& next, delivery::DeliveryEngine* engine,
-              sending::FeedbackService* feedback)
-      : token_(std::move(token)), next_(next), engine_(engine), feedback_(feedback) {}
+              sending::FeedbackService* feedback, store::Store& store,
+              sending::ReputationService& reputation)
+      : token_(std::move(token)),
+        next_(next),
+        engine_(engine),
+        feedback_(feedback),
+        store_(store),
+        reputation_(reputation) {}
 
   api::HttpResponse Handle(const api::HttpRequest& req) override {
     if (req.target.rfind("/_herald/admin/", 0) != 0) return next_.Handle(req);
@@ -249,6 +270,10 @@ class AdminRouter final : public api::HttpHandler {
         r.body = feedback_->CountersJson().dump();
       }
       return r;
+    }
+    if (req.target.rfind("/_herald/admin/reputation", 0) == 0 ||
+        req.target.rfind("/_herald/admin/guard", 0) == 0) {
+      return Reputation(req, std::move(r));
     }
     if (engine_ == nullptr) {
       r.status = 409;
@@ -286,10 +311,112 @@ class AdminRouter final : public api::HttpHandler {
   }
 
  private:
+  static api::HttpResponse Fail(api::HttpResponse r, const Status& st) {
+    switch (st.code()) {
+      case StatusCode::kNotFound:
+        r.status = 404;
+        break;
+      case StatusCode::kInvalidArgument:
+        r.status = 400;
+        break;
+      case StatusCode::kFailedPrecondition:
+        r.status = 409;
+        break;
+      default:
+        r.status = 500;
+    }
+    r.body = nlohmann::json({{"error", st.message()}}).dump();
+    return r;
+  }
+
+  // /_herald/admin/reputation[/cases|/list|/pause|/resume|/accept|/reject|/respond] and
+  // /_herald/admin/guard[/confirm|/release]: what `herald review` and `herald guard` call.
+  api::HttpResponse Reputation(const api::HttpRequest& req, api::HttpResponse r) {
+    const std::string path = req.target.substr(0, req.target.find('?'));
+    const bool get = req.method == "GET";
+    const bool post = req.method == "POST";
+    if (path == "/_herald/admin/guard" && get) {
+      r.body = reputation_.SuspectBursts().dump();
+      return r;
+    }
+    if ((path == "/_herald/admin/guard/confirm" || path == "/_herald/admin/guard/release") &&
+        post) {
+      const std::string id_text = QueryParam(req.target, "id");
+      uint64_t id = 0;
+      auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+      if (ec != std::errc() || end != id_text.data() + id_text.size() || id_text.empty()) {
+        return Fail(std::move(r), InvalidArgumentError("id must be a number"));
+      }
+      const bool confirm = path.ends_with("/confirm");
+      auto n = confirm ? reputation_.ConfirmBurst(id) : reputation_.ReleaseBurst(id);
+      if (!n.ok()) return Fail(std::move(r), n.status());
+      r.body = nlohmann::json({{confirm ? "confirmed" : "released", *n}}).dump();
+      return r;
+    }
+    if (path == "/_herald/admin/reputation/list" && get) {
+      auto accounts = store_.ListAccounts();
+      if (!accounts.ok()) return Fail(std::move(r), accounts.status());
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& a : *accounts) {
+        if (a.enforcement_state == "healthy") continue;
+        out.push_back({{"account", a.name},
+                       {"state", a.enforcement_state},
+                       {"enforcement_status", a.enforcement_status}});
+      }
+      r.body = out.dump();
+      return r;
+    }
+    auto account = store_.GetAccountByName(QueryParam(req.target, "account"));
+    if (!account.ok()) return Fail(std::move(r), account.status());
+    const int64_t id = account->id;
+    StatusOr<nlohmann::json> out = NotFoundError("no such admin endpoint");
+    if (path == "/_herald/admin/reputation" && get) {
+      out = reputation_.Describe(id);
+    } else if (path == "/_herald/admin/reputation/cases" && get) {
+      out = reputation_.Cases(id);
+    } else if (path == "/_herald/admin/reputation/pause" && post) {
+      out = reputation_.Pause(id, QueryParam(req.target, "reason"));
+    } else if (path == "/_herald/admin/reputation/resume" && post) {
+      out = reputation_.Resume(id);
+    } else if (path == "/_herald/admin/reputation/accept" && post) {
+      // Reinstatement follows the sender's answers (SES's three questions).
+      auto cases = reputation_.Cases(id);
+      if (!cases.ok()) return Fail(std::move(r), cases.status());
+      const bool answered = !cases->empty() && (*cases)[0].value("status", "") == "open" &&
+                            (*cases)[0].contains("answers") && (*cases)[0]["answers"].is_object();
+      if (!answered && QueryParam(req.target, "without_answers") != "1") {
+        return Fail(std::move(r),
+                    FailedPreconditionError("the review case has no answers yet (herald review "
+                                            "respond), or there is no open case"));
+      }
+      out = reputation_.Accept(id);
+    } else if (path == "/_herald/admin/reputation/reject" && post) {
+      out = reputation_.Reject(id);
+    } else if (path == "/_herald/admin/reputation/respond" && post) {
+      nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+      if (!body.is_object()) return Fail(std::move(r), InvalidArgumentError("body: JSON object"));
+      sending::ReviewAnswers a;
+      a.root_cause = body.value("root_cause", "");
+      a.changes = body.value("changes", "");
+      a.prevention = body.value("prevention", "");
+      if (body.contains("effective_ms") && body["effective_ms"].is_number_integer()) {
+        a.effective = FromUnixMillis(body["effective_ms"].get<int64_t>());
+      }
+      Status st = reputation_.Respond(id, a);
+      if (!st.ok()) return Fail(std::move(r), st);
+      out = nlohmann::json({{"answered", true}});
+    }
+    if (!out.ok()) return Fail(std::move(r), out.status());
+    r.body = out->dump();
+    return r;
+  }
+
   const std::string token_;
   api::HttpHandler& next_;
   delivery::DeliveryEngine* engine_;
   sending::FeedbackService* feedback_;
+  store::Store& store_;
+  sending::ReputationService& reputation_;
 };
 
 // The feedback MX's door into the FeedbackService.
@@ -313,6 +440,34 @@ class FeedbackReceiverImpl final : public net::FeedbackReceiver {
  private:
   sending::FeedbackService& service_;
 };
+
+sending::ReputationConfig MakeReputationConfig(const Config& c) {
+  sending::ReputationConfig r;
+  r.window.representative_sends = c.reputation_representative_sends;
+  r.window.max_age = std::chrono::hours(24 * c.reputation_max_age_days);
+  auto& e = r.enforcement;
+  e.review_bounce = c.reputation_review_bounce_rate;
+  e.pause_bounce = c.reputation_pause_bounce_rate;
+  e.severe_bounce = c.reputation_severe_bounce_rate;
+  e.review_complaint = c.reputation_review_complaint_rate;
+  e.pause_complaint = c.reputation_pause_complaint_rate;
+  e.severe_complaint = c.reputation_severe_complaint_rate;
+  e.min_sends = c.reputation_min_sends;
+  e.min_fbl_sends = c.reputation_min_fbl_sends;
+  e.review_period = std::chrono::hours(c.reputation_review_period_hours);
+  e.pause_grace = std::chrono::hours(c.reputation_pause_grace_hours);
+  e.decision_period = std::chrono::hours(c.reputation_decision_period_hours);
+  e.pauses_before_suspension = static_cast<int>(c.reputation_pauses_before_suspension);
+  e.suspension_memory = std::chrono::hours(24 * c.reputation_suspension_memory_days);
+  r.guard.enabled = c.reputation_guard_enabled;
+  r.guard.window = std::chrono::seconds(c.reputation_guard_window_seconds);
+  r.guard.burst_threshold = c.reputation_guard_burst_recipients;
+  r.guard.burst_fraction = c.reputation_guard_burst_fraction;
+  for (const std::string& d : c.reputation_fbl_domains) r.fbl_domains.push_back(AsciiLower(d));
+  r.tick_interval = std::chrono::milliseconds(c.reputation_tick_ms);
+  r.suppression_purge_after = std::chrono::hours(24 * c.reputation_suppression_purge_days);
+  return r;
+}
 
 class ServerImpl final : public Server {
  public:
@@ -359,9 +514,16 @@ class ServerImpl final : public Server {
     supc.global_policy.max_listing =
         std::chrono::hours(24 * config_.suppression_global_max_listing_days);
     suppression_ = std::make_unique<sending::SuppressionRecorder>(supc, *store_);
-    observers_.Add(suppression_.get());
-    // Every accepted message and every outcome that counts goes to observers_ (the
-    // suppression lists and the reputation windows register there before this).
+    // Every accepted message and every outcome that counts goes to observers_: the
+    // reputation service counts it, and passes what its suppression guard lets through to
+    // the suppression lists.
+    reputation_ = std::make_unique<sending::ReputationService>(
+        MakeReputationConfig(config_), clock_, *store_,
+        [this](const store::Account& account, const reputation::Notice& notice, int64_t id) {
+          PublishNotice(account, notice, id);
+        },
+        suppression_.get());
+    observers_.Add(reputation_.get());
     sending_->SetOutcomeObserver(&observers_);
     resolver_ = dns::NewCaresResolver(config_.dns_server, std::chrono::milliseconds(3000));
     sending::DeliveryHook hook;
@@ -385,6 +547,7 @@ class ServerImpl final : public Server {
       };
       sending_->SetDeliveryHook(hook);
     }
+    own_mail_hook_ = hook;
     ASSIGN_OR_RETURN(int64_t queued, sending_->Recover());
     LogInfo("spool recovered", {{"queued_messages", std::to_string(queued)}});
 
@@ -410,7 +573,8 @@ class ServerImpl final : public Server {
     hc.read_timeout_seconds = static_cast<int>(config_.http_read_timeout_seconds);
     ASSIGN_OR_RETURN(std::string admin_token, LoadOrCreateSecret(config_.data_dir, "admin.token"));
     if (!config_.feedback_listen.empty()) RETURN_IF_ERROR(InitFeedback());
-    admin_ = std::make_unique<AdminRouter>(admin_token, *api_, engine_.get(), feedback_.get());
+    admin_ = std::make_unique<AdminRouter>(admin_token, *api_, engine_.get(), feedback_.get(),
+                                           *store_, *reputation_);
     http_ = std::make_unique<api::HttpListener>(hc, *admin_);
 
     if (!config_.smtp_listen.empty() || !config_.smtp_tls_listen.empty()) {
@@ -556,6 +720,7 @@ class ServerImpl final : public Server {
 
   Status Start() override {
     if (engine_) engine_->Start();
+    reputation_->Start();
     RETURN_IF_ERROR(http_->Start());
     if (smtp_) RETURN_IF_ERROR(smtp_->Start());
     if (feedback_) {
@@ -591,6 +756,7 @@ class ServerImpl final : public Server {
     }
     http_->Stop();
     if (engine_) engine_->Stop();
+    reputation_->Stop();  // a last tick saves the counts
     std::error_code ec;
     std::filesystem::remove(config_.data_dir + "/ready.json", ec);
   }
@@ -599,6 +765,26 @@ class ServerImpl final : public Server {
   std::string SmtpAddress() const override { return smtp_ ? smtp_->BoundAddress() : ""; }
 
  private:
+  // A reputation notice: a ReputationNotice line in the event log (herald's own event type)
+  // and a mail to the account's contact address when it has one.
+  void PublishNotice(const store::Account& account, const reputation::Notice& notice, int64_t id) {
+    nlohmann::json line = {{"eventType", "ReputationNotice"},
+                           {"account", account.name},
+                           {"timestamp", FormatIso8601Millis(clock_.Now())},
+                           {"notice",
+                            {{"id", id},
+                             {"kind", notice.kind},
+                             {"subject", notice.subject},
+                             {"metric", notice.metric},
+                             {"text", notice.text}}}};
+    Status st = events_->Publish(line.dump());
+    if (!st.ok()) LogError("notice event not published", {{"error", st.ToString()}});
+    if (!account.contact_email.empty()) {
+      SpoolOwnMail(config_, clock_, *spool_, own_mail_hook_, account.contact_email, notice.subject,
+                   notice.text, "reputation-notice");
+    }
+  }
+
   const Config config_;
   SystemClock clock_;
   std::unique_ptr<store::Store> store_;
@@ -607,6 +793,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<sending::SentIndex> sent_index_;               // feedback MX only
   std::unique_ptr<sending::IndexingEventSink> indexing_events_;  // feedback MX only
   std::unique_ptr<sending::SuppressionRecorder> suppression_;    // outlives observers_' use
+  std::unique_ptr<sending::ReputationService> reputation_;       // the same
+  sending::DeliveryHook own_mail_hook_;                          // notices' delivery
   sending::ObserverList observers_;  // filled before the first message is accepted
   std::unique_ptr<sending::SendingServiceImpl> sending_;
   std::unique_ptr<sending::StoreCredentialLookup> credentials_;
