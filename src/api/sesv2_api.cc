@@ -606,6 +606,10 @@ HttpResponse SesV2Api::Dispatch(Call& call) {
     if (method == "PUT") {
       return PutAccountSuppressionAttributes(call);
     }
+  } else if (path == "/v2/email/account/sending") {
+    if (method == "PUT") {
+      return PutAccountSendingAttributes(call);
+    }
   } else if (path == kSuppressionPath) {
     if (method == "PUT") {
       return PutSuppressedDestination(call);
@@ -1881,6 +1885,25 @@ HttpResponse SesV2Api::PutAccountSuppressionAttributes(Call& call) {
                                               validation.is_null() ? "" : DumpJson(validation));
   if (!st.ok()) {
     return ErrorResponse(Internal(st, "SetSuppressionAttributes"));
+  }
+  return JsonResponse(200, json::object());
+}
+
+// The account pausing (false) or resuming (true; absent: true, as in SES's model, where
+// the member is optional) its own sending. Enforcement by herald is separate: resuming
+// does not lift a pause for reputation.
+HttpResponse SesV2Api::PutAccountSendingAttributes(Call& call) {
+  json j;
+  if (std::optional<ApiError> e = ParseJsonObject(call.request.body, &j)) {
+    return ErrorResponse(*e);
+  }
+  std::optional<bool> enabled;
+  if (std::optional<ApiError> e = OptBool(j, "", "SendingEnabled", &enabled)) {
+    return ErrorResponse(*e);
+  }
+  Status st = store_.SetSendingEnabled(call.principal.account_id, enabled.value_or(true));
+  if (!st.ok()) {
+    return ErrorResponse(Internal(st, "SetSendingEnabled"));
   }
   return JsonResponse(200, json::object());
 }

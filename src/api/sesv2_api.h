@@ -25,6 +25,8 @@
 // addr-spec; BadRequestException otherwise) and matched case-insensitively; an address not
 // on the list is NotFoundException. PutAccountSuppressionAttributes replaces SuppressedReasons
 // (absent: none) and ValidationAttributes (absent: none); GetAccount reports them.
+// PutAccountSendingAttributes sets the account's own SendingEnabled (the self-pause);
+// GetAccount's SendingEnabled is false while it or herald's enforcement pauses sending.
 // Unsigned: GET /_herald/health -> {"status":"ok"}; GET /_herald/verify-email?token=...
 // marks the email identity holding that token SUCCESS when the token has not expired.
 // Identity names are lower-cased, domains converted to Punycode, before they reach the
@@ -123,6 +125,7 @@ class SesV2Api final : public HttpHandler {
   HttpResponse PutConfigurationSetOptions(Call& call, const std::string& name,
                                           std::string_view option);
   HttpResponse PutAccountSuppressionAttributes(Call& call);
+  HttpResponse PutAccountSendingAttributes(Call& call);
   HttpResponse PutSuppressedDestination(Call& call);
   HttpResponse GetSuppressedDestination(Call& call, const std::string& address);
   HttpResponse DeleteSuppressedDestination(Call& call, const std::string& address);

@@ -563,6 +563,35 @@ TEST(GetAccountTest, SandboxAndProduction) {
   EXPECT_EQ(b["SendQuota"]["MaxSendRate"], 14.0);
 }
 
+// The account's own pause (PutAccountSendingAttributes) and herald's enforcement both show
+// as SendingEnabled false; EnforcementStatus follows enforcement only.
+TEST(GetAccountTest, SelfPauseAndEnforcement) {
+  ApiHarness h;
+  HttpResponse r = h.Call("PUT", "/v2/email/account/sending", R"({"SendingEnabled":false})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(h.Call("GET", "/v2/email/account"))["SendingEnabled"], false);
+  EXPECT_FALSE(h.store.GetAccount(h.account_id)->sending_enabled);
+  ExpectError(h.Call("PUT", "/v2/email/account/sending", R"({"SendingEnabled":"no"})"), 400,
+              "BadRequestException",
+              "Invalid type for parameter SendingEnabled: expected a boolean.");
+  ASSERT_EQ(h.Call("PUT", "/v2/email/account/sending", R"({"SendingEnabled":true})").status, 200);
+  EXPECT_EQ(Body(h.Call("GET", "/v2/email/account"))["SendingEnabled"], true);
+
+  store::ReputationRow row{"{}", "under_review", SysTime{}};
+  ASSERT_TRUE(h.store.PutReputation(h.account_id, row, "PROBATION").ok());
+  json b = Body(h.Call("GET", "/v2/email/account"));
+  EXPECT_EQ(b["EnforcementStatus"], "PROBATION");
+  EXPECT_EQ(b["SendingEnabled"], true);
+  row.state_name = "paused";
+  ASSERT_TRUE(h.store.PutReputation(h.account_id, row, "SHUTDOWN").ok());
+  b = Body(h.Call("GET", "/v2/email/account"));
+  EXPECT_EQ(b["EnforcementStatus"], "SHUTDOWN");
+  EXPECT_EQ(b["SendingEnabled"], false);
+  ASSERT_EQ(h.Call("PUT", "/v2/email/account/sending", R"({"SendingEnabled":true})").status, 200);
+  EXPECT_EQ(Body(h.Call("GET", "/v2/email/account"))["SendingEnabled"], false)
+      << "the account cannot lift herald's pause itself";
+}
+
 TEST(GetAccountTest, StoreFailureIsInternalError) {
   ApiHarness h;
   h.store.FailAllForTest(UnavailableError("db down"));

@@ -232,6 +232,19 @@ class Reputation(unittest.TestCase):
         r = self.herald.cli("review", "pause", "nobody-such", "--reason", "x", check=False)
         self.assertNotEqual(r.returncode, 0)
 
+        # The account's own pause (PutAccountSendingAttributes), through the AWS CLI.
+        r = self.herald.aws(creds, "sesv2", "put-account-sending-attributes",
+                            "--no-sending-enabled")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.herald.aws(creds, "sesv2", "get-account")
+        acct = json.loads(r.stdout)
+        self.assertIs(acct["SendingEnabled"], False)
+        self.assertEqual(acct["EnforcementStatus"], "HEALTHY")
+        with self.assertRaises(client.exceptions.SendingPausedException):
+            self.send(to=["success@simulator.amazonses.com"], client=client)
+        client.put_account_sending_attributes(SendingEnabled=True)
+        self.send(to=["success@simulator.amazonses.com"], client=client)
+
 
 if __name__ == "__main__":
     harness.main()
