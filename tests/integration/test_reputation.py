@@ -35,7 +35,12 @@ class Reputation(unittest.TestCase):
                       '"own.test 127.0.0.1:%d"' % cls.ok.port,
                       '"hard.test 127.0.0.1:%d"' % cls.hard.port,
                       '"contact.test 127.0.0.1:%d"' % cls.contact.port]
-            cls.herald = harness.Herald(extra_config=(
+            # Sandbox accounts get SES's real rate (1/s) and a tiny daily quota here.
+            base = harness.BASE_CONFIG.format(insecure="false").replace(
+                "sandbox_max_send_rate = 1000\nsandbox_max_24h_send = 100000\n",
+                "sandbox_max_send_rate = 1\nsandbox_max_24h_send = 3\n")
+            assert "sandbox_max_24h_send = 3" in base
+            cls.herald = harness.Herald(config_text=base + (
                 "\n[delivery]\nroutes = [%s]\nretry_schedule = \"1s\"\n"
                 "\n[reputation]\ntick_ms = 100\nmin_sends = 10\nmin_fbl_sends = 10\n"
                 "pause_grace_hours = 0\nguard_enabled = false\n"
@@ -243,6 +248,46 @@ class Reputation(unittest.TestCase):
         with self.assertRaises(client.exceptions.SendingPausedException):
             self.send(to=["success@simulator.amazonses.com"], client=client)
         client.put_account_sending_attributes(SendingEnabled=True)
+        self.send(to=["success@simulator.amazonses.com"], client=client)
+
+
+    def test_quota_and_rate_refusals(self):
+        """A sandbox account (3 recipients a day here, 1 a second) through boto3, the AWS
+        CLI and SMTP: SES's errors, and GetAccount's SendQuota counting per recipient."""
+        creds = self.herald.create_account("quota")
+        self.herald.verify("quota", SENDER)
+        self.herald.verify("quota", "ok.test")  # sandbox: recipients must be verified
+        client = self.herald.boto(creds)
+        # One message to three recipients uses the whole day and runs the rate into debt.
+        self.send(to=["q1@ok.test"], cc=["q2@ok.test"], bcc=["q3@ok.test"], client=client)
+        acct = client.get_account()
+        self.assertEqual(acct["SendQuota"]["Max24HourSend"], 3.0)
+        self.assertEqual(acct["SendQuota"]["MaxSendRate"], 1.0)
+        self.assertEqual(acct["SendQuota"]["SentLast24Hours"], 3.0)
+        with self.assertRaises(client.exceptions.TooManyRequestsException) as ctx:
+            self.send(to=["q4@ok.test"], client=client)
+        self.assertEqual(ctx.exception.response["Error"]["Message"],
+                         "Daily message quota exceeded.")
+        # The simulator does not count against the daily quota, only the rate: paying back
+        # three recipients at 1/s takes about three seconds.
+        with self.assertRaises(client.exceptions.TooManyRequestsException) as ctx:
+            self.send(to=["success@simulator.amazonses.com"], client=client)
+        self.assertEqual(ctx.exception.response["Error"]["Message"],
+                         "Maximum sending rate exceeded.")
+        r = self.herald.aws(creds, "sesv2", "send-email", "--from-email-address", SENDER,
+                            "--destination", json.dumps({"ToAddresses": ["q5@ok.test"]}),
+                            "--content", json.dumps({"Simple": {
+                                "Subject": {"Data": "x"}, "Body": {"Text": {"Data": "y"}}}}))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("TooManyRequestsException", r.stderr)
+        with harness.RawSmtp(*self.herald.smtp_addr) as s:
+            s.login(creds)
+            reply = s.send_mail(SENDER, ["q6@ok.test"],
+                                harness.rfc5322(SENDER, ["q6@ok.test"], "over quota"))
+        self.assertEqual(reply, "454 Throttling failure: Daily message quota exceeded.")
+        self.assertEqual(client.get_account()["SendQuota"]["SentLast24Hours"], 3.0,
+                         "refused sends are not counted")
+        time.sleep(4)
         self.send(to=["success@simulator.amazonses.com"], client=client)
 
 
