@@ -216,6 +216,42 @@ TEST_F(ReputationServiceTest, BounceRateLeadsToPauseThenReinstatement) {
   (void)start;
 }
 
+// The second scenario of the issue: 8,159 eligible sends to feedback-loop domains over
+// 510.9 days with 42 complaints (0.51%): past the pause threshold; complaints from other
+// domains (direct complaints) do not count.
+TEST_F(ReputationServiceTest, ComplaintRateOverALongWindow) {
+  config_.enforcement.min_fbl_sends = 1000;
+  Rebuild();
+  const milliseconds step(static_cast<int64_t>(510.9 * 86400000.0 / 8158));
+  std::vector<SendFacts> sends;
+  for (int i = 0; i < 8159; ++i) {
+    sends.push_back(Send({"r" + std::to_string(i) + "@fbl.test"}));
+    if (i < 8158) clock_.Advance(step);
+  }
+  SendFacts direct = Send({"someone@elsewhere.test"});
+  std::vector<OutcomeFacts> complaints;
+  for (int i = 0; i < 42; ++i) {
+    complaints.push_back(
+        Outcome(sends[static_cast<size_t>(i) * 190], 0, OutcomeFacts::Kind::kComplaint));
+  }
+  complaints.push_back(Outcome(direct, 0, OutcomeFacts::Kind::kComplaint));
+  service_->OnOutcomes(complaints);
+  service_->Tick(clock_.Now());
+  nlohmann::json d = Describe();
+  EXPECT_EQ(d["figures"]["fbl_sends"], 8159);
+  EXPECT_EQ(d["figures"]["complaints"], 42);
+  EXPECT_NEAR(d["figures"]["covered_days"].get<double>(), 510.9, 0.05);
+  EXPECT_EQ(d["state"], "pending_sending_pause");
+  EXPECT_EQ(d["cause"], "complaint");
+  EXPECT_EQ(d["metrics"]["complaint"], "pending_sending_pause");
+  const reputation::Notice& n = notices_.back().notice;
+  EXPECT_EQ(n.metric, "complaint");
+  EXPECT_NE(n.text.find("0.51%"), std::string::npos) << n.text;
+  EXPECT_NE(n.text.find("8,159"), std::string::npos) << n.text;
+  EXPECT_NE(n.text.find("510.9"), std::string::npos) << n.text;
+  EXPECT_EQ(downstream_.outcomes.size(), 43u) << "every complaint is passed on";
+}
+
 // The state, the windows and the open case survive a restart.
 TEST_F(ReputationServiceTest, StateSurvivesARestart) {
   std::vector<SendFacts> sends;
