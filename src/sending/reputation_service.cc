@@ -361,6 +361,27 @@ void ReputationService::Count(const std::vector<OutcomeFacts>& outcomes,
   }
 }
 
+// The figures over time: an open case gets a snapshot at most once a day between
+// transitions (Tick calls this hourly).
+Status ReputationService::NoteFigures(int64_t account_id, Entry& e, SysTime now) {
+  ASSIGN_OR_RETURN(auto cases, rep_.ListReviewCases(account_id, 1));
+  if (cases.empty() || cases[0].status != "open") return Status::Ok();
+  store::ReviewCaseRow c = cases[0];
+  nlohmann::json j = nlohmann::json::parse(c.json, nullptr, false);
+  if (!j.is_object()) return Status::Ok();
+  nlohmann::json& figures = j["figures_over_time"];
+  if (!figures.is_array()) figures = nlohmann::json::array();
+  const int64_t last = figures.empty() ? Ms(c.updated) : figures.back().value("at_ms", int64_t{0});
+  if (Ms(now) - last < 24 * 3600 * 1000) return Status::Ok();
+  nlohmann::json snap = FiguresJson(e.window.Measure(now, config_.window));
+  snap["at"] = FormatIso8601Millis(now);
+  snap["at_ms"] = Ms(now);
+  figures.push_back(std::move(snap));
+  c.json = j.dump();
+  c.updated = now;
+  return rep_.UpdateReviewCase(c);
+}
+
 Status ReputationService::SaveState(int64_t account_id, const Entry& e) {
   store::ReputationRow row;
   nlohmann::json state = StateJson(e.state);
@@ -479,6 +500,10 @@ void ReputationService::Tick(SysTime now) {
         e.window.Prune(now, config_.window);
         for (auto& [name, w] : e.sets) w.Prune(now, config_.window);
         e.dirty = true;
+        if (e.state.state != State::kHealthy) {
+          Status noted = NoteFigures(id, e, now);
+          if (!noted.ok()) LogError("review case not updated", {{"error", noted.ToString()}});
+        }
       }
       Status st = SaveEntry(id, e);
       if (!st.ok()) LogError("reputation not saved", {{"error", st.ToString()}});
@@ -572,7 +597,15 @@ StatusOr<nlohmann::json> ReputationService::Describe(int64_t account_id) {
   }
   if (!s.reason.empty()) out["operator_reason"] = s.reason;
   nlohmann::json sets = nlohmann::json::object();
-  for (auto& [name, w] : e->sets) sets[name] = FiguresJson(w.Measure(now, config_.window));
+  // Configuration sets with ReputationMetricsEnabled (every set's sends are counted, so
+  // turning the option on shows the history at once).
+  for (auto& [name, w] : e->sets) {
+    auto cs = store_.GetConfigurationSet(account_id, name);
+    if (!cs.ok() || !cs->reputation_metrics_enabled) continue;
+    nlohmann::json j = FiguresJson(w.Measure(now, config_.window));
+    j["last_fresh_start"] = TimeOrEmpty(cs->last_fresh_start);
+    sets[name] = std::move(j);
+  }
   out["configuration_sets"] = std::move(sets);
   ASSIGN_OR_RETURN(auto cases, rep_.ListReviewCases(account_id, 1));
   if (!cases.empty() && cases[0].status == "open") {

@@ -30,7 +30,8 @@
 //   mail to the account's contact address, wired in server.cc). An account paused (or
 //   suspended) for suppression_purge_after loses its account suppression list, once per
 //   pause.
-// - A review case holds the figures at each transition, up to samples_per_case recent
+// - A review case holds the figures at each transition and once a day while it is open
+//   (figures_over_time), up to samples_per_case recent
 //   messages that bounced or drew complaints, the sender's answers, and the decision.
 //   Accept() is a fresh start from the answers' effective date (or now): the account and
 //   its sets' windows forget earlier sends, and the account becomes healthy.
@@ -160,6 +161,7 @@ class ReputationService final : public OutcomeObserver {
                                      int64_t* notice_id);
   Status SaveEntry(int64_t account_id, Entry& e);
   Status SaveState(int64_t account_id, const Entry& e);
+  Status NoteFigures(int64_t account_id, Entry& e, SysTime now);
   StatusOr<nlohmann::json> Act(int64_t account_id,
                                const std::function<reputation::Transition(
                                    reputation::AccountState&, const reputation::Figures&)>& act,

@@ -268,6 +268,15 @@ TEST_F(ReputationServiceTest, StateSurvivesARestart) {
   EXPECT_EQ(d["figures"]["hard_bounces"], 14);
   EXPECT_TRUE(d.contains("review_case"));
   EXPECT_TRUE(d.contains("review_deadline"));
+  // While the case is open its figures are noted once a day.
+  for (int h = 0; h < 50; ++h) {
+    clock_.Advance(hours(1));
+    service_->Tick(clock_.Now());
+  }
+  d = Describe();
+  ASSERT_TRUE(d["review_case"]["figures_over_time"].is_array());
+  EXPECT_EQ(d["review_case"]["figures_over_time"].size(), 2u);
+  EXPECT_EQ(d["review_case"]["figures_over_time"][0]["hard_bounces"], 14);
 }
 
 // Operator pause and resume; respond needs an open case and all three answers.
@@ -385,6 +394,10 @@ TEST_F(ReputationServiceTest, ConfigurationSetWindows) {
   EXPECT_EQ(d["figures"]["eligible_sends"], 3);
   EXPECT_EQ(d["configuration_sets"]["marketing"]["eligible_sends"], 2);
   EXPECT_EQ(d["configuration_sets"]["marketing"]["hard_bounces"], 1);
+  // Shown only while the set has ReputationMetricsEnabled.
+  cs.reputation_metrics_enabled = false;
+  ASSERT_TRUE(store_.UpdateConfigurationSet(cs).ok());
+  EXPECT_FALSE(Describe()["configuration_sets"].contains("marketing"));
 }
 
 }  // namespace
