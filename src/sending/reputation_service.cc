@@ -392,19 +392,23 @@ Status ReputationService::SaveState(int64_t account_id, const Entry& e) {
   return rep_.PutReputation(account_id, row, reputation::ApiEnforcementStatus(e.state.state));
 }
 
-Status ReputationService::SaveEntry(int64_t account_id, Entry& e) {
+void ReputationService::TakeDirty(int64_t account_id, Entry& e,
+                                  std::vector<store::RepBucketBatch>* out) {
   if (e.dirty) {
-    RETURN_IF_ERROR(rep_.SaveRepBuckets(account_id, "", ToRows(e.window.TakeDirty()),
-                                        e.window.dropped_before_hour()));
+    out->push_back({account_id, "", ToRows(e.window.TakeDirty()), e.window.dropped_before_hour()});
     e.dirty = false;
   }
   for (const std::string& set : e.dirty_sets) {
     RepWindow& w = e.sets[set];
-    RETURN_IF_ERROR(
-        rep_.SaveRepBuckets(account_id, set, ToRows(w.TakeDirty()), w.dropped_before_hour()));
+    out->push_back({account_id, set, ToRows(w.TakeDirty()), w.dropped_before_hour()});
   }
   e.dirty_sets.clear();
-  return Status::Ok();
+}
+
+Status ReputationService::SaveEntry(int64_t account_id, Entry& e) {
+  std::vector<store::RepBucketBatch> batches;
+  TakeDirty(account_id, e, &batches);
+  return rep_.SaveRepBucketsMany(batches);
 }
 
 StatusOr<Notice> ReputationService::Apply(int64_t account_id, Entry& e,
@@ -490,6 +494,11 @@ StatusOr<Notice> ReputationService::Apply(int64_t account_id, Entry& e,
 
 void ReputationService::Tick(SysTime now) {
   std::vector<OutcomeFacts> forward;
+  // The changed buckets of every account are written in one transaction after mu_ is
+  // released, so that sends and outcomes are not held up by the sync. save_mu_ keeps the
+  // writes in the order their snapshots were taken.
+  std::lock_guard<std::mutex> save_lock(save_mu_);
+  std::vector<store::RepBucketBatch> batches;
   {
     std::lock_guard<std::mutex> lock(mu_);
     Count(guard_.Release(now), &forward);
@@ -505,8 +514,7 @@ void ReputationService::Tick(SysTime now) {
           if (!noted.ok()) LogError("review case not updated", {{"error", noted.ToString()}});
         }
       }
-      Status st = SaveEntry(id, e);
-      if (!st.ok()) LogError("reputation not saved", {{"error", st.ToString()}});
+      TakeDirty(id, e, &batches);
       // SES deletes the suppression list of an account paused for 90 days.
       if ((e.state.state == State::kPaused || e.state.state == State::kSuspended) &&
           e.purged_for_ms != Ms(e.state.since) &&
@@ -532,12 +540,24 @@ void ReputationService::Tick(SysTime now) {
         LogError("enforcement change not saved", {{"error", applied.status().ToString()}});
       }
     }
-    // Suspect bursts: saved so that a restart keeps them.
+    // Suspect bursts: saved (when they changed) so that a restart keeps them.
     for (const auto& info : guard_.Cases()) {
+      size_t& saved = saved_bursts_[info.id];
+      if (saved == info.held) continue;
       const auto* items = guard_.CaseItems(info.id);
       Status st = rep_.PutGuardCase(info.id, GuardCaseJson(info, *items).dump());
-      if (!st.ok()) LogError("suspect burst not saved", {{"error", st.ToString()}});
+      if (!st.ok()) {
+        LogError("suspect burst not saved", {{"error", st.ToString()}});
+      } else {
+        saved = info.held;
+      }
     }
+  }
+  Status st = rep_.SaveRepBucketsMany(batches);
+  if (!st.ok()) {
+    // The counts stay in memory; the buckets are marked dirty again by the next record,
+    // and a restart before that loses them (at most the counts of the failed ticks).
+    LogError("reputation not saved", {{"error", st.ToString()}});
   }
   if (downstream_ != nullptr && !forward.empty()) downstream_->OnOutcomes(forward);
 }
@@ -651,6 +671,7 @@ StatusOr<nlohmann::json> ReputationService::Cases(int64_t account_id) {
 StatusOr<nlohmann::json> ReputationService::Act(
     int64_t account_id, const std::function<Transition(AccountState&, const Figures&)>& act,
     bool fresh_start) {
+  std::lock_guard<std::mutex> save_lock(save_mu_);
   std::lock_guard<std::mutex> lock(mu_);
   Entry* e = Load(account_id);
   if (e == nullptr) return UnavailableError("reputation unavailable");
@@ -794,6 +815,7 @@ StatusOr<int64_t> ReputationService::ConfirmBurst(uint64_t id) {
     if (!items) return NotFoundError("no suspect burst " + std::to_string(id));
     n = static_cast<int64_t>(items->size());
     Count(*items, &forward);
+    saved_bursts_.erase(id);
     Status st = rep_.DeleteGuardCase(id);
     if (!st.ok()) LogError("suspect burst not deleted", {{"error", st.ToString()}});
   }
@@ -805,6 +827,7 @@ StatusOr<int64_t> ReputationService::ReleaseBurst(uint64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto n = guard_.Release(id);
   if (!n) return NotFoundError("no suspect burst " + std::to_string(id));
+  saved_bursts_.erase(id);
   Status st = rep_.DeleteGuardCase(id);
   if (!st.ok()) LogError("suspect burst not deleted", {{"error", st.ToString()}});
   return static_cast<int64_t>(*n);

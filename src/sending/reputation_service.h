@@ -159,6 +159,8 @@ class ReputationService final : public OutcomeObserver {
   StatusOr<reputation::Notice> Apply(int64_t account_id, Entry& e,
                                      const std::vector<reputation::Transition>& ts,
                                      int64_t* notice_id);
+  // Moves the entry's changed buckets into `out` (lock held).
+  void TakeDirty(int64_t account_id, Entry& e, std::vector<store::RepBucketBatch>* out);
   Status SaveEntry(int64_t account_id, Entry& e);
   Status SaveState(int64_t account_id, const Entry& e);
   Status NoteFigures(int64_t account_id, Entry& e, SysTime now);
@@ -175,8 +177,10 @@ class ReputationService final : public OutcomeObserver {
   NoticeSink notices_;
   OutcomeObserver* downstream_;
 
+  std::mutex save_mu_;  // taken before mu_: orders the bucket writes (Tick, actions)
   std::mutex mu_;
   std::map<int64_t, Entry> entries_;
+  std::map<uint64_t, size_t> saved_bursts_;  // suspect burst id -> items when last saved
   reputation::SuppressionGuard<OutcomeFacts> guard_;
   struct CachedDomain {
     bool own = false;

@@ -36,6 +36,14 @@ struct RepBucketRow {
   int64_t first_sent_ms = 0;
 };
 
+// One scope's changed buckets, for SaveRepBucketsMany.
+struct RepBucketBatch {
+  int64_t account_id = 0;
+  std::string scope;
+  std::vector<RepBucketRow> rows;
+  int64_t delete_before_hour = 0;
+};
+
 struct ReputationRow {
   std::string state_json;  // reputation::AccountState, encoded by the service
   std::string state_name;  // "healthy", "under_review", ..., "paused", "suspended"
@@ -74,6 +82,9 @@ class ReputationStore {
   virtual Status SaveRepBuckets(int64_t account_id, const std::string& scope,
                                 const std::vector<RepBucketRow>& rows,
                                 int64_t delete_before_hour) = 0;
+
+  // Every batch as SaveRepBuckets would, all in one transaction (one sync).
+  virtual Status SaveRepBucketsMany(const std::vector<RepBucketBatch>& batches) = 0;
 
   // nullopt when the account never had one (healthy, no fresh start).
   virtual StatusOr<std::optional<ReputationRow>> GetReputation(int64_t account_id) = 0;

@@ -68,6 +68,16 @@ TYPED_TEST(ReputationStoreTest, BucketsUpsertPerScopeAndDropOld) {
   ASSERT_EQ(set_rows->size(), 1u) << "scopes are apart";
   EXPECT_EQ((*set_rows)[0].sends, 3);
   EXPECT_TRUE(s.LoadRepBuckets(a, "other")->empty());
+
+  // Several scopes at once; a batch for a missing account fails the whole call.
+  ASSERT_TRUE(s.SaveRepBucketsMany(
+                   {{a, "", {{13, 4, 0, 0, 0, 0}}, 0}, {a, "set2", {{13, 2, 0, 1, 0, 0}}, 0}})
+                  .ok());
+  EXPECT_EQ(s.LoadRepBuckets(a, "")->size(), 3u);
+  EXPECT_EQ((*s.LoadRepBuckets(a, "set2"))[0].hard_bounces, 1);
+  EXPECT_FALSE(s.SaveRepBucketsMany(
+                    {{a, "", {{14, 1, 0, 0, 0, 0}}, 0}, {a + 100, "", {{14, 1, 0, 0, 0, 0}}, 0}})
+                   .ok());
 }
 
 TYPED_TEST(ReputationStoreTest, StateSetsTheAccountsEnforcementStatus) {

@@ -49,6 +49,12 @@ class MemReputationStore final : public ReputationStore {
     return Status::Ok();
   }
 
+  Status SaveRepBucketsMany(const std::vector<RepBucketBatch>& batches) override {
+    for (const auto& b : batches) {
+      RETURN_IF_ERROR(SaveRepBuckets(b.account_id, b.scope, b.rows, b.delete_before_hour));
+    }
+    return Status::Ok();
+  }
   StatusOr<std::optional<ReputationRow>> GetReputation(int64_t account_id) override {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(fail_);

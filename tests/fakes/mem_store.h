@@ -537,6 +537,10 @@ class MemStore final : public Store {
     RETURN_IF_ERROR(Exists(account_id));
     return rep_.SaveRepBuckets(account_id, scope, rows, delete_before_hour);
   }
+  Status SaveRepBucketsMany(const std::vector<RepBucketBatch>& batches) override {
+    for (const auto& b : batches) RETURN_IF_ERROR(Exists(b.account_id));
+    return rep_.SaveRepBucketsMany(batches);
+  }
   StatusOr<std::optional<ReputationRow>> GetReputation(int64_t account_id) override {
     RETURN_IF_ERROR(Exists(account_id));
     return rep_.GetReputation(account_id);

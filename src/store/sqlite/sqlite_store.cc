@@ -1437,38 +1437,48 @@ StatusOr<std::vector<RepBucketRow>> SqliteStore::LoadRepBuckets(int64_t account_
   return out;
 }
 
+Status SqliteStore::WriteRepBuckets(const RepBucketBatch& b) {
+  RETURN_IF_ERROR(ValidateScope(b.scope));
+  for (const RepBucketRow& r : b.rows) {
+    ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare("INSERT INTO rep_buckets (account_id, scope, hour, sends, fbl_sends, "
+                "hard_bounces, complaints, first_sent_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (account_id, scope, hour) DO UPDATE SET sends = excluded.sends, "
+                "fbl_sends = excluded.fbl_sends, hard_bounces = excluded.hard_bounces, "
+                "complaints = excluded.complaints, first_sent_ms = excluded.first_sent_ms"));
+    Stmt stmt(raw);
+    int rc = stmt.Bind(1, b.account_id)
+                 .Bind(2, b.scope)
+                 .Bind(3, r.hour)
+                 .Bind(4, r.sends)
+                 .Bind(5, r.fbl_sends)
+                 .Bind(6, r.hard_bounces)
+                 .Bind(7, r.complaints)
+                 .Bind(8, r.first_sent_ms)
+                 .Step();
+    if (rc != SQLITE_DONE) return Error(rc, "save reputation bucket");
+  }
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("DELETE FROM rep_buckets WHERE account_id = ? AND scope = ? AND "
+                           "hour < ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, b.account_id).Bind(2, b.scope).Bind(3, b.delete_before_hour).Step();
+  if (rc != SQLITE_DONE) return Error(rc, "drop reputation buckets");
+  return Status::Ok();
+}
+
 Status SqliteStore::SaveRepBuckets(int64_t account_id, const std::string& scope,
                                    const std::vector<RepBucketRow>& rows,
                                    int64_t delete_before_hour) {
-  RETURN_IF_ERROR(ValidateScope(scope));
+  return SaveRepBucketsMany({RepBucketBatch{account_id, scope, rows, delete_before_hour}});
+}
+
+Status SqliteStore::SaveRepBucketsMany(const std::vector<RepBucketBatch>& batches) {
+  if (batches.empty()) return Status::Ok();
   std::lock_guard<std::mutex> lock(mu_);
   return InTransaction([&]() -> Status {
-    for (const RepBucketRow& r : rows) {
-      ASSIGN_OR_RETURN(
-          sqlite3_stmt * raw,
-          Prepare("INSERT INTO rep_buckets (account_id, scope, hour, sends, fbl_sends, "
-                  "hard_bounces, complaints, first_sent_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                  "ON CONFLICT (account_id, scope, hour) DO UPDATE SET sends = excluded.sends, "
-                  "fbl_sends = excluded.fbl_sends, hard_bounces = excluded.hard_bounces, "
-                  "complaints = excluded.complaints, first_sent_ms = excluded.first_sent_ms"));
-      Stmt stmt(raw);
-      int rc = stmt.Bind(1, account_id)
-                   .Bind(2, scope)
-                   .Bind(3, r.hour)
-                   .Bind(4, r.sends)
-                   .Bind(5, r.fbl_sends)
-                   .Bind(6, r.hard_bounces)
-                   .Bind(7, r.complaints)
-                   .Bind(8, r.first_sent_ms)
-                   .Step();
-      if (rc != SQLITE_DONE) return Error(rc, "save reputation bucket");
-    }
-    ASSIGN_OR_RETURN(sqlite3_stmt * raw,
-                     Prepare("DELETE FROM rep_buckets WHERE account_id = ? AND scope = ? AND "
-                             "hour < ?"));
-    Stmt stmt(raw);
-    int rc = stmt.Bind(1, account_id).Bind(2, scope).Bind(3, delete_before_hour).Step();
-    if (rc != SQLITE_DONE) return Error(rc, "drop reputation buckets");
+    for (const RepBucketBatch& b : batches) RETURN_IF_ERROR(WriteRepBuckets(b));
     return Status::Ok();
   });
 }

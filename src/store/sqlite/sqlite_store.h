@@ -118,6 +118,7 @@ class SqliteStore final : public Store {
                                                      const std::string& scope) override;
   Status SaveRepBuckets(int64_t account_id, const std::string& scope,
                         const std::vector<RepBucketRow>& rows, int64_t delete_before_hour) override;
+  Status SaveRepBucketsMany(const std::vector<RepBucketBatch>& batches) override;
   StatusOr<std::optional<ReputationRow>> GetReputation(int64_t account_id) override;
   Status PutReputation(int64_t account_id, const ReputationRow& row,
                        const std::string& api_status) override;
@@ -143,6 +144,8 @@ class SqliteStore final : public Store {
   Status UpdateAccountColumn(const char* sql, int64_t account_id, int64_t value);
   // BEGIN IMMEDIATE, `body`, then COMMIT (ROLLBACK when it fails). Call with mu_ held.
   Status InTransaction(const std::function<Status()>& body);
+  // One scope's bucket upserts and deletion (mu_ held; no transaction of its own).
+  Status WriteRepBuckets(const RepBucketBatch& batch);
   // One suppression-list upsert (mu_ held; no transaction of its own).
   Status UpsertSuppressed(const SuppressedDestination& entry);
   // Runs `sql` (UPDATE ... SET x = ?1 WHERE account_id = ?2 AND name = ?3 AND y = ?4
