@@ -5,11 +5,11 @@ namespace herald::reputation {
 std::string GuardDestination(std::string_view recipient) {
   size_t at = recipient.rfind('@');
   if (at == std::string_view::npos) return {};
-  std::string out(recipient.substr(at + 1));
-  while (!out.empty() && (out.back() == '>' || out.back() == ' ')) out.pop_back();
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  std::string_view domain = recipient.substr(at + 1);
+  while (!domain.empty() && (domain.back() == '>' || domain.back() == ' ')) {
+    domain.remove_suffix(1);
   }
+  std::string out = AsciiLower(domain);
   return out;
 }
 

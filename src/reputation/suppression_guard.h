@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/strings.h"
 
 namespace herald::reputation {
 
@@ -98,7 +99,7 @@ class SuppressionGuard {
       return;
     }
     Key key{GuardDestination(recipient), DiagnosticShape(diagnostic)};
-    std::string who = Lower(recipient);
+    std::string who = AsciiLower(recipient);
     if (auto open = open_by_key_.find(key); open != open_by_key_.end()) {
       Case& c = cases_.at(open->second);
       AddToCase(c, who, diagnostic, at, std::move(item));
@@ -217,14 +218,6 @@ class SuppressionGuard {
       if (m >= minute - keep) n += count;
     }
     return n;
-  }
-
-  static std::string Lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
   }
 
   void AddToCase(Case& c, const std::string& who, std::string_view diagnostic, SysTime at, T item) {

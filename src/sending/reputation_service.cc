@@ -553,11 +553,15 @@ void ReputationService::Tick(SysTime now) {
       }
     }
   }
-  Status st = rep_.SaveRepBucketsMany(batches);
-  if (!st.ok()) {
-    // The counts stay in memory; the buckets are marked dirty again by the next record,
-    // and a restart before that loses them (at most the counts of the failed ticks).
-    LogError("reputation not saved", {{"error", st.ToString()}});
+  // Batches a failed save left are written first (upserts of whole buckets, so the newer
+  // snapshots that follow win).
+  unsaved_.insert(unsaved_.end(), std::make_move_iterator(batches.begin()),
+                  std::make_move_iterator(batches.end()));
+  Status st = rep_.SaveRepBucketsMany(unsaved_);
+  if (st.ok()) {
+    unsaved_.clear();
+  } else {
+    LogError("reputation not saved; retried at the next tick", {{"error", st.ToString()}});
   }
   if (downstream_ != nullptr && !forward.empty()) downstream_->OnOutcomes(forward);
 }

@@ -180,7 +180,8 @@ class ReputationService final : public OutcomeObserver {
   std::mutex save_mu_;  // taken before mu_: orders the bucket writes (Tick, actions)
   std::mutex mu_;
   std::map<int64_t, Entry> entries_;
-  std::map<uint64_t, size_t> saved_bursts_;  // suspect burst id -> items when last saved
+  std::map<uint64_t, size_t> saved_bursts_;     // suspect burst id -> items when last saved
+  std::vector<store::RepBucketBatch> unsaved_;  // guarded by save_mu_: a failed save's batches
   reputation::SuppressionGuard<OutcomeFacts> guard_;
   struct CachedDomain {
     bool own = false;

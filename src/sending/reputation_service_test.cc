@@ -279,6 +279,21 @@ TEST_F(ReputationServiceTest, StateSurvivesARestart) {
   EXPECT_EQ(d["review_case"]["figures_over_time"][0]["hard_bounces"], 14);
 }
 
+// A save that fails is retried at the next tick: nothing counted is lost while the store
+// is down.
+TEST_F(ReputationServiceTest, FailedSaveIsRetried) {
+  Send({"a@x.test", "b@x.test"});
+  store_.FailAllForTest(UnavailableError("disk full"));
+  service_->Tick(clock_.Now());
+  store_.FailAllForTest(Status::Ok());
+  EXPECT_TRUE(store_.LoadRepBuckets(account_, "")->empty());
+  service_->Tick(clock_.Now());
+  auto rows = store_.LoadRepBuckets(account_, "");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].sends, 2);
+}
+
 // Operator pause and resume; respond needs an open case and all three answers.
 TEST_F(ReputationServiceTest, OperatorActions) {
   EXPECT_EQ(service_->Respond(account_, {"a", "b", "c", std::nullopt}).code(),
