@@ -11,10 +11,11 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Build: compiler toolchain and libraries.
 BUILD_PKGS="g++ cmake make pkg-config ccache clang libclang-rt-14-dev clang-format
   libssl-dev libsqlite3-dev nlohmann-json3-dev libtomlplusplus-dev libidn2-dev zlib1g-dev
-  libcpp-httplib-dev libcli11-dev libc-ares-dev libgtest-dev libgmock-dev"
+  libcpp-httplib-dev libcli11-dev libc-ares-dev libgtest-dev libgmock-dev
+  librdkafka-dev prometheus-cpp-dev"
 # Real peers for the integration tests and benchmarks.
 PEER_PKGS="postfix swaks libnet-ssleay-perl awscli python3-boto3 python3
-  dnsmasq-base sqlite3 openssl procps python3-dkim libsisimai-perl"
+  dnsmasq-base sqlite3 openssl procps python3-dkim libsisimai-perl python3-cryptography"
 
 # Node.js and npm: any install will do (the machine image may carry its own build).
 if ! command -v node >/dev/null 2>&1; then PEER_PKGS="$PEER_PKGS nodejs"; fi

@@ -29,6 +29,7 @@
 #include "base/crypto.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "events/http_poster.h"
 #include "events/jsonl_reader.h"
 #include "feedback/report.h"
 #include "feedback/report_json.h"
@@ -729,6 +730,122 @@ std::optional<int> RunSuppression(const CommonFlags& f, const SuppressionCli& s)
   return 0;
 }
 
+struct TopicArgs {
+  std::string account;
+  std::string topic;
+  std::string url;
+  int64_t id = 0;
+  bool webhook = false;
+  bool json = false;
+};
+
+// herald topic create|list|delete|subscribe|subscriptions|unsubscribe: direct store work.
+// SNS-style subscriptions start unconfirmed; the running daemon sends them their
+// SubscriptionConfirmation. Webhook subscriptions are confirmed at once: their secret
+// (the HMAC key of X-Herald-Signature) is printed here and never again.
+int Topic(store::Store& st, const server::Config& config, const std::string& action,
+          const TopicArgs& a) {
+  auto acc = st.GetAccountByName(a.account);
+  if (!acc.ok()) return Fail(acc.status().message());
+  const auto now = std::chrono::system_clock::now();
+  auto arn_of = [&](const std::string& name) {
+    return store::TopicArn(config.region, acc->id, name);
+  };
+  if (action == "list") {
+    auto topics = st.ListTopics(acc->id);
+    if (!topics.ok()) return Fail(topics.status().message());
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& t : *topics) out.push_back({{"name", t.name}, {"arn", arn_of(t.name)}});
+    if (a.json) {
+      std::cout << out.dump() << "\n";
+    } else {
+      for (const auto& t : out) std::cout << t["arn"].get<std::string>() << "\n";
+    }
+    return 0;
+  }
+  if (action == "create") {
+    store::Topic t{0, acc->id, a.topic, now};
+    auto id = st.CreateTopic(t);
+    if (!id.ok()) return Fail(id.status().message());
+    if (a.json) {
+      std::cout << nlohmann::json{{"TopicArn", arn_of(a.topic)}}.dump() << "\n";
+    } else {
+      std::cout << arn_of(a.topic) << "\n";
+    }
+    return 0;
+  }
+  if (action == "delete") {
+    Status s = st.DeleteTopic(acc->id, a.topic);
+    if (!s.ok()) return Fail(s.message());
+    std::cout << "deleted " << arn_of(a.topic) << "\n";
+    return 0;
+  }
+  auto topic = st.GetTopic(acc->id, a.topic);
+  if (!topic.ok()) return Fail(topic.status().message());
+  const std::string topic_arn = arn_of(a.topic);
+  if (action == "subscribe") {
+    auto url = events::ParseHttpUrl(a.url);
+    if (!url.ok()) return Fail("not an http(s) URL: " + a.url);
+    store::TopicSubscription sub;
+    sub.topic_id = topic->id;
+    sub.endpoint = a.url;
+    sub.token = HexEncode(RandomBytes(32));
+    sub.raw = a.webhook;
+    sub.confirmed = a.webhook;
+    sub.created = now;
+    struct stat log_stat;
+    if (a.webhook && ::stat((config.data_dir + "/events.jsonl").c_str(), &log_stat) == 0) {
+      sub.start_offset = static_cast<uint64_t>(log_stat.st_size);  // events from now on
+    }
+    auto id = st.CreateSubscription(sub);
+    if (!id.ok()) return Fail(id.status().message());
+    nlohmann::json out = {
+        {"id", *id},
+        {"SubscriptionArn", a.webhook ? store::SubscriptionArn(topic_arn, sub.token)
+                                      : std::string("pending confirmation")},
+        {"protocol", a.webhook ? "webhook" : url->scheme}};
+    if (a.webhook) out["secret"] = sub.token;
+    if (a.json) {
+      std::cout << out.dump() << "\n";
+    } else {
+      std::cout << "subscription " << *id << ": " << out["SubscriptionArn"].get<std::string>()
+                << "\n";
+      if (a.webhook) std::cout << "secret: " << sub.token << "\n";
+    }
+    return 0;
+  }
+  if (action == "subscriptions") {
+    auto subs = st.ListSubscriptions(topic->id);
+    if (!subs.ok()) return Fail(subs.status().message());
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& s : *subs) {
+      out.push_back({{"id", s.id},
+                     {"endpoint", s.endpoint},
+                     {"protocol", s.raw ? "webhook" : "sns"},
+                     {"confirmed", s.confirmed},
+                     {"SubscriptionArn", s.confirmed ? store::SubscriptionArn(topic_arn, s.token)
+                                                     : std::string("PendingConfirmation")}});
+    }
+    if (a.json) {
+      std::cout << out.dump() << "\n";
+    } else {
+      for (const auto& s : out) {
+        std::cout << s["id"].get<int64_t>() << "  " << s["protocol"].get<std::string>() << "  "
+                  << s["endpoint"].get<std::string>() << "  "
+                  << s["SubscriptionArn"].get<std::string>() << "\n";
+      }
+    }
+    return 0;
+  }
+  // unsubscribe
+  auto sub = st.GetSubscription(a.id);
+  if (!sub.ok() || sub->topic_id != topic->id) return Fail("no such subscription of this topic");
+  Status s = st.DeleteSubscription(a.id);
+  if (!s.ok()) return Fail(s.message());
+  std::cout << "deleted subscription " << a.id << "\n";
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"herald: a self-hosted email sending service that speaks Amazon SES's APIs"};
   app.require_subcommand(1);
@@ -773,6 +890,32 @@ int Main(int argc, char** argv) {
     AddCommon(sub, &f);
     sub->add_flag("--json", json, "print JSON");
   }
+
+  // topic ...
+  auto* topic =
+      app.add_subcommand("topic",
+                         "manage SNS-style topics that event destinations publish to, and their "
+                         "HTTP(S) subscribers");
+  topic->require_subcommand(1);
+  TopicArgs targs;
+  auto* tcreate = topic->add_subcommand("create", "create a topic; prints its ARN");
+  auto* tlist = topic->add_subcommand("list", "list an account's topics");
+  auto* tdelete = topic->add_subcommand("delete", "delete a topic and its subscriptions");
+  auto* tsub = topic->add_subcommand(
+      "subscribe",
+      "subscribe an http(s) URL: SNS-style (it receives a SubscriptionConfirmation "
+      "to visit) or, with --webhook, plain JSON signed with a printed secret");
+  auto* tsubs = topic->add_subcommand("subscriptions", "list a topic's subscriptions");
+  auto* tunsub = topic->add_subcommand("unsubscribe", "delete a subscription by its id");
+  for (auto* sub : {tcreate, tlist, tdelete, tsub, tsubs, tunsub}) {
+    AddCommon(sub, &f);
+    sub->add_option("ACCOUNT", targs.account)->required();
+    if (sub != tlist) sub->add_option("TOPIC", targs.topic)->required();
+    sub->add_flag("--json", targs.json, "print JSON");
+  }
+  tsub->add_option("URL", targs.url)->required();
+  tsub->add_flag("--webhook", targs.webhook, "plain JSON POSTs with an X-Herald-Signature");
+  tunsub->add_option("ID", targs.id)->required();
 
   // identity ...
   auto* identity = app.add_subcommand("identity", "manage identities");
@@ -936,6 +1079,15 @@ int Main(int argc, char** argv) {
   store::Store& st = **st_or;
 
   auto account_by_name = [&](const std::string& nm) { return st.GetAccountByName(nm); };
+  for (auto [sub, action] :
+       std::initializer_list<std::pair<CLI::App*, const char*>>{{tcreate, "create"},
+                                                                {tlist, "list"},
+                                                                {tdelete, "delete"},
+                                                                {tsub, "subscribe"},
+                                                                {tsubs, "subscriptions"},
+                                                                {tunsub, "unsubscribe"}}) {
+    if (sub->parsed()) return Topic(st, *config, action, targs);
+  }
 
   if (acreate->parsed()) {
     auto acc = st.CreateAccount(name, std::chrono::system_clock::now());

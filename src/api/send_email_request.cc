@@ -371,8 +371,37 @@ std::optional<ApiError> RawHeaderRecipients(std::string_view message,
 
 }  // namespace
 
+void RenderTemplateParts(const TemplateParts& tmpl, const json& data, size_t max_output,
+                         TemplateParts* out, std::string* failure) {
+  struct Part {
+    const std::string* tmpl;
+    std::string* out;
+  };
+  for (const Part& p : {Part{&tmpl.subject, &out->subject}, Part{&tmpl.text, &out->text},
+                        Part{&tmpl.html, &out->html}}) {
+    if (p.tmpl->empty()) {
+      continue;
+    }
+    StatusOr<std::string> rendered = mail::RenderTemplate(*p.tmpl, data, max_output);
+    if (!rendered.ok()) {
+      if (failure->empty()) {
+        *failure = rendered.status().message();
+      }
+      continue;
+    }
+    *p.out = std::move(rendered).value();
+  }
+  if (HasCrLf(out->subject)) {
+    out->subject.clear();
+    if (failure->empty()) {
+      *failure = "The rendered subject contains a line break.";
+    }
+  }
+}
+
 std::optional<ApiError> ParseSendEmailRequest(std::string_view body, const SendEmailLimits& limits,
-                                              sending::Submission* out) {
+                                              sending::Submission* out,
+                                              const TemplateLookup* templates) {
   json j;
   if (auto e = ParseJsonObject(body, &j)) {
     return e;
@@ -591,14 +620,32 @@ std::optional<ApiError> ParseSendEmailRequest(std::string_view body, const SendE
             "Content.Template must contain exactly one of TemplateName, TemplateArn or "
             "TemplateContent.");
       }
+      TemplateParts parts;
+      std::string template_name = name;
       if (tc == nullptr) {
-        // Stored templates come later: none exists yet.
-        std::string shown = name;
-        if (shown.empty()) {
+        if (template_name.empty()) {
           const size_t slash = arn.rfind('/');
-          shown = slash == std::string::npos ? arn : arn.substr(slash + 1);
+          template_name = slash == std::string::npos ? arn : arn.substr(slash + 1);
         }
-        return NotFound("Template " + Truncated(shown) + " does not exist.");
+        StatusOr<TemplateParts> found = templates == nullptr || *templates == nullptr
+                                            ? StatusOr<TemplateParts>(NotFoundError("none"))
+                                            : (*templates)(template_name);
+        if (found.status().code() == StatusCode::kNotFound) {
+          return NotFound("Template " + Truncated(template_name) + " does not exist.");
+        }
+        if (!found.ok()) {
+          return ApiError{500, "InternalServiceErrorException",
+                          "The request failed because of an internal error."};
+        }
+        parts = std::move(found).value();
+      } else {
+        const std::string tpath = "Content.Template.TemplateContent";
+        r.String(*tc, "Subject", Join(tpath, "Subject"), false, &parts.subject);
+        r.String(*tc, "Text", Join(tpath, "Text"), false, &parts.text);
+        r.String(*tc, "Html", Join(tpath, "Html"), false, &parts.html);
+        if (r.failed()) {
+          return r.error;
+        }
       }
       if (data_text.size() > limits.max_template_data_bytes) {
         return BadRequest("Invalid value for Content.Template.TemplateData: at most " +
@@ -611,31 +658,15 @@ std::optional<ApiError> ParseSendEmailRequest(std::string_view body, const SendE
               "Invalid value for Content.Template.TemplateData: must be a JSON object.");
         }
       }
-      std::string subject_t;
-      std::string text_t;
-      std::string html_t;
-      const std::string tpath = "Content.Template.TemplateContent";
-      r.String(*tc, "Subject", Join(tpath, "Subject"), false, &subject_t);
-      r.String(*tc, "Text", Join(tpath, "Text"), false, &text_t);
-      r.String(*tc, "Html", Join(tpath, "Html"), false, &html_t);
-      if (r.failed()) {
-        return r.error;
-      }
-      struct Part {
-        const std::string* tmpl;
-        std::string* out;
-      };
-      for (const Part& p :
-           {Part{&subject_t, &msg.subject}, Part{&text_t, &msg.text}, Part{&html_t, &msg.html}}) {
-        if (p.tmpl->empty()) {
-          continue;
-        }
-        StatusOr<std::string> rendered =
-            mail::RenderTemplate(*p.tmpl, data, limits.max_message_bytes);
-        if (!rendered.ok()) {
-          return BadRequest("Rendering failure: " + rendered.status().message());
-        }
-        *p.out = std::move(rendered).value();
+      TemplateParts rendered;
+      std::string failure;
+      RenderTemplateParts(parts, data, limits.max_message_bytes, &rendered, &failure);
+      msg.subject = std::move(rendered.subject);
+      msg.text = std::move(rendered.text);
+      msg.html = std::move(rendered.html);
+      if (!failure.empty()) {
+        out->rendering_failure = sending::Submission::RenderingFailure{
+            template_name.empty() ? "" : template_name, failure};
       }
     }
     if (HasCrLf(msg.subject)) {

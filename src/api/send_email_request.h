@@ -11,14 +11,21 @@
 // Simple and inline-Template content, without Message-ID/Date, which the sending service
 // adds; Raw bytes exactly as decoded), configuration_set, tags and simple_content.
 // A Raw request without Destination takes its recipients from the message's To, Cc and
-// Bcc header fields, as SES does. Unknown members are ignored (newer SDKs send fields
+// Bcc header fields, as SES does. Template content names a stored template
+// (TemplateName, or the name at the end of TemplateArn) looked up through `templates`
+// (nullptr: none exists), or carries its own TemplateContent; TemplateData fills it. A
+// template that does not render (a missing attribute, a syntax error) is not an error here:
+// the Submission's rendering_failure is set and the message is built from what rendered.
+// Unknown members are ignored (newer SDKs send fields
 // herald does not know). Errors are returned as the AWS reply to send.
 // Thread-safety: pure function.
 // Trust: `body` is hostile network input; every list and string is bounded.
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "api/api_common.h"
@@ -35,8 +42,24 @@ struct SendEmailLimits {
   size_t max_attachments = 100;
 };
 
+// A stored template's parts.
+struct TemplateParts {
+  std::string subject;
+  std::string text;
+  std::string html;
+};
+// Finds the caller's template by name: kNotFound when there is none of that name.
+using TemplateLookup = std::function<StatusOr<TemplateParts>(const std::string& name)>;
+
 // nullopt on success (then `*out` is filled); otherwise the error to reply with.
 std::optional<ApiError> ParseSendEmailRequest(std::string_view body, const SendEmailLimits& limits,
-                                              sending::Submission* out);
+                                              sending::Submission* out,
+                                              const TemplateLookup* templates = nullptr);
+
+// Renders the three parts with `data` (a JSON object). Sets *failure (and leaves the
+// part that failed empty) when one does not render; the subject must not contain CR/LF
+// after rendering (header injection), which is also a failure.
+void RenderTemplateParts(const TemplateParts& tmpl, const nlohmann::json& data, size_t max_output,
+                         TemplateParts* out, std::string* failure);
 
 }  // namespace herald::api

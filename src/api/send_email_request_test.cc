@@ -63,17 +63,54 @@ TEST(ParseSendEmailRequestTest, HeadersAndAttachmentsReachTheMessage) {
   EXPECT_THAT(s.message, HasSubstr("multipart/mixed"));
 }
 
-TEST(ParseSendEmailRequestTest, RenderingFailureIsBadRequest) {
+// As at SES, a template that does not render is accepted; the submission carries the
+// Rendering Failure for the sending service to publish.
+TEST(ParseSendEmailRequestTest, RenderingFailureIsCarriedNotRefused) {
   sending::Submission s;
   auto e = ParseSendEmailRequest(
       R"({"FromEmailAddress":"a@example.com","Destination":{"ToAddresses":["b@example.org"]},)"
-      R"("Content":{"Template":{"TemplateContent":{"Subject":"Hi {{missing}}"},)"
+      R"("Content":{"Template":{"TemplateContent":{"Subject":"Hi {{missing}}","Text":"ok"},)"
       R"("TemplateData":"{}"}}})",
       {}, &s);
+  ASSERT_FALSE(e) << e->message;
+  ASSERT_TRUE(s.rendering_failure.has_value());
+  EXPECT_EQ(s.rendering_failure->error_message,
+            "Attribute 'missing' is not present in the rendering data.");
+  EXPECT_THAT(s.message, HasSubstr("ok"));
+}
+
+TEST(ParseSendEmailRequestTest, StoredTemplatesComeFromTheLookup) {
+  TemplateLookup lookup = [](const std::string& name) -> StatusOr<TemplateParts> {
+    if (name != "welcome") return NotFoundError("no");
+    return TemplateParts{"Welcome {{name}}", "Hello {{name}}, {{#if vip}}VIP{{else}}guest{{/if}}",
+                         ""};
+  };
+  const std::string head =
+      R"({"FromEmailAddress":"a@example.com","Destination":{"ToAddresses":["b@example.org"]},)";
+  sending::Submission s;
+  auto e = ParseSendEmailRequest(head + R"("Content":{"Template":{"TemplateName":"welcome",)"
+                                        R"("TemplateData":"{\"name\":\"Ana\",\"vip\":true}"}}})",
+                                 {}, &s, &lookup);
+  ASSERT_FALSE(e) << e->message;
+  EXPECT_FALSE(s.rendering_failure.has_value());
+  EXPECT_THAT(s.message, HasSubstr("Subject: Welcome Ana\r\n"));
+  EXPECT_THAT(s.message, HasSubstr("Hello Ana, VIP"));
+  // By ARN: the name after the last '/'.
+  sending::Submission by_arn;
+  e = ParseSendEmailRequest(
+      head + R"("Content":{"Template":{"TemplateArn":"arn:aws:ses:us-east-1:1:template/welcome",)"
+             R"("TemplateData":"{}"}}})",
+      {}, &by_arn, &lookup);
+  ASSERT_FALSE(e) << e->message;
+  ASSERT_TRUE(by_arn.rendering_failure.has_value());
+  EXPECT_EQ(by_arn.rendering_failure->template_name, "welcome");
+  // Unknown: NotFoundException with SES's text.
+  sending::Submission missing;
+  e = ParseSendEmailRequest(head + R"("Content":{"Template":{"TemplateName":"promo"}}})", {},
+                            &missing, &lookup);
   ASSERT_TRUE(e);
-  EXPECT_EQ(e->code, "BadRequestException");
-  EXPECT_THAT(e->message, HasSubstr("Rendering failure: "));
-  EXPECT_THAT(e->message, HasSubstr("missing"));
+  EXPECT_EQ(e->code, "NotFoundException");
+  EXPECT_EQ(e->message, "Template promo does not exist.");
 }
 
 TEST(ParseSendEmailRequestTest, OversizedRawIsRefusedBeforeDecoding) {

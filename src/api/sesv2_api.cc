@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "api/send_email_request.h"
+#include "api/sesv2_internal.h"
 #include "auth/sigv4.h"
 #include "base/crypto.h"
 #include "base/log.h"
@@ -20,54 +21,7 @@
 
 namespace herald::api {
 
-using nlohmann::json;
-
-// Returns the ApiError of an std::optional<ApiError> expression, if it holds one.
-#define RETURN_IF_API_ERROR(expr)                      \
-  do {                                                 \
-    if (std::optional<ApiError> api_error_ = (expr)) { \
-      return api_error_;                               \
-    }                                                  \
-  } while (false)
-
-namespace {
-
-constexpr std::string_view kIdentitiesPath = "/v2/email/identities";
-constexpr std::string_view kV1IdentitiesPath = "/v1/email/identities";
-constexpr std::string_view kConfigSetsPath = "/v2/email/configuration-sets";
-constexpr std::string_view kSuppressionPath = "/v2/email/suppression/addresses";
-// The option groups of a configuration set, each with its own Put operation.
-constexpr std::string_view kConfigSetOptions[] = {
-    "/delivery-options",    "/sending",     "/reputation-options", "/tracking-options",
-    "/suppression-options", "/vdm-options", "/archiving-options"};
-constexpr int kDefaultPageSize = 100;
-constexpr int kMaxPageSize = 1000;
-constexpr size_t kMaxTags = 50;
-
-bool IsConfigSetOption(std::string_view suffix) {
-  return std::find(std::begin(kConfigSetOptions), std::end(kConfigSetOptions), suffix) !=
-         std::end(kConfigSetOptions);
-}
-
-const char* TypeName(store::IdentityType t) {
-  return t == store::IdentityType::kDomain ? "DOMAIN" : "EMAIL_ADDRESS";
-}
-
-const char* StatusName(store::VerificationStatus s) {
-  switch (s) {
-    case store::VerificationStatus::kPending:
-      return "PENDING";
-    case store::VerificationStatus::kSuccess:
-      return "SUCCESS";
-    case store::VerificationStatus::kFailed:
-      return "FAILED";
-    case store::VerificationStatus::kTemporaryFailure:
-      return "TEMPORARY_FAILURE";
-    case store::VerificationStatus::kNotStarted:
-      return "NOT_STARTED";
-  }
-  return "NOT_STARTED";
-}
+// ---- Shared with the other sesv2_*.cc files (declared in api/sesv2_internal.h) ----
 
 HttpResponse JsonResponse(int status, const json& body) {
   HttpResponse r;
@@ -189,43 +143,6 @@ std::optional<ApiError> ParsePageRequest(std::string_view query, int* page, std:
   return std::nullopt;
 }
 
-struct NormalizedIdentity {
-  store::IdentityType type;
-  std::string name;
-};
-
-// An email address (lower-cased) or a domain (lower-cased Punycode).
-std::optional<NormalizedIdentity> NormalizeIdentity(std::string_view text, std::string* why) {
-  if (text.empty() || text.size() > 320) {
-    *why = "must be 1 to 320 characters";
-    return std::nullopt;
-  }
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f || c == '<' || c == '>' || c == ' ') {
-      *why = "contains characters not allowed in an identity";
-      return std::nullopt;
-    }
-  }
-  if (text.find('@') != std::string_view::npos) {
-    StatusOr<mail::Mailbox> mb = mail::ParseMailbox(text);
-    if (!mb.ok()) {
-      *why = mb.status().message();
-      return std::nullopt;
-    }
-    return NormalizedIdentity{store::IdentityType::kEmailAddress, mb->Canonical()};
-  }
-  StatusOr<std::string> domain = mail::NormalizeDomain(text);
-  if (!domain.ok()) {
-    *why = domain.status().message();
-    return std::nullopt;
-  }
-  if (domain->find('.') == std::string::npos) {
-    *why = "a domain needs at least two labels";
-    return std::nullopt;
-  }
-  return NormalizedIdentity{store::IdentityType::kDomain, std::move(domain).value()};
-}
-
 bool HasControl(std::string_view s) {
   for (unsigned char c : s) {
     if (c < 0x20 || c == 0x7f) {
@@ -278,6 +195,154 @@ json StoredTags(const std::string& text) {
     tags = json::array();
   }
   return tags;
+}
+
+std::string ConfigSetNotFound(std::string_view name) {
+  return "Configuration set <" + Truncated(name) + "> does not exist.";
+}
+
+// "Prefix.Name", or "Name" at the top level of a request.
+std::string Param(std::string_view prefix, std::string_view name) {
+  return prefix.empty() ? std::string(name) : std::string(prefix) + "." + std::string(name);
+}
+
+// Member `name` of `obj`, or nullptr when absent or null (AWS clients send neither for an
+// unset member, but hand-written requests may).
+const json* Member(const json& obj, const char* name) {
+  auto it = obj.find(name);
+  return it == obj.end() || it->is_null() ? nullptr : &*it;
+}
+
+ApiError WrongType(std::string_view param, std::string_view expected) {
+  return BadRequest("Invalid type for parameter " + std::string(param) + ": expected " +
+                    std::string(expected) + ".");
+}
+
+ApiError MissingParam(std::string_view param) {
+  return BadRequest("Missing required parameter: " + std::string(param) + ".");
+}
+
+std::optional<ApiError> OptBool(const json& obj, std::string_view prefix, const char* name,
+                                std::optional<bool>* out) {
+  if (const json* v = Member(obj, name)) {
+    if (!v->is_boolean()) {
+      return WrongType(Param(prefix, name), "a boolean");
+    }
+    *out = v->get<bool>();
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> OptString(const json& obj, std::string_view prefix, const char* name,
+                                  std::optional<std::string>* out) {
+  if (const json* v = Member(obj, name)) {
+    if (!v->is_string()) {
+      return WrongType(Param(prefix, name), "a string");
+    }
+    *out = v->get<std::string>();
+  }
+  return std::nullopt;
+}
+
+// A string member restricted to `allowed` (SES enums are case-sensitive).
+std::optional<ApiError> OptEnum(const json& obj, std::string_view prefix, const char* name,
+                                std::initializer_list<std::string_view> allowed,
+                                std::optional<std::string>* out) {
+  RETURN_IF_API_ERROR(OptString(obj, prefix, name, out));
+  if (*out && std::find(allowed.begin(), allowed.end(), **out) == allowed.end()) {
+    std::string list;
+    size_t i = 0;
+    for (std::string_view a : allowed) {
+      list += i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ";
+      list += a;
+      ++i;
+    }
+    return BadRequest("Invalid value for " + Param(prefix, name) + ": must be " + list + ".");
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> OptStruct(const json& obj, std::string_view prefix, const char* name,
+                                  const json** out) {
+  *out = Member(obj, name);
+  if (*out != nullptr && !(*out)->is_object()) {
+    return WrongType(Param(prefix, name), "a structure");
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+constexpr std::string_view kIdentitiesPath = "/v2/email/identities";
+constexpr std::string_view kV1IdentitiesPath = "/v1/email/identities";
+constexpr std::string_view kConfigSetsPath = "/v2/email/configuration-sets";
+constexpr std::string_view kSuppressionPath = "/v2/email/suppression/addresses";
+constexpr std::string_view kTemplatesPath = "/v2/email/templates";
+// The option groups of a configuration set, each with its own Put operation.
+constexpr std::string_view kConfigSetOptions[] = {
+    "/delivery-options",    "/sending",     "/reputation-options", "/tracking-options",
+    "/suppression-options", "/vdm-options", "/archiving-options"};
+
+bool IsConfigSetOption(std::string_view suffix) {
+  return std::find(std::begin(kConfigSetOptions), std::end(kConfigSetOptions), suffix) !=
+         std::end(kConfigSetOptions);
+}
+
+const char* TypeName(store::IdentityType t) {
+  return t == store::IdentityType::kDomain ? "DOMAIN" : "EMAIL_ADDRESS";
+}
+
+const char* StatusName(store::VerificationStatus s) {
+  switch (s) {
+    case store::VerificationStatus::kPending:
+      return "PENDING";
+    case store::VerificationStatus::kSuccess:
+      return "SUCCESS";
+    case store::VerificationStatus::kFailed:
+      return "FAILED";
+    case store::VerificationStatus::kTemporaryFailure:
+      return "TEMPORARY_FAILURE";
+    case store::VerificationStatus::kNotStarted:
+      return "NOT_STARTED";
+  }
+  return "NOT_STARTED";
+}
+
+struct NormalizedIdentity {
+  store::IdentityType type;
+  std::string name;
+};
+
+// An email address (lower-cased) or a domain (lower-cased Punycode).
+std::optional<NormalizedIdentity> NormalizeIdentity(std::string_view text, std::string* why) {
+  if (text.empty() || text.size() > 320) {
+    *why = "must be 1 to 320 characters";
+    return std::nullopt;
+  }
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f || c == '<' || c == '>' || c == ' ') {
+      *why = "contains characters not allowed in an identity";
+      return std::nullopt;
+    }
+  }
+  if (text.find('@') != std::string_view::npos) {
+    StatusOr<mail::Mailbox> mb = mail::ParseMailbox(text);
+    if (!mb.ok()) {
+      *why = mb.status().message();
+      return std::nullopt;
+    }
+    return NormalizedIdentity{store::IdentityType::kEmailAddress, mb->Canonical()};
+  }
+  StatusOr<std::string> domain = mail::NormalizeDomain(text);
+  if (!domain.ok()) {
+    *why = domain.status().message();
+    return std::nullopt;
+  }
+  if (domain->find('.') == std::string::npos) {
+    *why = "a domain needs at least two labels";
+    return std::nullopt;
+  }
+  return NormalizedIdentity{store::IdentityType::kDomain, std::move(domain).value()};
 }
 
 std::string EmailIdentityNotFound(std::string_view name) {
@@ -527,13 +592,6 @@ StatusOr<DnsRecord> DkimRecordFor(const store::Identity& identity) {
   return r;
 }
 
-struct SesV2Api::Call {
-  const HttpRequest& request;
-  std::string_view path;   // raw, undecoded
-  std::string_view query;  // raw, without '?'
-  sending::Principal principal;
-};
-
 SesV2Api::SesV2Api(const ApiConfig& config, store::Store& store, sending::SendingService& sending,
                    sending::CredentialLookup& credentials, IdentityVerifier& verifier, Clock& clock)
     : config_(config),
@@ -551,12 +609,18 @@ HttpResponse SesV2Api::Handle(const HttpRequest& request) {
       q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
 
   HttpResponse response;
-  if (path.starts_with("/_herald/")) {
+  if (path == "/metrics" && (request.method == "GET" || request.method == "HEAD") &&
+      config_.metrics_text) {
+    response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    response.body = config_.metrics_text();
+  } else if (path.starts_with("/_herald/")) {
     const bool get = request.method == "GET" || request.method == "HEAD";
     if (get && path == "/_herald/health") {
       response = Health();
     } else if (get && path == "/_herald/verify-email") {
       response = VerifyEmail(request);
+    } else if (get && path.starts_with("/_herald/sns/")) {
+      response = SnsEndpoint(request, path, query);
     } else {
       response = ErrorResponse(UnknownOperation(request.method, path));
     }
@@ -597,6 +661,44 @@ HttpResponse SesV2Api::Dispatch(Call& call) {
   if (path == "/v2/email/outbound-emails") {
     if (method == "POST") {
       return SendEmail(call);
+    }
+  } else if (path == "/v2/email/outbound-bulk-emails") {
+    if (method == "POST") {
+      return SendBulkEmail(call);
+    }
+  } else if (path == kTemplatesPath) {
+    if (method == "POST") {
+      return CreateEmailTemplate(call);
+    }
+    if (method == "GET") {
+      return ListEmailTemplates(call);
+    }
+  } else if (path.starts_with(kTemplatesPath) && path[kTemplatesPath.size()] == '/') {
+    // /v2/email/templates/{TemplateName}[/render]
+    std::string_view rest = path.substr(kTemplatesPath.size() + 1);
+    const size_t slash = rest.find('/');
+    const std::string_view segment = rest.substr(0, slash);
+    const std::string_view suffix =
+        slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    std::string name;
+    if (segment.empty()) {
+      return ErrorResponse(UnknownOperation(method, path));
+    }
+    if (!PercentDecode(segment, &name)) {
+      return ErrorResponse(BadRequest("Invalid percent-encoding in the request path."));
+    }
+    if (suffix.empty()) {
+      if (method == "GET") {
+        return GetEmailTemplate(call, name);
+      }
+      if (method == "PUT") {
+        return UpdateEmailTemplate(call, name);
+      }
+      if (method == "DELETE") {
+        return DeleteEmailTemplate(call, name);
+      }
+    } else if (suffix == "/render" && method == "POST") {
+      return TestRenderEmailTemplate(call, name);
     }
   } else if (path == "/v2/email/account") {
     if (method == "GET") {
@@ -670,6 +772,27 @@ HttpResponse SesV2Api::Dispatch(Call& call) {
       }
     } else if (method == "PUT" && IsConfigSetOption(suffix)) {
       return PutConfigurationSetOptions(call, name, suffix);
+    } else if (suffix == "/event-destinations") {
+      if (method == "POST") {
+        return CreateConfigurationSetEventDestination(call, name);
+      }
+      if (method == "GET") {
+        return GetConfigurationSetEventDestinations(call, name);
+      }
+    } else if (suffix.starts_with("/event-destinations/") &&
+               suffix.size() > std::string_view("/event-destinations/").size() &&
+               suffix.find('/', 1 + std::string_view("event-destinations/").size()) ==
+                   std::string_view::npos) {
+      std::string dest;
+      if (!PercentDecode(suffix.substr(std::string_view("/event-destinations/").size()), &dest)) {
+        return ErrorResponse(BadRequest("Invalid percent-encoding in the request path."));
+      }
+      if (method == "PUT") {
+        return UpdateConfigurationSetEventDestination(call, name, dest);
+      }
+      if (method == "DELETE") {
+        return DeleteConfigurationSetEventDestination(call, name, dest);
+      }
     }
   } else if (path.starts_with(kIdentitiesPath) || path.starts_with(kV1IdentitiesPath)) {
     // /v2/email/identities/{EmailIdentity}[/dkim | /dkim/signing | /mail-from]; older
@@ -714,7 +837,12 @@ HttpResponse SesV2Api::SendEmail(Call& call) {
   limits.max_recipients = config_.max_recipients;
   limits.max_message_bytes = config_.max_message_bytes;
   sending::Submission sub;
-  if (std::optional<ApiError> e = ParseSendEmailRequest(call.request.body, limits, &sub)) {
+  const int64_t account_id = call.principal.account_id;
+  TemplateLookup lookup = [this, account_id](const std::string& name) -> StatusOr<TemplateParts> {
+    ASSIGN_OR_RETURN(store::EmailTemplate t, store_.GetTemplate(account_id, name));
+    return TemplateParts{t.subject, t.text, t.html};
+  };
+  if (std::optional<ApiError> e = ParseSendEmailRequest(call.request.body, limits, &sub, &lookup)) {
     return ErrorResponse(*e);
   }
   sub.principal = std::move(call.principal);
@@ -1260,80 +1388,6 @@ HttpResponse SesV2Api::DeleteEmailIdentity(Call& call, const std::string& given)
 // ---------------------------------------------------------------- configuration sets
 
 namespace {
-
-std::string ConfigSetNotFound(std::string_view name) {
-  return "Configuration set <" + Truncated(name) + "> does not exist.";
-}
-
-// "Prefix.Name", or "Name" at the top level of a request.
-std::string Param(std::string_view prefix, std::string_view name) {
-  return prefix.empty() ? std::string(name) : std::string(prefix) + "." + std::string(name);
-}
-
-// Member `name` of `obj`, or nullptr when absent or null (AWS clients send neither for an
-// unset member, but hand-written requests may).
-const json* Member(const json& obj, const char* name) {
-  auto it = obj.find(name);
-  return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
-
-ApiError WrongType(std::string_view param, std::string_view expected) {
-  return BadRequest("Invalid type for parameter " + std::string(param) + ": expected " +
-                    std::string(expected) + ".");
-}
-
-ApiError MissingParam(std::string_view param) {
-  return BadRequest("Missing required parameter: " + std::string(param) + ".");
-}
-
-std::optional<ApiError> OptBool(const json& obj, std::string_view prefix, const char* name,
-                                std::optional<bool>* out) {
-  if (const json* v = Member(obj, name)) {
-    if (!v->is_boolean()) {
-      return WrongType(Param(prefix, name), "a boolean");
-    }
-    *out = v->get<bool>();
-  }
-  return std::nullopt;
-}
-
-std::optional<ApiError> OptString(const json& obj, std::string_view prefix, const char* name,
-                                  std::optional<std::string>* out) {
-  if (const json* v = Member(obj, name)) {
-    if (!v->is_string()) {
-      return WrongType(Param(prefix, name), "a string");
-    }
-    *out = v->get<std::string>();
-  }
-  return std::nullopt;
-}
-
-// A string member restricted to `allowed` (SES enums are case-sensitive).
-std::optional<ApiError> OptEnum(const json& obj, std::string_view prefix, const char* name,
-                                std::initializer_list<std::string_view> allowed,
-                                std::optional<std::string>* out) {
-  RETURN_IF_API_ERROR(OptString(obj, prefix, name, out));
-  if (*out && std::find(allowed.begin(), allowed.end(), **out) == allowed.end()) {
-    std::string list;
-    size_t i = 0;
-    for (std::string_view a : allowed) {
-      list += i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ";
-      list += a;
-      ++i;
-    }
-    return BadRequest("Invalid value for " + Param(prefix, name) + ": must be " + list + ".");
-  }
-  return std::nullopt;
-}
-
-std::optional<ApiError> OptStruct(const json& obj, std::string_view prefix, const char* name,
-                                  const json** out) {
-  *out = Member(obj, name);
-  if (*out != nullptr && !(*out)->is_object()) {
-    return WrongType(Param(prefix, name), "a structure");
-  }
-  return std::nullopt;
-}
 
 // DeliveryOptions {TlsPolicy, SendingPoolName, MaxDeliverySeconds}: replaces the group.
 std::optional<ApiError> ApplyDeliveryOptions(const json& g, std::string_view prefix,

@@ -27,6 +27,20 @@
 // (absent: none) and ValidationAttributes (absent: none); GetAccount reports them.
 // PutAccountSendingAttributes sets the account's own SendingEnabled (the self-pause);
 // GetAccount's SendingEnabled is false while it or herald's enforcement pauses sending.
+// Templates: CreateEmailTemplate, GetEmailTemplate, UpdateEmailTemplate, DeleteEmailTemplate,
+// ListEmailTemplates (PageSize 1..100, default 10), TestRenderEmailTemplate (the rendered MIME
+// text; a rendering error is BadRequestException); SendEmail and SendBulkEmail with
+// TemplateName/TemplateArn use them. SendBulkEmail (at most 50 entries) submits each entry
+// as its own SendEmail and reports BulkEmailEntryResults per entry (SUCCESS with MessageId,
+// or the status SES names for the rejection). Event destinations:
+// Create/Get/Update/DeleteConfigurationSetEventDestination with SnsDestination (a herald
+// topic of the account), KinesisFirehoseDestination and EventBridgeDestination (a Kafka
+// topic named by the ARN's stream or bus, when Kafka is configured) and
+// CloudWatchDestination (Prometheus counters); PinpointDestination is BadRequestException.
+// Unsigned: GET /_herald/sns/confirm?TopicArn=..&Token=.. confirms the subscription holding
+// that token (SNS's ConfirmSubscriptionResponse XML); GET /_herald/sns/unsubscribe?
+// SubscriptionArn=.. deletes it; GET /_herald/sns/SimpleNotificationService.pem is the
+// signing certificate; GET /metrics the Prometheus counters.
 // Unsigned: GET /_herald/health -> {"status":"ok"}; GET /_herald/verify-email?token=...
 // marks the email identity holding that token SUCCESS when the token has not expired.
 // Identity names are lower-cased, domains converted to Punycode, before they reach the
@@ -53,7 +67,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -94,6 +110,19 @@ struct ApiConfig {
   // Key length of Easy DKIM keys when the request names none: RSA_2048_BIT (SES's
   // default) or RSA_1024_BIT.
   std::string default_dkim_key_length = "RSA_2048_BIT";
+  // Event destinations per configuration set (SES: 10).
+  int max_event_destinations = 10;
+  // Whether a Kafka cluster is configured: KinesisFirehoseDestination and
+  // EventBridgeDestination publish to the Kafka topic their ARN names.
+  bool kafka_enabled = false;
+  // The size of the event log now: a new destination receives the events published after
+  // it (nullptr: 0, every event in the log).
+  std::function<uint64_t()> event_log_end;
+  // The PEM certificate SNS-style messages are signed with, served unsigned at
+  // /_herald/sns/SimpleNotificationService.pem ("": none).
+  std::string sns_cert_pem;
+  // Prometheus text served at GET /metrics (nullptr: 404).
+  std::function<std::string()> metrics_text;
 };
 
 class SesV2Api final : public HttpHandler {
@@ -124,6 +153,26 @@ class SesV2Api final : public HttpHandler {
   // `option` is the path suffix ("/delivery-options", "/sending", ...).
   HttpResponse PutConfigurationSetOptions(Call& call, const std::string& name,
                                           std::string_view option);
+  // Templates and bulk sending (sesv2_publishing.cc).
+  HttpResponse CreateEmailTemplate(Call& call);
+  HttpResponse GetEmailTemplate(Call& call, const std::string& name);
+  HttpResponse UpdateEmailTemplate(Call& call, const std::string& name);
+  HttpResponse DeleteEmailTemplate(Call& call, const std::string& name);
+  HttpResponse ListEmailTemplates(Call& call);
+  HttpResponse TestRenderEmailTemplate(Call& call, const std::string& name);
+  HttpResponse SendBulkEmail(Call& call);
+  // Event destinations (sesv2_publishing.cc).
+  HttpResponse CreateConfigurationSetEventDestination(Call& call, const std::string& set);
+  HttpResponse GetConfigurationSetEventDestinations(Call& call, const std::string& set);
+  HttpResponse UpdateConfigurationSetEventDestination(Call& call, const std::string& set,
+                                                      const std::string& name);
+  HttpResponse DeleteConfigurationSetEventDestination(Call& call, const std::string& set,
+                                                      const std::string& name);
+  // Reads an EventDestinationDefinition into row's enabled, matching_types, kind and
+  // spec_json; the error to send when it is not valid.
+  std::optional<ApiError> ParseEventDestination(const nlohmann::json& def, std::string_view prefix,
+                                                int64_t account_id,
+                                                store::EventDestinationRow* row);
   HttpResponse PutAccountSuppressionAttributes(Call& call);
   HttpResponse PutAccountSendingAttributes(Call& call);
   HttpResponse PutSuppressedDestination(Call& call);
@@ -132,6 +181,9 @@ class SesV2Api final : public HttpHandler {
   HttpResponse ListSuppressedDestinations(Call& call);
   // The caller's identity named `given` (normalised), or the error reply to send.
   StatusOr<store::Identity> FindIdentity(Call& call, const std::string& given, HttpResponse* error);
+  // GET /_herald/sns/{SimpleNotificationService.pem,confirm,unsubscribe} (sesv2_publishing.cc).
+  HttpResponse SnsEndpoint(const HttpRequest& request, std::string_view path,
+                           std::string_view query);
   HttpResponse Health();
   HttpResponse VerifyEmail(const HttpRequest& request);
 

@@ -1910,9 +1910,9 @@ TEST(ConfigSetTest, Routing) {
   ExpectError(h.Call("GET", SetPath("my-set", "/delivery-options")), 404,
               "UnknownOperationException",
               "Unknown operation: GET /v2/email/configuration-sets/my-set/delivery-options");
-  ExpectError(h.Call("POST", SetPath("my-set", "/event-destinations"), "{}"), 404,
+  ExpectError(h.Call("POST", SetPath("my-set", "/event-destinations/d/x"), "{}"), 404,
               "UnknownOperationException",
-              "Unknown operation: POST /v2/email/configuration-sets/my-set/event-destinations");
+              "Unknown operation: POST /v2/email/configuration-sets/my-set/event-destinations/d/x");
   ExpectError(h.Call("PUT", SetPath("my-set", "/sending/x"), "{}"), 404,
               "UnknownOperationException",
               "Unknown operation: PUT /v2/email/configuration-sets/my-set/sending/x");

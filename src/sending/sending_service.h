@@ -51,6 +51,14 @@ struct Submission {
   std::string configuration_set;
   std::vector<std::pair<std::string, std::string>> tags;  // EmailTags
   bool simple_content = false;  // built by herald from Simple/Template content
+  // Set when Template content did not render: the message (built from whatever rendered)
+  // is not sent; a Rendering Failure event {templateName, errorMessage} is published
+  // instead and the submission is still Accepted, as SES does.
+  struct RenderingFailure {
+    std::string template_name;
+    std::string error_message;
+  };
+  std::optional<RenderingFailure> rendering_failure;
 };
 
 // Why a submission was refused. Each door maps the kind to its own wire form (HTTP

@@ -148,11 +148,7 @@ DeliveryOptions DecodeDeliveryOptions(const nlohmann::json& env) {
 
 }  // namespace
 
-std::string SendingAccountId(int64_t account_id) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%012lld", static_cast<long long>(100000000000LL + account_id));
-  return buf;
-}
+std::string SendingAccountId(int64_t account_id) { return store::AccountNumber(account_id); }
 
 std::optional<SysTime> MessageIdTime(std::string_view id) {
   if (id.size() < 16 || id.substr(0, 4) != "0100") return std::nullopt;
@@ -467,6 +463,19 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   info.tags.emplace_back("ses:from-domain", DomainOf(AsciiLower((*from)[0].Address())));
   info.tags.emplace_back("ses:caller-identity", sub.principal.account_name);
   nlohmann::json mail_obj = BuildMailObject(info, final_header);
+
+  if (sub.rendering_failure) {
+    // Nothing to deliver: the event is the whole outcome, durable before the reply.
+    nlohmann::json failure = {{"templateName", sub.rendering_failure->template_name},
+                              {"errorMessage", sub.rendering_failure->error_message}};
+    Status es = events_.Publish(EventLine("Rendering Failure", mail_obj, "failure", failure));
+    if (!es.ok()) {
+      LogError("event log write failed", {{"error", es.ToString()}});
+      ReleaseQuota(account->id, n_quota);
+      return Reject(RejectKind::kTemporary, "Temporary service failure");
+    }
+    return Accepted{message_id};
+  }
 
   spool::SpoolRecord rec;
   rec.id = message_id;

@@ -204,6 +204,28 @@ TEST_F(SendingServiceTest, RealRecipientsStayQueuedWithHeraldHeaders) {
   EXPECT_EQ(*store_.CountSendsSince(account_.id, clock_.Now() - std::chrono::hours(1)), 1);
 }
 
+// A template that did not render: accepted, nothing spooled or delivered, one Rendering
+// Failure event (SES's "Rendering Failure" with the failure object) and no Send event.
+TEST_F(SendingServiceTest, RenderingFailureIsAnEventNotADelivery) {
+  ASSERT_TRUE(store_.SetProduction(account_.id, true).ok());
+  Submission s = Make({"user@example.org"});
+  s.rendering_failure = Submission::RenderingFailure{
+      "welcome", "Attribute 'name' is not present in the rendering data."};
+  auto r = Send(s);
+  ASSERT_NE(AsAccepted(r), nullptr);
+  EXPECT_TRUE(spool_.Recover()->empty());
+  ASSERT_EQ(Types(), (std::vector<std::string>{"Rendering Failure"}));
+  EXPECT_EQ(sink_.events_[0]["failure"]["templateName"], "welcome");
+  EXPECT_EQ(sink_.events_[0]["failure"]["errorMessage"],
+            "Attribute 'name' is not present in the rendering data.");
+  EXPECT_EQ(sink_.events_[0]["mail"]["messageId"], AsAccepted(r)->message_id);
+  // Unverified senders are still refused first.
+  Submission bad = Make({"user@example.org"});
+  bad.message = "From: x@unverified.example\r\nSubject: hi\r\n\r\nbody\r\n";
+  bad.rendering_failure = s.rendering_failure;
+  EXPECT_NE(AsRejected(Send(bad)), nullptr);
+}
+
 // The reputation machinery is told of each accepted message once, with every recipient
 // (Cc and Bcc included: the envelope) and which ones were simulator addresses.
 TEST_F(SendingServiceTest, ObserverHearsEachAcceptedMessageOnce) {

@@ -226,6 +226,29 @@ const std::vector<KeySpec>& Keys() {
        "make a suspect burst ..."},
       {"reputation.guard_burst_fraction", &Config::reputation_guard_burst_fraction, 0, 1,
        "... when they are at least this share of the recent sends to that destination."},
+      {"events.dispatch_enabled", &Config::events_dispatch_enabled, 0, 0,
+       "Deliver events.jsonl to configuration set event destinations (SNS-style topics, "
+       "webhooks, Kafka, metrics)."},
+      {"events.poll_ms", &Config::events_poll_ms, 10, 60000,
+       "How often the event log is checked for events to deliver."},
+      {"events.min_backoff_ms", &Config::events_min_backoff_ms, 10, 3600000,
+       "The first wait before a receiver that failed is tried again (doubling each time)."},
+      {"events.max_backoff_ms", &Config::events_max_backoff_ms, 10, 86400000,
+       "The longest wait between tries of a failing receiver."},
+      {"events.http_timeout_ms", &Config::events_http_timeout_ms, 100, 600000,
+       "Connect, read and write timeout of deliveries to HTTP(S) subscribers."},
+      {"events.verify_tls", &Config::events_verify_tls, 0, 0,
+       "Check HTTPS subscribers' certificates and host names."},
+      {"events.sns_signature_version", &Config::events_sns_signature_version, 1, 2,
+       "SignatureVersion of SNS-style messages: 1 (SHA1withRSA, SNS's default) or 2 "
+       "(SHA256withRSA)."},
+      {"events.kafka_brokers", &Config::events_kafka_brokers, 0, 0,
+       "Kafka bootstrap servers (host:port,...) for KinesisFirehoseDestination and "
+       "EventBridgeDestination; empty refuses those destinations."},
+      {"events.kafka_properties", &Config::events_kafka_properties, 0, 0,
+       "Extra librdkafka producer settings, each \"name=value\"."},
+      {"events.max_destinations", &Config::events_max_destinations, 1, 1000,
+       "Event destinations per configuration set (SES: 10)."},
   };
   return kKeys;
 }

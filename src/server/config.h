@@ -121,6 +121,18 @@ struct Config {
   int64_t reputation_guard_window_seconds = 600;
   int64_t reputation_guard_burst_recipients = 25;
   double reputation_guard_burst_fraction = 0.5;
+
+  // [events]
+  bool events_dispatch_enabled = true;
+  int64_t events_poll_ms = 200;
+  int64_t events_min_backoff_ms = 1000;
+  int64_t events_max_backoff_ms = 300000;
+  int64_t events_http_timeout_ms = 10000;
+  bool events_verify_tls = true;
+  int64_t events_sns_signature_version = 1;
+  std::string events_kafka_brokers;  // empty: no Kafka (Firehose/EventBridge refused)
+  std::vector<std::string> events_kafka_properties;  // "name=value" librdkafka settings
+  int64_t events_max_destinations = 10;
 };
 
 // "1m 5m 30s 2h" → seconds each; kInvalidArgument for anything else or an empty list.

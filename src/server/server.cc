@@ -20,11 +20,16 @@
 #include "base/strings.h"
 #include "delivery/engine.h"
 #include "dns/resolver.h"
+#include "events/event_metrics.h"
+#include "events/http_poster.h"
 #include "events/jsonl_event_log.h"
+#include "events/kafka_producer.h"
+#include "events/sns.h"
 #include "mail/mime_builder.h"
 #include "net/feedback_listener.h"
 #include "net/smtp_listener.h"
 #include "net/transport.h"
+#include "publishing/event_dispatcher.h"
 #include "sending/delivery_outcomes.h"
 #include "sending/egress_identity.h"
 #include "sending/feedback_service.h"
@@ -564,6 +569,7 @@ class ServerImpl final : public Server {
                      config_.production_max_send_rate};
     ac.max_recipients = static_cast<int>(config_.max_recipients);
     ac.max_message_bytes = static_cast<size_t>(config_.max_message_bytes);
+    RETURN_IF_ERROR(InitPublishing(&ac));
     api_ =
         std::make_unique<api::SesV2Api>(ac, *store_, *sending_, *credentials_, *verifier_, clock_);
     api::HttpListenerConfig hc;
@@ -722,6 +728,22 @@ class ServerImpl final : public Server {
     if (engine_) engine_->Start();
     reputation_->Start();
     RETURN_IF_ERROR(http_->Start());
+    if (config_.events_dispatch_enabled) {
+      publishing::DispatcherConfig dc;
+      dc.events_path = config_.data_dir + "/events.jsonl";
+      dc.region = config_.region;
+      dc.public_url =
+          config_.public_url.empty() ? "http://" + http_->BoundAddress() : config_.public_url;
+      while (!dc.public_url.empty() && dc.public_url.back() == '/') dc.public_url.pop_back();
+      dc.signature_version = static_cast<int>(config_.events_sns_signature_version);
+      dc.poll = std::chrono::milliseconds(config_.events_poll_ms);
+      dc.min_backoff = std::chrono::milliseconds(config_.events_min_backoff_ms);
+      dc.max_backoff = std::chrono::milliseconds(
+          std::max(config_.events_min_backoff_ms, config_.events_max_backoff_ms));
+      dispatcher_ = std::make_unique<publishing::EventDispatcher>(
+          dc, *store_, clock_, *http_poster_, *sns_signer_, kafka_.get(), metrics_.get());
+      dispatcher_->Start();
+    }
     if (smtp_) RETURN_IF_ERROR(smtp_->Start());
     if (feedback_) {
       RETURN_IF_ERROR(feedback_->Start());  // first what the last run left in the inbox
@@ -755,6 +777,7 @@ class ServerImpl final : public Server {
       LogInfo("feedback counters", {{"counters", feedback_->CountersJson().dump()}});
     }
     http_->Stop();
+    if (dispatcher_) dispatcher_->Stop();
     if (engine_) engine_->Stop();
     reputation_->Stop();  // a last tick saves the counts
     std::error_code ec;
@@ -765,6 +788,40 @@ class ServerImpl final : public Server {
   std::string SmtpAddress() const override { return smtp_ ? smtp_->BoundAddress() : ""; }
 
  private:
+  // Event publishing: the SNS signing key, the HTTP client of subscribers, Kafka when
+  // configured and the metrics; the API learns what it needs of them.
+  Status InitPublishing(api::ApiConfig* ac) {
+    ASSIGN_OR_RETURN(sns_signer_, events::SnsSigner::LoadOrCreate(config_.data_dir));
+    events::HttpPosterOptions ho;
+    ho.connect_timeout = ho.read_timeout = ho.write_timeout =
+        std::chrono::milliseconds(config_.events_http_timeout_ms);
+    ho.verify_tls = config_.events_verify_tls;
+    http_poster_ = events::NewHttpPoster(ho);
+    metrics_ = std::make_unique<events::EventMetrics>();
+    if (!config_.events_kafka_brokers.empty()) {
+      events::KafkaOptions ko;
+      ko.bootstrap_servers = config_.events_kafka_brokers;
+      for (const std::string& p : config_.events_kafka_properties) {
+        const size_t eq = p.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          return InvalidArgumentError("events.kafka_properties: not name=value: " + p);
+        }
+        ko.properties.emplace_back(p.substr(0, eq), p.substr(eq + 1));
+      }
+      ASSIGN_OR_RETURN(kafka_, events::KafkaProducer::Create(ko));
+    }
+    ac->kafka_enabled = kafka_ != nullptr;
+    ac->max_event_destinations = static_cast<int>(config_.events_max_destinations);
+    ac->sns_cert_pem = sns_signer_->CertPem();
+    const std::string path = config_.data_dir + "/events.jsonl";
+    ac->event_log_end = [path]() -> uint64_t {
+      struct stat st;
+      return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+    };
+    ac->metrics_text = [this] { return metrics_->Serialize(); };
+    return Status::Ok();
+  }
+
   // A reputation notice: a ReputationNotice line in the event log (herald's own event type)
   // and a mail to the account's contact address when it has one.
   void PublishNotice(const store::Account& account, const reputation::Notice& notice, int64_t id) {
@@ -806,6 +863,11 @@ class ServerImpl final : public Server {
   std::unique_ptr<delivery::DeliveryEngine> engine_;
   std::unique_ptr<AdminRouter> admin_;
   std::unique_ptr<IdentityVerifierImpl> verifier_;
+  std::unique_ptr<events::SnsSigner> sns_signer_;
+  events::HttpPosterPtr http_poster_;
+  std::unique_ptr<events::KafkaProducer> kafka_;
+  std::unique_ptr<events::EventMetrics> metrics_;
+  std::unique_ptr<publishing::EventDispatcher> dispatcher_;
   std::unique_ptr<api::SesV2Api> api_;
   std::unique_ptr<api::HttpListener> http_;
   std::unique_ptr<net::SmtpListener> smtp_;

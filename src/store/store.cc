@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <initializer_list>
 #include <string_view>
 #include <utility>
@@ -325,6 +326,12 @@ int64_t SendBucketMinute(SysTime t) {
   int64_t minute = ms / 60000;
   if (ms % 60000 < 0) --minute;  // floor for times before the epoch
   return minute;
+}
+
+std::string AccountNumber(int64_t account_id) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%012lld", static_cast<long long>(100000000000LL + account_id));
+  return buf;
 }
 
 }  // namespace herald::store

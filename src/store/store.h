@@ -37,6 +37,7 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "store/publishing_store.h"
 #include "store/reputation_store.h"
 
 namespace herald::store {
@@ -204,7 +205,7 @@ struct GlobalListingPolicy {
 
 // Everything herald keeps, including what the reputation machinery keeps (its own
 // interface, reputation_store.h, so that code needing only that can take only that).
-class Store : public ReputationStore {
+class Store : public ReputationStore, public PublishingStore {
  public:
   ~Store() override = default;
 
@@ -386,6 +387,10 @@ GlobalSuppression NextGlobalListing(const GlobalSuppression* previous, const Glo
 // "example.com"). nullopt when there is none; errors other than kNotFound are returned.
 StatusOr<std::optional<Identity>> FindDomainIdentity(Store& store, int64_t account_id,
                                                      const std::string& domain);
+
+// The SES-style 12-digit account number of an account id (sendingAccountId, the account
+// part of ARNs).
+std::string AccountNumber(int64_t account_id);
 
 // The per-minute bucket a send at `t` is counted in (floor of Unix minutes).
 int64_t SendBucketMinute(SysTime t);

@@ -24,16 +24,23 @@
 #include <vector>
 
 #include "store/store.h"
+#include "tests/fakes/mem_publishing_store.h"
 #include "tests/fakes/mem_reputation_store.h"
 
 namespace herald::store {
 
 class MemStore final : public Store {
  public:
-  MemStore() = default;
+  MemStore() {
+    pub_.account_exists = [this](int64_t id) { return Exists(id); };
+    pub_.set_exists = [this](int64_t id, const std::string& set) {
+      return GetConfigurationSet(id, set).status();
+    };
+  }
 
   void FailAllForTest(Status status) {
     rep_.FailAllForTest(status);
+    pub_.FailAllForTest(status);
     std::lock_guard<std::mutex> lock(mu_);
     fail_ = std::move(status);
   }
@@ -336,6 +343,7 @@ class MemStore final : public Store {
     if (config_sets_.erase(std::make_pair(account_id, name)) == 0) {
       return NotFoundError("store: no such configuration set");
     }
+    pub_.DropSet(account_id, name);  // lock order: mu_, then pub_'s own
     return Status::Ok();
   }
 
@@ -582,6 +590,68 @@ class MemStore final : public Store {
     return rep_.ListGuardCases();
   }
 
+  // PublishingStore: kept by a MemPublishingStore that asks this store about accounts and
+  // configuration sets.
+  Status CreateTemplate(const EmailTemplate& t) override { return pub_.CreateTemplate(t); }
+  StatusOr<EmailTemplate> GetTemplate(int64_t a, const std::string& n) override {
+    return pub_.GetTemplate(a, n);
+  }
+  Status UpdateTemplate(const EmailTemplate& t) override { return pub_.UpdateTemplate(t); }
+  Status DeleteTemplate(int64_t a, const std::string& n) override {
+    return pub_.DeleteTemplate(a, n);
+  }
+  StatusOr<std::vector<EmailTemplate>> ListTemplates(int64_t a, const std::string& after,
+                                                     int limit) override {
+    return pub_.ListTemplates(a, after, limit);
+  }
+  StatusOr<int64_t> CreateEventDestination(const EventDestinationRow& d,
+                                           uint64_t start_offset) override {
+    return pub_.CreateEventDestination(d, start_offset);
+  }
+  Status UpdateEventDestination(const EventDestinationRow& d) override {
+    return pub_.UpdateEventDestination(d);
+  }
+  Status DeleteEventDestination(int64_t a, const std::string& set,
+                                const std::string& name) override {
+    return pub_.DeleteEventDestination(a, set, name);
+  }
+  StatusOr<std::vector<EventDestinationRow>> ListEventDestinations(
+      int64_t a, const std::string& set) override {
+    return pub_.ListEventDestinations(a, set);
+  }
+  StatusOr<std::vector<EventDestinationRow>> ListAllEventDestinations() override {
+    return pub_.ListAllEventDestinations();
+  }
+  StatusOr<uint64_t> GetCursor(int64_t d, const std::string& target, uint64_t fallback) override {
+    return pub_.GetCursor(d, target, fallback);
+  }
+  Status SetCursor(int64_t d, const std::string& target, uint64_t offset) override {
+    return pub_.SetCursor(d, target, offset);
+  }
+  StatusOr<int64_t> CreateTopic(const Topic& t) override { return pub_.CreateTopic(t); }
+  StatusOr<Topic> GetTopic(int64_t a, const std::string& n) override { return pub_.GetTopic(a, n); }
+  StatusOr<std::vector<Topic>> ListTopics(int64_t a) override { return pub_.ListTopics(a); }
+  Status DeleteTopic(int64_t a, const std::string& n) override { return pub_.DeleteTopic(a, n); }
+  StatusOr<int64_t> CreateSubscription(const TopicSubscription& s) override {
+    return pub_.CreateSubscription(s);
+  }
+  StatusOr<TopicSubscription> GetSubscription(int64_t id) override {
+    return pub_.GetSubscription(id);
+  }
+  StatusOr<TopicSubscription> FindSubscriptionByToken(const std::string& token) override {
+    return pub_.FindSubscriptionByToken(token);
+  }
+  Status ConfirmSubscription(int64_t id, uint64_t start_offset) override {
+    return pub_.ConfirmSubscription(id, start_offset);
+  }
+  Status DeleteSubscription(int64_t id) override { return pub_.DeleteSubscription(id); }
+  StatusOr<std::vector<TopicSubscription>> ListSubscriptions(int64_t topic_id) override {
+    return pub_.ListSubscriptions(topic_id);
+  }
+  StatusOr<std::vector<std::pair<Topic, TopicSubscription>>> ListPendingSubscriptions() override {
+    return pub_.ListPendingSubscriptions();
+  }
+
  private:
   static SysTime Ms(SysTime t) { return FromUnixMillis(UnixMillis(t)); }
 
@@ -626,6 +696,7 @@ class MemStore final : public Store {
   std::map<std::pair<int64_t, std::string>, SuppressedDestination> suppressed_;
   std::map<std::string, GlobalSuppression> global_;  // SuppressionKey -> record
   MemReputationStore rep_;
+  MemPublishingStore pub_;
 };
 
 }  // namespace herald::store

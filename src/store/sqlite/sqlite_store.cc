@@ -1,4 +1,5 @@
 #include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/sqlite_stmt.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -19,7 +20,7 @@ namespace {
 
 // Forward migrations: kMigrations[i] takes the schema from version i to i + 1. Append new
 // entries; never edit a released one.
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     // 0 -> 1: the initial schema. Times are Unix milliseconds; enums are stored by their
     // SES/IAM names so that the file stays readable with the sqlite3 shell.
     R"sql(
@@ -171,6 +172,60 @@ CREATE TABLE guard_cases (
   json TEXT NOT NULL
 ) STRICT;
 )sql",
+    // 5 -> 6: event publishing and templates. E-mail templates per account; event
+    // destinations per configuration set (settings as the API's JSON), each with cursors into
+    // events.jsonl per delivery target; SNS-style topics and their HTTP(S) subscriptions.
+    R"sql(
+CREATE TABLE email_templates (
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  name TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  text TEXT NOT NULL,
+  html TEXT NOT NULL,
+  tags_json TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (account_id, name)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE event_destinations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL,
+  configuration_set TEXT NOT NULL,
+  name TEXT NOT NULL,
+  enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+  matching_types TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  spec_json TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  UNIQUE (account_id, configuration_set, name),
+  FOREIGN KEY (account_id, configuration_set)
+    REFERENCES configuration_sets(account_id, name) ON DELETE CASCADE
+) STRICT;
+CREATE TABLE event_cursors (
+  destination_id INTEGER NOT NULL REFERENCES event_destinations(id) ON DELETE CASCADE,
+  target TEXT NOT NULL,
+  byte_offset INTEGER NOT NULL,
+  PRIMARY KEY (destination_id, target)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE topics (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  name TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  UNIQUE (account_id, name)
+) STRICT;
+CREATE TABLE topic_subscriptions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  topic_id INTEGER NOT NULL REFERENCES topics(id) ON DELETE CASCADE,
+  endpoint TEXT NOT NULL,
+  token TEXT NOT NULL UNIQUE,
+  confirmed INTEGER NOT NULL CHECK (confirmed IN (0, 1)),
+  raw INTEGER NOT NULL CHECK (raw IN (0, 1)),
+  start_offset INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL
+) STRICT;
+)sql",
 };
 
 // Prune an account's old send buckets at most once an hour (of send time).
@@ -179,13 +234,6 @@ constexpr int64_t kPruneEveryMinutes = 60;
 constexpr const char* kAccountColumns =
     "id, name, production, sending_enabled, enforcement_status, contact_email, created_ms, "
     "suppressed_reasons, suppression_validation_json, enforcement_state";
-
-std::string ColumnText(sqlite3_stmt* s, int i) {
-  const unsigned char* p = sqlite3_column_text(s, i);
-  int n = sqlite3_column_bytes(s, i);
-  if (p == nullptr || n <= 0) return std::string();
-  return std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
-}
 
 StatusOr<Account> ReadAccount(sqlite3_stmt* s) {
   Account a;
@@ -378,39 +426,6 @@ Status PrepareFile(const std::string& path) {
 
 // A cached prepared statement in use: binds parameters, steps, and on destruction resets
 // it (ending any read transaction it holds) and clears its bindings.
-class SqliteStore::Stmt {
- public:
-  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
-  ~Stmt() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  Stmt& Bind(int i, int64_t v) {
-    Check(sqlite3_bind_int64(s_, i, v));
-    return *this;
-  }
-  Stmt& Bind(int i, const std::string& v) {
-    Check(sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
-    return *this;
-  }
-  Stmt& Bind(int i, const char* v) {
-    Check(sqlite3_bind_text(s_, i, v, -1, SQLITE_TRANSIENT));
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE or an (extended) error code.
-  int Step() { return bind_rc_ != SQLITE_OK ? bind_rc_ : sqlite3_step(s_); }
-  sqlite3_stmt* get() const { return s_; }
-
- private:
-  void Check(int rc) {
-    if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
-  }
-  sqlite3_stmt* s_;
-  int bind_rc_ = SQLITE_OK;
-};
 
 int SqliteStore::SchemaVersion() { return static_cast<int>(kMigrations.size()); }
 

@@ -131,6 +131,36 @@ class SqliteStore final : public Store {
   Status DeleteGuardCase(uint64_t id) override;
   StatusOr<std::vector<std::pair<uint64_t, std::string>>> ListGuardCases() override;
 
+  // PublishingStore (sqlite_publishing.cc).
+  Status CreateTemplate(const EmailTemplate& t) override;
+  StatusOr<EmailTemplate> GetTemplate(int64_t account_id, const std::string& name) override;
+  Status UpdateTemplate(const EmailTemplate& t) override;
+  Status DeleteTemplate(int64_t account_id, const std::string& name) override;
+  StatusOr<std::vector<EmailTemplate>> ListTemplates(int64_t account_id, const std::string& after,
+                                                     int limit) override;
+  StatusOr<int64_t> CreateEventDestination(const EventDestinationRow& d,
+                                           uint64_t start_offset) override;
+  Status UpdateEventDestination(const EventDestinationRow& d) override;
+  Status DeleteEventDestination(int64_t account_id, const std::string& set,
+                                const std::string& name) override;
+  StatusOr<std::vector<EventDestinationRow>> ListEventDestinations(int64_t account_id,
+                                                                   const std::string& set) override;
+  StatusOr<std::vector<EventDestinationRow>> ListAllEventDestinations() override;
+  StatusOr<uint64_t> GetCursor(int64_t destination_id, const std::string& target,
+                               uint64_t fallback) override;
+  Status SetCursor(int64_t destination_id, const std::string& target, uint64_t offset) override;
+  StatusOr<int64_t> CreateTopic(const Topic& t) override;
+  StatusOr<Topic> GetTopic(int64_t account_id, const std::string& name) override;
+  StatusOr<std::vector<Topic>> ListTopics(int64_t account_id) override;
+  Status DeleteTopic(int64_t account_id, const std::string& name) override;
+  StatusOr<int64_t> CreateSubscription(const TopicSubscription& s) override;
+  StatusOr<TopicSubscription> GetSubscription(int64_t id) override;
+  StatusOr<TopicSubscription> FindSubscriptionByToken(const std::string& token) override;
+  Status ConfirmSubscription(int64_t id, uint64_t start_offset) override;
+  Status DeleteSubscription(int64_t id) override;
+  StatusOr<std::vector<TopicSubscription>> ListSubscriptions(int64_t topic_id) override;
+  StatusOr<std::vector<std::pair<Topic, TopicSubscription>>> ListPendingSubscriptions() override;
+
  private:
   class Stmt;
   explicit SqliteStore(sqlite3* db);

@@ -69,8 +69,15 @@ std::unique_ptr<SqliteStore> MustOpen(const std::string& path) {
   return s.ok() ? std::move(s).value() : nullptr;
 }
 
-// Undoes migration 4 -> 5 (reputation), to make a file look like an older binary's.
+// Undoes migration 5 -> 6 (event publishing and templates).
+#define HERALD_DROP_VERSION6                                                      \
+  "DROP TABLE topic_subscriptions; DROP TABLE topics; DROP TABLE event_cursors; " \
+  "DROP TABLE event_destinations; DROP TABLE email_templates; "
+
+// Undoes migrations 4 -> 5 (reputation) and 5 -> 6, to make a file look like an older
+// binary's.
 #define HERALD_DROP_VERSION5                                            \
+  HERALD_DROP_VERSION6                                                  \
   "DROP TABLE rep_buckets; DROP TABLE reputation; DROP TABLE notices; " \
   "DROP TABLE review_cases; DROP TABLE guard_cases; "                   \
   "ALTER TABLE accounts DROP COLUMN enforcement_state; "
@@ -81,6 +88,43 @@ constexpr const char* kDropVersion4 = HERALD_DROP_VERSION5
     "DROP TABLE suppressed_destinations; DROP TABLE global_suppressions; "
     "ALTER TABLE accounts DROP COLUMN suppressed_reasons; "
     "ALTER TABLE accounts DROP COLUMN suppression_validation_json; ";
+
+// A file of schema version 5 (before event publishing) gains the template, destination and
+// topic tables and keeps its configuration sets.
+TEST(SqliteStoreTest, Version5FileIsMigrated) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  FakeClock clock;
+  int64_t account_id = 0;
+  {
+    auto store = MustOpen(path);
+    ASSERT_NE(store, nullptr);
+    auto a = store->CreateAccount("acme", clock.Now());
+    ASSERT_TRUE(a.ok());
+    account_id = a->id;
+    ConfigurationSet set;
+    set.account_id = account_id;
+    set.name = "kept";
+    set.created = clock.Now();
+    ASSERT_TRUE(store->CreateConfigurationSet(set).ok());
+  }
+  RawExec(path, std::string(HERALD_DROP_VERSION6) + "UPDATE schema_version SET version = 5");
+  EXPECT_EQ(RawQueryText(path, "SELECT count(*) FROM sqlite_master WHERE name = 'topics'"), "0");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQueryText(path, "SELECT version FROM schema_version"),
+            std::to_string(SqliteStore::SchemaVersion()));
+  EventDestinationRow d;
+  d.account_id = account_id;
+  d.configuration_set = "kept";
+  d.name = "hook";
+  d.kind = "webhook";
+  EXPECT_TRUE(store->CreateEventDestination(d, 0).ok());
+  EmailTemplate t;
+  t.account_id = account_id;
+  t.name = "welcome";
+  EXPECT_TRUE(store->CreateTemplate(t).ok());
+}
 
 // A file of schema version 4 (before reputation) gains the reputation tables; its accounts
 // read as healthy and keep their enforcement status.
