@@ -81,8 +81,7 @@ def main():
     threading.Thread(target=srv.serve_forever, daemon=True).start()
 
     h = harness.Herald(extra_config=(
-        "\n[sending]\nproduction_max_send_rate = 100000\n"
-        "[delivery]\nenabled = false\n"
+        "\n[delivery]\nenabled = false\n"
         "[events]\npoll_ms = 20\nmin_backoff_ms = 50\nmax_backoff_ms = 100\n"))
     try:
         h.start()

@@ -7,8 +7,8 @@
 // max_body_bytes are refused by the transport with 413 before the handler runs; a client
 // that stalls longer than read_timeout_seconds is dropped. Stop() stops accepting, lets
 // requests already being handled finish and their responses go out, then returns; idle
-// keep-alive connections are closed within keep_alive_timeout_seconds. This is the only
-// file of herald that includes httplib.h.
+// keep-alive connections are closed within keep_alive_timeout_seconds. httplib.h is
+// included only here and in events/http_poster.cc (the client side).
 // Thread-safety: Start() and Stop() from one controlling thread; BoundAddress() from any.
 // Trust: the network is hostile; this layer bounds sizes and time, the handler validates.
 #pragma once

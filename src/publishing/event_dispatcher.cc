@@ -148,6 +148,8 @@ void EventDispatcher::Start() {
       StatusOr<size_t> n = RunOnce();
       if (!n.ok()) LogWarn("event dispatch pass failed", {{"error", n.status().ToString()}});
       lock.lock();
+      // A pass that delivered may have stopped at its batch limit: go on at once.
+      if (n.ok() && *n > 0) continue;
       run_cv_.wait_for(lock, config_.poll, [this] { return stopping_; });
     }
   });

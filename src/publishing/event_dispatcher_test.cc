@@ -304,8 +304,8 @@ TEST_F(DispatcherTest, FirehoseAndEventBridgeGoToTheirKafkaTopics) {
           .dump());
   add("eb", "eventbridge",
       json{{"EventBusArn", "arn:aws:events:us-east-1:" + acct + ":event-bus/ses-bus"}}.dump());
-  auto d = std::make_unique<EventDispatcher>(config_, store_, clock_, http_, *signer_, &kafka,
-                                             nullptr);
+  auto d =
+      std::make_unique<EventDispatcher>(config_, store_, clock_, http_, *signer_, &kafka, nullptr);
   Append("Send", "news", account_);
   const std::string id = Append("Delivery", "news", account_);
   kafka.fail = UnavailableError("all brokers down");
@@ -315,8 +315,8 @@ TEST_F(DispatcherTest, FirehoseAndEventBridgeGoToTheirKafkaTopics) {
   clock_.Advance(std::chrono::milliseconds(1000));
   ASSERT_EQ(*d->RunOnce(), 2u);
   std::sort(kafka.produced.begin(), kafka.produced.end());
-  EXPECT_EQ(kafka.produced, (std::vector<std::pair<std::string, std::string>>{
-                                {"ses-bus", id}, {"ses-fh", id}}));
+  EXPECT_EQ(kafka.produced,
+            (std::vector<std::pair<std::string, std::string>>{{"ses-bus", id}, {"ses-fh", id}}));
   ASSERT_EQ(*d->RunOnce(), 0u);
 }
 

@@ -464,6 +464,40 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   info.tags.emplace_back("ses:caller-identity", sub.principal.account_name);
   nlohmann::json mail_obj = BuildMailObject(info, final_header);
 
+  // Viruses: the message is accepted and not sent; the Reject event is its outcome.
+  bool rejected_content = false;
+  if (scanner_ != nullptr && !sub.rendering_failure) {
+    StatusOr<mail::ScanVerdict> verdict = scanner_->Scan(sub.message);
+    if (verdict.ok()) {
+      rejected_content = verdict->infected;
+      if (verdict->infected) {
+        LogInfo("message rejected: virus",
+                {{"message_id", message_id}, {"signature", verdict->signature}});
+      }
+    } else if (verdict.status().code() == StatusCode::kResourceExhausted) {
+      rejected_content = true;  // cannot be scanned completely: treated as bad content
+      LogInfo("message rejected: not scannable",
+              {{"message_id", message_id}, {"error", verdict.status().ToString()}});
+    } else if (!scan_fail_open_) {
+      LogError("virus scanner unavailable", {{"error", verdict.status().ToString()}});
+      ReleaseQuota(account->id, n_quota);
+      return Reject(RejectKind::kTemporary, "Temporary service failure");
+    } else {
+      LogWarn("virus scanner unavailable; accepted unscanned",
+              {{"message_id", message_id}, {"error", verdict.status().ToString()}});
+    }
+  }
+  if (rejected_content) {
+    Status es = events_.Publish(
+        EventLine("Reject", mail_obj, "reject", nlohmann::json{{"reason", "Bad content"}}));
+    if (!es.ok()) {
+      LogError("event log write failed", {{"error", es.ToString()}});
+      ReleaseQuota(account->id, n_quota);
+      return Reject(RejectKind::kTemporary, "Temporary service failure");
+    }
+    return Accepted{message_id};
+  }
+
   if (sub.rendering_failure) {
     // Nothing to deliver: the event is the whole outcome, durable before the reply.
     nlohmann::json failure = {{"templateName", sub.rendering_failure->template_name},

@@ -36,6 +36,7 @@
 
 #include "base/clock.h"
 #include "events/event_sink.h"
+#include "mail/virus_scan.h"
 #include "sending/outcome_observer.h"
 #include "sending/sending_service.h"
 #include "sending/simulator.h"
@@ -105,6 +106,16 @@ class SendingServiceImpl final : public SendingService {
   // durable and before the reply; it must not block. Recover() does not tell it again.
   void SetOutcomeObserver(OutcomeObserver* observer) { observer_ = observer; }
 
+  // Set once, before Submit(): every message is scanned before it is stored. An infected
+  // one (or one too intricate to scan completely) is accepted and not sent: a Reject event
+  // {"reason": "Bad content"} is published instead, as SES does. When the scanner is
+  // unavailable the message is accepted unscanned with `fail_open`, else refused with a
+  // temporary failure. nullptr: no scanning.
+  void SetVirusScanner(mail::VirusScanner* scanner, bool fail_open) {
+    scanner_ = scanner;
+    scan_fail_open_ = fail_open;
+  }
+
   // Replays unfinished simulator recipients and hands the other unfinished recipients to
   // the delivery hook; returns the number of messages queued for delivery.
   StatusOr<int64_t> Recover();
@@ -145,6 +156,8 @@ class SendingServiceImpl final : public SendingService {
   const SendingConfig config_;
   DeliveryHook delivery_hook_;
   OutcomeObserver* observer_ = nullptr;
+  mail::VirusScanner* scanner_ = nullptr;
+  bool scan_fail_open_ = false;
   Clock& clock_;
   store::Store& store_;
   spool::Spool& spool_;

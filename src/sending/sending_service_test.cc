@@ -226,6 +226,29 @@ TEST_F(SendingServiceTest, RenderingFailureIsAnEventNotADelivery) {
   EXPECT_NE(AsRejected(Send(bad)), nullptr);
 }
 
+// A message carrying the EICAR test file: accepted, not stored for delivery, one Reject
+// event with SES's only reason; a clean one is untouched by the scanner.
+TEST_F(SendingServiceTest, VirusIsARejectEventNotADelivery) {
+  ASSERT_TRUE(store_.SetProduction(account_.id, true).ok());
+  mail::EicarScanner scanner;
+  service_->SetVirusScanner(&scanner, false);
+  const std::string eicar =
+      std::string("X5O!P%@AP[4\\PZX54(P^)7CC)7}$") + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+  Submission s = Make({"user@example.org"});
+  s.message =
+      "From: sender@example.com\r\nTo: user@example.org\r\nSubject: hi\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: text/plain\r\n\r\n" +
+      eicar + "\r\n";
+  auto r = Send(s);
+  ASSERT_NE(AsAccepted(r), nullptr);
+  EXPECT_TRUE(spool_.Recover()->empty());
+  ASSERT_EQ(Types(), (std::vector<std::string>{"Reject"}));
+  EXPECT_EQ(sink_.events_[0]["reject"]["reason"], "Bad content");
+  auto clean = Send(Make({"user@example.org"}));
+  ASSERT_NE(AsAccepted(clean), nullptr);
+  EXPECT_EQ(spool_.Recover()->size(), 1u);
+}
+
 // The reputation machinery is told of each accepted message once, with every recipient
 // (Cc and Bcc included: the envelope) and which ones were simulator addresses.
 TEST_F(SendingServiceTest, ObserverHearsEachAcceptedMessageOnce) {

@@ -82,6 +82,17 @@ const std::vector<KeySpec>& Keys() {
        "Recipients (To+Cc+Bcc) per message; SES allows 50."},
       {"sending.max_message_bytes", &Config::max_message_bytes, 1024, 40.0 * 1024 * 1024,
        "Largest message accepted, after encoding (SES: 40 MB)."},
+      {"sending.virus_scan_enabled", &Config::virus_scan_enabled, 0, 0,
+       "Scan every submitted message; an infected one is accepted, not sent, and published "
+       "as a Reject event (SES's behaviour)."},
+      {"sending.clamd_address", &Config::clamd_address, 0, 0,
+       "clamd to scan with (a unix socket path, or host:port; INSTREAM). Empty: herald "
+       "recognises only the EICAR test file."},
+      {"sending.clamd_timeout_ms", &Config::clamd_timeout_ms, 100, 600000,
+       "Connect and read timeout of a clamd scan."},
+      {"sending.virus_scan_fail_open", &Config::virus_scan_fail_open, 0, 0,
+       "When clamd cannot be reached, accept messages unscanned (true) or refuse them with a "
+       "temporary failure (false)."},
       {"spool.segment_bytes", &Config::spool_segment_bytes, 1024 * 1024, 4.0 * 1024 * 1024 * 1024,
        "Size at which the spool starts a new segment file."},
       {"dns.server", &Config::dns_server, 0, 0,

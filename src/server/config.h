@@ -51,6 +51,10 @@ struct Config {
   double production_max_send_rate = 14;
   int64_t max_recipients = 50;
   int64_t max_message_bytes = 40 * 1024 * 1024;
+  bool virus_scan_enabled = true;
+  std::string clamd_address;  // "/path/to/clamd.ctl" or "host:port"; empty: EICAR only
+  int64_t clamd_timeout_ms = 30000;
+  bool virus_scan_fail_open = false;
 
   // [spool]
   int64_t spool_segment_bytes = 64 * 1024 * 1024;

@@ -511,6 +511,17 @@ class ServerImpl final : public Server {
     sc.global_suppression_enabled = config_.suppression_global_enabled;
     sending_ = std::make_unique<sending::SendingServiceImpl>(sc, clock_, *store_, *spool_,
                                                              *sending_events);
+    if (config_.virus_scan_enabled) {
+      if (config_.clamd_address.empty()) {
+        scanner_ = std::make_unique<mail::EicarScanner>();
+      } else {
+        mail::ClamdOptions co;
+        co.address = config_.clamd_address;
+        co.connect_timeout = co.read_timeout = std::chrono::milliseconds(config_.clamd_timeout_ms);
+        ASSIGN_OR_RETURN(scanner_, mail::ClamdScanner::Create(co));
+      }
+      sending_->SetVirusScanner(scanner_.get(), config_.virus_scan_fail_open);
+    }
     // The account and global suppression lists learn of hard bounces and complaints.
     sending::SuppressionConfig supc;
     supc.global_enabled = config_.suppression_global_enabled;
@@ -852,7 +863,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<sending::SuppressionRecorder> suppression_;    // outlives observers_' use
   std::unique_ptr<sending::ReputationService> reputation_;       // the same
   sending::DeliveryHook own_mail_hook_;                          // notices' delivery
-  sending::ObserverList observers_;  // filled before the first message is accepted
+  sending::ObserverList observers_;              // filled before the first message is accepted
+  std::unique_ptr<mail::VirusScanner> scanner_;  // outlives sending_'s use
   std::unique_ptr<sending::SendingServiceImpl> sending_;
   std::unique_ptr<sending::StoreCredentialLookup> credentials_;
   std::unique_ptr<dns::Resolver> resolver_;

@@ -274,6 +274,46 @@ class Events(harness.HeraldCase):
         harness.wait_until(lambda: want_ids <= set(self.event_ids("/crash")), 30,
                            "every pending event after the restart")
 
+    def test_virus_is_a_reject_event(self):
+        # The EICAR test file (eicar.org), as an attachment through the API and as the body
+        # through SMTP: both accepted, neither delivered, each one Reject event that the
+        # destination matching REJECT receives.
+        eicar = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+        arn = self.topic("virus-topic")
+        self.subscribe_webhook("virus-topic", "/virus")
+        self.destination("virus-set", "to-virus", arn, ["REJECT", "SEND"])
+        raw = ("From: %s\r\nTo: %s\r\nSubject: attached\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n"
+               "Content-Type: text/plain\r\n\r\nsee attachment\r\n--b1\r\n"
+               "Content-Type: application/octet-stream\r\n"
+               "Content-Disposition: attachment; filename=eicar.com\r\n"
+               "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--b1--\r\n"
+               % (SENDER, SUCCESS, base64.b64encode(eicar.encode()).decode()))
+        mid = self.c.send_email(ConfigurationSetName="virus-set",
+                                Content={"Raw": {"Data": raw.encode()}})["MessageId"]
+        with harness.RawSmtp(*self.herald.smtp_addr) as smtp:
+            smtp.login(self.creds)
+            reply = smtp.send_mail(SENDER, [SUCCESS], (
+                "From: %s\r\nTo: %s\r\nSubject: body\r\nX-SES-CONFIGURATION-SET: virus-set\r\n"
+                "\r\n%s\r\n" % (SENDER, SUCCESS, eicar)))
+        self.assertTrue(reply.startswith("250"), reply)
+        smtp_mid = harness.smtp_message_id(reply)
+        for m in (mid, smtp_mid):
+            evs = harness.wait_until(lambda: self.herald.events_for(m), 20, "reject event")
+            time.sleep(0.2)
+            evs = self.herald.events_for(m)
+            self.assertEqual([e["eventType"] for e in evs], ["Reject"])
+            self.assertEqual(evs[0]["reject"], {"reason": "Bad content"})
+        harness.wait_until(
+            lambda: len([r for r in self.rx.posts("/virus")
+                         if json.loads(r["body"])["eventType"] == "Reject"]) == 2,
+            20, "two Reject events at the webhook")
+        # A clean message through the same set is sent as usual.
+        clean = self.send(SUCCESS, "virus-set")
+        harness.wait_until(
+            lambda: "Delivery" in [e["eventType"] for e in self.herald.events_for(clean)], 20,
+            "clean message delivered")
+
     def test_destination_api(self):
         c = self.c
         arn = self.topic("api-topic")
