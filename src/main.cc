@@ -365,6 +365,30 @@ int EventsTail(const CommonFlags& f, int n, bool follow) {
   }
 }
 
+// `herald engagement ACCOUNT`: unique opens and clicks recorded in the last `hours`.
+int Engagement(const CommonFlags& f, const std::string& account, const std::string& set,
+               int hours) {
+  auto config = LoadConfig(f);
+  if (!config.ok()) return Fail(config.status().message());
+  auto st_or = server::OpenStore(*config);
+  if (!st_or.ok()) return Fail(st_or.status().message());
+  store::Store& st = **st_or;
+  auto acc = st.GetAccountByName(account);
+  if (!acc.ok()) return Fail(account + ": " + acc.status().message());
+  const SysTime until = SystemClock().Now() + std::chrono::seconds(1);
+  const SysTime since = until - std::chrono::hours(hours);
+  nlohmann::json out = {{"account", account}, {"hours", hours}};
+  if (!set.empty()) out["configuration_set"] = set;
+  for (auto [key, kind] : {std::pair{"unique_opens", store::EngagementRow::kOpen},
+                           std::pair{"unique_clicks", store::EngagementRow::kClick}}) {
+    auto n = st.CountEngagement(acc->id, set, kind, since, until);
+    if (!n.ok()) return Fail(n.status().message());
+    out[key] = *n;
+  }
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
 int SpoolList(const CommonFlags& f, bool json) {
   auto config = LoadConfig(f);
   if (!config.ok()) return Fail(config.status().message());
@@ -934,6 +958,17 @@ int Main(int argc, char** argv) {
     sub->add_flag("--json", json, "print JSON");
   }
 
+  // engagement
+  auto* engagement = app.add_subcommand(
+      "engagement", "unique opens and clicks of an account's tracked mail (JSON)");
+  std::string eng_account, eng_set;
+  int eng_hours = 24;
+  engagement->add_option("ACCOUNT", eng_account)->required();
+  engagement->add_option("--configuration-set", eng_set, "only this configuration set");
+  engagement->add_option("--hours", eng_hours, "the last this many hours (default 24)")
+      ->check(CLI::Range(1, 24 * 366));
+  AddCommon(engagement, &f);
+
   // events tail
   auto* events = app.add_subcommand("events", "read the event log");
   events->require_subcommand(1);
@@ -1041,6 +1076,7 @@ int Main(int argc, char** argv) {
   if (classify->parsed()) return Classify(classify_files);
   if (std::optional<int> rc = RunSuppression(f, suppression)) return *rc;
   if (etail->parsed()) return EventsTail(f, n, follow);
+  if (engagement->parsed()) return Engagement(f, eng_account, eng_set, eng_hours);
   if (slist->parsed()) return SpoolList(f, json);
   if (review->parsed()) {
     ReviewArgs a{raccount, rreason, rcause, rchanges, rprevention, reffective, rforce, rjson};

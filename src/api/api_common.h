@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "api/http_handler.h"
+
 namespace herald::api {
 
 struct ApiError {
@@ -45,5 +47,11 @@ std::string NewRequestId();
 
 // Cuts hostile text echoed in error messages to at most `max` bytes (adds "...").
 std::string Truncated(std::string_view text, size_t max = 256);
+
+// Escapes &, <, >, " and ' for HTML text and attribute values.
+std::string HtmlEscape(std::string_view s);
+
+// A small UTF-8 HTML page (no caching) with a heading and one paragraph, both escaped.
+HttpResponse HtmlPage(int status, std::string_view title, std::string_view text);
 
 }  // namespace herald::api

@@ -10,6 +10,7 @@
 #include "mail/message.h"
 #include "mail/mime_builder.h"
 #include "mail/template.h"
+#include "store/audience_store.h"
 
 namespace herald::api {
 namespace {
@@ -533,13 +534,20 @@ std::optional<ApiError> ParseSendEmailRequest(std::string_view body, const SendE
           "are required.");
     }
   }
+  std::optional<sending::Submission::ListManagement> list_management;
   if (const json* lmo = r.Object(j, "ListManagementOptions", "ListManagementOptions", false)) {
-    std::string list_name;
+    sending::Submission::ListManagement lm;
     if (r.String(*lmo, "ContactListName", "ListManagementOptions.ContactListName", true,
-                 &list_name)) {
-      // Contact lists are not implemented yet: no list exists.
-      return NotFound("List with name " + Truncated(list_name) + " does not exist.");
+                 &lm.contact_list) &&
+        !store::IsContactListName(lm.contact_list)) {
+      // No list can have such a name: SES answers as for any list that does not exist.
+      return NotFound("List with name " + Truncated(lm.contact_list) + " does not exist.");
     }
+    if (r.String(*lmo, "TopicName", "ListManagementOptions.TopicName", false, &lm.topic) &&
+        (lm.topic.empty() || lm.topic.size() > 64 || !IsTagText(lm.topic))) {
+      return NotFound("Topic " + Truncated(lm.topic) + " does not exist.");
+    }
+    list_management = std::move(lm);
   }
   if (r.failed()) {
     return r.error;
@@ -685,6 +693,7 @@ std::optional<ApiError> ParseSendEmailRequest(std::string_view body, const SendE
   out->configuration_set = std::move(config_set);
   out->tags = std::move(tags);
   out->simple_content = raw == nullptr;
+  out->list_management = std::move(list_management);
   return std::nullopt;
 }
 

@@ -16,6 +16,8 @@
 // (nullptr: none exists), or carries its own TemplateContent; TemplateData fills it. A
 // template that does not render (a missing attribute, a syntax error) is not an error here:
 // the Submission's rendering_failure is set and the message is built from what rendered.
+// ListManagementOptions becomes list_management; a ContactListName or TopicName that no
+// list or topic could have is NotFound here, the rest is checked by the sending service.
 // Unknown members are ignored (newer SDKs send fields
 // herald does not know). Errors are returned as the AWS reply to send.
 // Thread-safety: pure function.

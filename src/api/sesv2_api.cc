@@ -494,44 +494,6 @@ store::VerificationStatus DisplayStatus(const store::Identity& id, SysTime now) 
   return id.status;
 }
 
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
-HttpResponse HtmlPage(int status, std::string_view title, std::string_view text) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "text/html; charset=utf-8");
-  r.headers.emplace_back("Cache-Control", "no-store");
-  r.body = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + HtmlEscape(title) +
-           "</title></head>\n<body><h1>" + HtmlEscape(title) + "</h1>\n<p>" + HtmlEscape(text) +
-           "</p></body></html>\n";
-  return r;
-}
-
 // GetAccount's SuppressionAttributes: the account's reasons, and ValidationAttributes when set.
 json SuppressionAttributesJson(const store::Account& account) {
   json reasons = json::array();
@@ -613,6 +575,9 @@ HttpResponse SesV2Api::Handle(const HttpRequest& request) {
       config_.metrics_text) {
     response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     response.body = config_.metrics_text();
+  } else if (config_.engagement != nullptr &&
+             (path.starts_with("/t/") || path.starts_with("/u/"))) {
+    response = config_.engagement->Handle(request);
   } else if (path.starts_with("/_herald/")) {
     const bool get = request.method == "GET" || request.method == "HEAD";
     if (get && path == "/_herald/health") {
@@ -700,6 +665,9 @@ HttpResponse SesV2Api::Dispatch(Call& call) {
     } else if (suffix == "/render" && method == "POST") {
       return TestRenderEmailTemplate(call, name);
     }
+  } else if (path == kContactListsPath ||
+             (path.starts_with(kContactListsPath) && path[kContactListsPath.size()] == '/')) {
+    return DispatchContacts(call);
   } else if (path == "/v2/email/account") {
     if (method == "GET") {
       return GetAccount(call);

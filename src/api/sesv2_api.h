@@ -37,6 +37,18 @@
 // topic of the account), KinesisFirehoseDestination and EventBridgeDestination (a Kafka
 // topic named by the ARN's stream or bus, when Kafka is configured) and
 // CloudWatchDestination (Prometheus counters); PinpointDestination is BadRequestException.
+// Contact lists (sesv2_contacts.cc): Create/Get/Update/Delete/ListContactLists and
+// Create/Get/Update/Delete/ListContacts. One list per account (LimitExceededException);
+// names and topic names 1..64 of [A-Za-z0-9_-] (a bad list name is BadRequestException on
+// create, NotFoundException elsewhere); at most 20 topics. Contact addresses are checked
+// as SendEmail checks recipients and matched case-insensitively; TopicPreferences must name
+// topics of the list. UpdateContactList and UpdateContact replace what they carry (an
+// absent member: none/false), except that UpdateContact keeps AttributesData when absent.
+// GetContact and ListContacts return TopicDefaultPreferences for every topic of the list.
+// ListContacts' Filter: FilteredStatus alone selects on UnsubscribeAll; with
+// TopicFilter.TopicName, on the contact's status for that topic (OPT_OUT after
+// UnsubscribeAll; without a preference, the topic's default when
+// UseDefaultIfPreferenceUnavailable, else not listed).
 // Unsigned: GET /_herald/sns/confirm?TopicArn=..&Token=.. confirms the subscription holding
 // that token (SNS's ConfirmSubscriptionResponse XML); GET /_herald/sns/unsubscribe?
 // SubscriptionArn=.. deletes it; GET /_herald/sns/SimpleNotificationService.pem is the
@@ -123,6 +135,9 @@ struct ApiConfig {
   std::string sns_cert_pem;
   // Prometheus text served at GET /metrics (nullptr: 404).
   std::function<std::string()> metrics_text;
+  // Serves the unsigned engagement endpoints: open pixels and click redirects under /t/,
+  // unsubscribe pages and one-click POSTs under /u/ (nullptr: 404). Must outlive the API.
+  HttpHandler* engagement = nullptr;
 };
 
 class SesV2Api final : public HttpHandler {
@@ -179,6 +194,19 @@ class SesV2Api final : public HttpHandler {
   HttpResponse GetSuppressedDestination(Call& call, const std::string& address);
   HttpResponse DeleteSuppressedDestination(Call& call, const std::string& address);
   HttpResponse ListSuppressedDestinations(Call& call);
+  // Contact lists and contacts (sesv2_contacts.cc): every path under
+  // /v2/email/contact-lists is routed by DispatchContacts.
+  HttpResponse DispatchContacts(Call& call);
+  HttpResponse CreateContactList(Call& call);
+  HttpResponse GetContactList(Call& call, const std::string& name);
+  HttpResponse UpdateContactList(Call& call, const std::string& name);
+  HttpResponse DeleteContactList(Call& call, const std::string& name);
+  HttpResponse ListContactLists(Call& call);
+  HttpResponse CreateContact(Call& call, const std::string& list);
+  HttpResponse GetContact(Call& call, const std::string& list, const std::string& email);
+  HttpResponse UpdateContact(Call& call, const std::string& list, const std::string& email);
+  HttpResponse DeleteContact(Call& call, const std::string& list, const std::string& email);
+  HttpResponse ListContacts(Call& call, const std::string& list);
   // The caller's identity named `given` (normalised), or the error reply to send.
   StatusOr<store::Identity> FindIdentity(Call& call, const std::string& given, HttpResponse* error);
   // GET /_herald/sns/{SimpleNotificationService.pem,confirm,unsubscribe} (sesv2_publishing.cc).

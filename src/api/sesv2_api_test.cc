@@ -509,8 +509,14 @@ std::vector<BadInput> BadInputs() {
        400, br,
        "Content.Template must contain exactly one of TemplateName, TemplateArn or "
        "TemplateContent."},
-      {"contact list", Simple("", R"("ListManagementOptions":{"ContactListName":"news"},)"), 404,
-       "NotFoundException", "List with name news does not exist."},
+      // A name no list can have (existing lists are checked by the sending service).
+      {"contact list", Simple("", R"("ListManagementOptions":{"ContactListName":"news letter"},)"),
+       404, "NotFoundException", "List with name news letter does not exist."},
+      {"topic",
+       Simple("", R"("ListManagementOptions":{"ContactListName":"news","TopicName":"a/b"},)"), 404,
+       "NotFoundException", "Topic a/b does not exist."},
+      {"contact list type", Simple("", R"("ListManagementOptions":{"ContactListName":7},)"), 400,
+       br, "Invalid type for parameter ListManagementOptions.ContactListName: expected a string."},
   };
 }
 

@@ -1,6 +1,6 @@
 // api/sesv2_internal.h: helpers shared by the files of the SESv2 handler (sesv2_api.cc,
-// sesv2_publishing.cc): the per-request Call, JSON replies, request member readers with
-// SES's error texts, paging and tags.
+// sesv2_publishing.cc, sesv2_contacts.cc): the per-request Call, JSON replies, request
+// member readers with SES's error texts, paging and tags.
 //
 // Contract: as each comment says; the readers return the BadRequestException to send, or
 // nullopt. Thread-safety: pure functions. Trust: they read hostile request JSON; every
@@ -36,6 +36,8 @@ struct SesV2Api::Call {
 };
 
 using json = nlohmann::json;
+
+inline constexpr std::string_view kContactListsPath = "/v2/email/contact-lists";
 
 inline constexpr int kDefaultPageSize = 100;
 inline constexpr int kMaxPageSize = 1000;

@@ -316,6 +316,7 @@ const char* BulkStatusFor(sending::RejectKind kind) {
     case RejectKind::kTooLarge:
       return "MESSAGE_REJECTED";
     case RejectKind::kBadRequest:
+    case RejectKind::kNotFound:
       return "INVALID_PARAMETER";
     case RejectKind::kSendingPaused:
       return "ACCOUNT_SENDING_PAUSED";

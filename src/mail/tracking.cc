@@ -1,5 +1,6 @@
 #include "mail/tracking.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "base/crypto.h"
@@ -375,7 +376,9 @@ class HtmlRewriter {
       t.link_tags.clear();
       std::string sealed = SealToken(t, plan_.key);
       if (sealed.size() <= kMaxSealedTokenSize) {
-        pixel = "<img src=\"" + plan_.base_url + "/t/o/" + sealed +
+        const std::string& base =
+            plan_.open_base_url.empty() ? plan_.base_url : plan_.open_base_url;
+        pixel = "<img src=\"" + base + "/t/o/" + sealed +
                 "\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none;border:0\">";
         if (!Charge(static_cast<int64_t>(pixel.size()))) pixel.clear();
       }
@@ -668,12 +671,16 @@ class Walker {
     if (media.starts_with("multipart/")) {
       return Multipart(entity, *parsed, HeaderParameter(content_type->value, "boundary"), depth);
     }
-    if (media != "text/html") return std::nullopt;
+    const bool html = media == "text/html";
+    if (!html && !(media == "text/plain" && !plan_.unsubscribe_url.empty())) return std::nullopt;
     if (MediaType(parsed->Find("Content-Disposition"), "inline") == "attachment") {
       return std::nullopt;
     }
-    if (!IsAsciiCompatible(HeaderParameter(content_type->value, "charset"))) return std::nullopt;
-    return Html(entity, *parsed);
+    // A part without Content-Type is text/plain; us-ascii.
+    std::string charset =
+        content_type == nullptr ? "" : HeaderParameter(content_type->value, "charset");
+    if (!IsAsciiCompatible(charset)) return std::nullopt;
+    return Text(entity, *parsed, html);
   }
 
   bool limit_hit() const { return limit_hit_; }
@@ -708,7 +715,24 @@ class Walker {
     return out;
   }
 
-  std::optional<std::string> Html(std::string_view entity, const ParsedMessage& parsed) {
+  // Replaces the unsubscribe placeholders still allowed in `text`; how many it replaced.
+  int FillPlaceholders(std::string* text) {
+    if (plan_.unsubscribe_url.empty()) return 0;
+    int filled = 0;
+    size_t pos = 0;
+    while (placeholders_ < kMaxUnsubscribePlaceholders) {
+      pos = text->find(kUnsubscribePlaceholder, pos);
+      if (pos == std::string::npos) break;
+      text->replace(pos, kUnsubscribePlaceholder.size(), plan_.unsubscribe_url);
+      pos += plan_.unsubscribe_url.size();
+      ++placeholders_;
+      ++filled;
+    }
+    return filled;
+  }
+
+  std::optional<std::string> Text(std::string_view entity, const ParsedMessage& parsed,
+                                  bool is_html) {
     enum class Cte { k7bit, k8bit, kQuotedPrintable, kBase64 };
     const HeaderField* cte_field = parsed.Find("Content-Transfer-Encoding");
     std::string cte_name = cte_field == nullptr ? "7bit" : AsciiLower(cte_field->value);
@@ -741,9 +765,16 @@ class Walker {
     // An empty part (or one without a body at all) has nothing to open or click.
     if (decoded.empty()) return std::nullopt;
 
-    HtmlRewriter rewriter(plan_, budget_ - used_);
-    HtmlResult html = rewriter.Rewrite(decoded);
-    if (html.links_rewritten == 0 && html.open_pixels == 0) {
+    HtmlResult html;
+    if (is_html && (plan_.open || plan_.clicks)) {
+      HtmlRewriter rewriter(plan_, budget_ - used_);
+      html = rewriter.Rewrite(decoded);
+    } else {
+      html.html = std::move(decoded);
+    }
+    // After the rewriting: an unsubscribe link is not click-tracked.
+    const int filled = FillPlaceholders(&html.html);
+    if (html.links_rewritten == 0 && html.open_pixels == 0 && filled == 0) {
       stats_.links_over_budget += html.links_over_budget;
       return std::nullopt;
     }
@@ -790,7 +821,8 @@ class Walker {
     out += encoded;
 
     used_ += html.growth;
-    ++stats_.html_parts;
+    if (is_html && (html.links_rewritten > 0 || html.open_pixels > 0)) ++stats_.html_parts;
+    stats_.placeholders_filled += filled;
     stats_.links_rewritten += html.links_rewritten;
     stats_.links_over_budget += html.links_over_budget;
     stats_.open_pixels += html.open_pixels;
@@ -804,13 +836,18 @@ class Walker {
   int parts_ = 0;
   bool limit_hit_ = false;
   bool root_parsed_ = false;
+  int placeholders_ = 0;                 // filled so far, whole message
   std::vector<std::string> boundaries_;  // of the enclosing multiparts, outermost first
   TrackingStats stats_;
 };
 
-Status CheckPlan(const TrackingPlan& plan) {
-  if (plan.key.empty()) return InvalidArgumentError("tracking key is empty");
-  std::string_view url = plan.base_url;
+// The characters a URL herald writes into HTML attributes and text may hold.
+bool IsUrlChar(char c) {
+  return IsAsciiAlnum(c) ||
+         std::string_view("-._~:/@%!$()*+,;[]").find(c) != std::string_view::npos;
+}
+
+Status CheckBaseUrl(std::string_view url) {
   if (url.size() > 512) return InvalidArgumentError("tracking base URL is too long");
   size_t scheme;
   if (StartsWithIgnoreCase(url, "https://")) {
@@ -825,10 +862,25 @@ Status CheckPlan(const TrackingPlan& plan) {
   }
   if (url.back() == '/') return InvalidArgumentError("tracking base URL ends with '/'");
   for (char c : url) {
-    bool ok =
-        IsAsciiAlnum(c) || std::string_view("-._~:/@%!$()*+,;[]").find(c) != std::string_view::npos;
-    if (!ok) {
+    if (!IsUrlChar(c)) {
       return InvalidArgumentError("tracking base URL holds a character it cannot use in HTML");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckPlan(const TrackingPlan& plan) {
+  if (plan.open || plan.clicks) {
+    if (plan.key.empty()) return InvalidArgumentError("tracking key is empty");
+    RETURN_IF_ERROR(CheckBaseUrl(plan.base_url));
+    if (!plan.open_base_url.empty()) RETURN_IF_ERROR(CheckBaseUrl(plan.open_base_url));
+  }
+  const std::string& u = plan.unsubscribe_url;
+  if (!u.empty()) {
+    const bool ok = u.size() <= 1024 &&
+                    (StartsWithIgnoreCase(u, "https://") || StartsWithIgnoreCase(u, "http://"));
+    if (!ok || !std::all_of(u.begin(), u.end(), IsUrlChar)) {
+      return InvalidArgumentError("unsubscribe URL is not a usable http(s) URL");
     }
   }
   return Status::Ok();

@@ -25,7 +25,10 @@
 //   quoted-printable re-encoded) except that a 7bit/8bit/binary part whose new lines
 //   would pass 998 octets, or a 7bit one holding 8-bit bytes, becomes quoted-printable
 //   (its Content-Transfer-Encoding field is replaced or added). Every other byte of the
-//   message (headers, preambles, delimiters, other parts) is kept as it was.
+//   message (headers, preambles, delimiters, other parts) is kept as it was. With an
+//   unsubscribe_url, the placeholders are filled in text/html parts (after the links
+//   were rewritten, so the unsubscribe link is not tracked) and in text/plain parts
+//   (only that is done to those), with the same decoding and re-encoding.
 //   Best-effort: a message that cannot be parsed, nests deeper than kMaxTrackingDepth or
 //   has more than kMaxTrackingParts entities is returned unchanged (OK status, and
 //   stats->parsed false); a part that cannot be decoded is kept as it was. Growth is
@@ -58,6 +61,10 @@ inline constexpr int64_t kMaxClockSkewSeconds = 300;
 inline constexpr int kMaxTrackingDepth = 32;
 inline constexpr int kMaxTrackingParts = 1000;
 
+// SES's unsubscribe placeholder, and how many of them one message gets filled.
+inline constexpr std::string_view kUnsubscribePlaceholder = "{{amazonSESUnsubscribeUrl}}";
+inline constexpr int kMaxUnsubscribePlaceholders = 2;
+
 struct TrackingToken {
   enum Kind : uint8_t { kOpen = 0, kClick = 1, kUnsubscribe = 2 };
   Kind kind = kOpen;
@@ -65,8 +72,10 @@ struct TrackingToken {
   std::string configuration_set;
   std::string message_id;  // herald's (SES) message id
   std::string recipient;   // may be empty (one rewrite for all recipients)
-  std::string link;        // click only: the original URL
-  // Click only: the anchor's ses:tags, in order (SES's linkTags{k:[v]}).
+  // Click: the original URL. Unsubscribe: the contact list's name.
+  std::string link;
+  // Click: the anchor's ses:tags, in order (SES's linkTags{k:[v]}). Unsubscribe: one
+  // ("topic", name) pair when the mail named a topic of the list.
   std::vector<std::pair<std::string, std::string>> link_tags;
   int64_t issued_at = 0;  // unix seconds
 
@@ -96,8 +105,16 @@ struct TrackingPlan {
   // or "http://127.0.0.1:8080". http or https, then URL characters other than quotes,
   // '<', '>', '&', '?', '#', '=' and whitespace; at most 512 characters.
   std::string base_url;
+  // The open pixel's base URL when it differs from base_url (SES's HttpsPolicy
+  // REQUIRE_OPEN_ONLY: https for the pixel, http for links); "" for base_url. Same rules.
+  std::string open_base_url;
   bool open = true;    // insert the open pixel
   bool clicks = true;  // rewrite links
+  // Subscription management: when not empty, the first kMaxUnsubscribePlaceholders
+  // occurrences of kUnsubscribePlaceholder in text/plain and text/html parts (same part
+  // rules as above) become this URL (http or https, the base URL's characters, at most
+  // 1024 octets). base_url may then be empty when open and clicks are both false.
+  std::string unsubscribe_url;
   // The current tracking key (non-empty secret).
   std::string key;
   // account_id, configuration_set, message_id, recipient and issued_at of every token;
@@ -106,12 +123,13 @@ struct TrackingPlan {
 };
 
 struct TrackingStats {
-  bool parsed = false;         // false: the message was returned unchanged, unparsed
-  int html_parts = 0;          // text/html parts changed
-  int links_rewritten = 0;     // anchors now pointing at /t/c/
-  int links_over_budget = 0;   // trackable anchors left as written (growth or size bound)
-  int open_pixels = 0;         // pixels inserted
-  int parts_reencoded_qp = 0;  // 7bit/8bit parts that became quoted-printable
+  bool parsed = false;          // false: the message was returned unchanged, unparsed
+  int html_parts = 0;           // text/html parts changed
+  int links_rewritten = 0;      // anchors now pointing at /t/c/
+  int links_over_budget = 0;    // trackable anchors left as written (growth or size bound)
+  int open_pixels = 0;          // pixels inserted
+  int parts_reencoded_qp = 0;   // 7bit/8bit parts that became quoted-printable
+  int placeholders_filled = 0;  // unsubscribe placeholders replaced
 };
 
 // Adds engagement tracking to `raw_message`; see the contract above. `stats` may be null.

@@ -678,5 +678,71 @@ TEST(AddTrackingTest, InvalidPlansAreRefused) {
   EXPECT_NE(r->find("href=\"http://127.0.0.1:8080/t/c/"), std::string::npos);
 }
 
+TEST(AddTrackingTest, OpenPixelMayHaveItsOwnBaseUrl) {
+  std::string msg = SinglePart("text/html", "7bit", "<a href=\"https://example.com/\">x</a>");
+  TrackingPlan plan = Plan();
+  plan.base_url = "http://t.example.com";
+  plan.open_base_url = "https://t.example.com";
+  std::string out = Track(msg, nullptr, plan);
+  EXPECT_NE(out.find("href=\"http://t.example.com/t/c/"), std::string::npos) << out;
+  EXPECT_NE(out.find("src=\"https://t.example.com/t/o/"), std::string::npos) << out;
+  plan.open_base_url = "https://t.example.com/";
+  EXPECT_FALSE(AddTracking(msg, plan).ok());
+}
+
+TEST(AddTrackingTest, UnsubscribePlaceholdersInTextAndHtml) {
+  SimpleMessage m = Newsletter();
+  const std::string ph(kUnsubscribePlaceholder);
+  m.text = "Leave: " + ph + "\nAgain: " + ph + "\n";
+  m.html = "<html><body><a href=\"" + ph + "\">unsubscribe</a> " +
+           "<a href=\"https://example.com/\">shop</a> " + ph + "</body></html>";
+  auto built = BuildMime(m);
+  ASSERT_TRUE(built.ok());
+  TrackingPlan plan = Plan();
+  plan.unsubscribe_url = "https://t.example.com/u/TOKEN";
+  TrackingStats stats;
+  std::string out = Track(*built, &stats, plan);
+  // Two per message, in message order: both in the text part, none left for the HTML.
+  EXPECT_EQ(stats.placeholders_filled, kMaxUnsubscribePlaceholders);
+  auto parts = RawParts(out);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(Decoded(parts[0]),
+            "Leave: https://t.example.com/u/TOKEN\r\nAgain: "
+            "https://t.example.com/u/TOKEN\r\n");
+  std::string html = Decoded(parts[1]);
+  EXPECT_NE(html.find("href=\"" + ph + "\""), std::string::npos) << html;
+  EXPECT_EQ(ClickedLinks(html), (std::vector<std::string>{"https://example.com/"}));
+
+  // Only the HTML has them: it gets them, and the unsubscribe link is not click-tracked.
+  m.text = "plain\n";
+  built = BuildMime(m);
+  ASSERT_TRUE(built.ok());
+  out = Track(*built, &stats, plan);
+  EXPECT_EQ(stats.placeholders_filled, 2);
+  html = Decoded(RawParts(out)[1]);
+  EXPECT_NE(html.find("<a href=\"https://t.example.com/u/TOKEN\">unsubscribe</a>"),
+            std::string::npos)
+      << html;
+  EXPECT_EQ(ClickedLinks(html), (std::vector<std::string>{"https://example.com/"}));
+
+  // Without tracking, only the placeholders change, even in a quoted-printable part whose
+  // soft line break falls inside one.
+  plan.open = false;
+  plan.clicks = false;
+  plan.base_url.clear();
+  plan.key.clear();
+  std::string qp = SinglePart("text/plain; charset=utf-8", "quoted-printable",
+                              "Bye: {{amazonSES=\r\nUnsubscribeUrl}} caf=C3=A9\r\n");
+  out = Track(qp, &stats, plan);
+  EXPECT_EQ(stats.placeholders_filled, 1);
+  EXPECT_EQ(stats.open_pixels, 0);
+  EXPECT_EQ(Decoded(out), "Bye: https://t.example.com/u/TOKEN caf\xC3\xA9\r\n");
+  // A text part is left alone without an unsubscribe URL.
+  plan.unsubscribe_url.clear();
+  EXPECT_EQ(Track(qp, &stats, plan), qp);
+  plan.unsubscribe_url = "https://t.example.com/u/\"x";
+  EXPECT_FALSE(AddTracking(qp, plan).ok());
+}
+
 }  // namespace
 }  // namespace herald::mail

@@ -22,6 +22,7 @@ std::string SmtpReplyFor(const Rejection& r) {
     case RejectKind::kAccountSuspended:
       return "554 Message rejected: " + m;
     case RejectKind::kBadRequest:
+    case RejectKind::kNotFound:
       return "554 Transaction failed: " + m;
     case RejectKind::kConfigSetNotFound:
       return "554 Configuration Set does not exist: " + m;
@@ -51,6 +52,7 @@ HttpError HttpErrorFor(const Rejection& r) {
     case RejectKind::kAccountSuspended:
       return {400, "AccountSuspendedException", r.message};
     case RejectKind::kConfigSetNotFound:
+    case RejectKind::kNotFound:
       return {404, "NotFoundException", r.message};
     case RejectKind::kMaxSendRate:
       return {429, "TooManyRequestsException", "Maximum sending rate exceeded."};
@@ -69,6 +71,7 @@ std::string QueryErrorCodeFor(const Rejection& r) {
     case RejectKind::kTooLarge:
       return "MessageRejected";
     case RejectKind::kBadRequest:
+    case RejectKind::kNotFound:
       return "InvalidParameterValue";
     case RejectKind::kSendingPaused:
       return "AccountSendingPausedException";

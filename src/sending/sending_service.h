@@ -59,6 +59,15 @@ struct Submission {
     std::string error_message;
   };
   std::optional<RenderingFailure> rendering_failure;
+  // ListManagementOptions (single-recipient mail only): the contact list, and optionally
+  // one of its topics. The message gets List-Unsubscribe and List-Unsubscribe-Post
+  // (RFC 8058) and its unsubscribe placeholders are filled; a recipient who is not on the
+  // list becomes a contact; one who opted out is not sent to (accepted, nothing spooled).
+  struct ListManagement {
+    std::string contact_list;
+    std::string topic;  // "" for none
+  };
+  std::optional<ListManagement> list_management;
 };
 
 // Why a submission was refused. Each door maps the kind to its own wire form (HTTP
@@ -71,6 +80,7 @@ enum class RejectKind {
   kConfigSetPaused,    // 400 SendingPausedException / 554 (the set's SendingEnabled=false)
   kAccountSuspended,   // 400 AccountSuspendedException / 554
   kConfigSetNotFound,  // 404 NotFoundException / 554
+  kNotFound,           // 404 NotFoundException / 554 (a contact list or topic)
   kMaxSendRate,        // 429 TooManyRequestsException / 454 Throttling failure
   kDailyQuota,         // 429 / 454 Throttling failure: Daily message quota exceeded
   kTooLarge,           // 400 MessageRejected / 552 Message is too long.

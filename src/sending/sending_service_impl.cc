@@ -11,6 +11,7 @@
 #include "base/strings.h"
 #include "mail/address.h"
 #include "mail/message.h"
+#include "mail/tracking.h"
 #include "sending/ses_events.h"
 #include "sending/simulator.h"
 #include "sending/suppression.h"
@@ -314,6 +315,7 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
     kept.push_back(h);
   }
   DeliveryOptions delivery;
+  std::optional<store::ConfigurationSet> set_row;
   if (!config_set.empty()) {
     // The name is looked up exactly as given (a header's value could be anything; no
     // set has a name outside IsConfigurationSetName, so such a value is simply unknown).
@@ -332,6 +334,7 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
     }
     delivery.require_tls = set->tls_policy == "REQUIRE";
     delivery.max_delivery_seconds = set->max_delivery_seconds;
+    set_row = *std::move(set);
   }
 
   // Who the message claims to be from: every such identity must be verified.
@@ -372,6 +375,11 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
                   "Recipient count exceeds " + std::to_string(config_.max_recipients) + ".");
   }
 
+  if (sub.list_management && recipients.size() != 1) {
+    return Reject(RejectKind::kBadRequest,
+                  "ListManagementOptions can be used only with a single recipient.");
+  }
+
   std::vector<std::string> failed;
   for (const auto& a : to_check) {
     if (!IsVerified(account->id, a)) failed.push_back(a);
@@ -407,6 +415,18 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
     return *r;
   }
 
+  // List management: a contact who opted out is not sent to (nothing is spooled).
+  if (sub.list_management) {
+    auto wants = CheckListManagement(*account, *sub.list_management, recipients[0], now);
+    if (auto* r = std::get_if<Rejection>(&wants)) return *r;
+    if (!std::get<bool>(wants)) {
+      const std::string id = NewMessageId(now);
+      LogInfo("not sent: the contact opted out",
+              {{"message_id", id}, {"contact_list", sub.list_management->contact_list}});
+      return Accepted{id};
+    }
+  }
+
   // Admission: rate (every recipient) and the rolling daily quota (simulator excluded;
   // suppressed recipients count, as SES counts them).
   const int64_t n_total = static_cast<int64_t>(recipients.size());
@@ -439,9 +459,52 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
     auto f = mail::MakeHeaderField("Date", FormatRfc5322Date(now));
     if (f.ok()) added.push_back(std::move(f).value());
   }
+  std::string unsubscribe_url;
+  if (sub.list_management) {
+    const std::string base = engagement_.base_url ? engagement_.base_url() : std::string();
+    if (engagement_.key.empty() || base.empty()) {
+      LogError("list management needs a tracking key and base URL", {});
+      ReleaseQuota(account->id, n_quota);
+      return Reject(RejectKind::kTemporary, "Temporary service failure");
+    }
+    mail::TrackingToken t;
+    t.kind = mail::TrackingToken::kUnsubscribe;
+    t.account_id = SendingAccountId(account->id);
+    t.configuration_set = config_set;
+    t.message_id = message_id;
+    t.recipient = recipients[0];
+    t.link = sub.list_management->contact_list;
+    if (!sub.list_management->topic.empty()) {
+      t.link_tags.emplace_back("topic", sub.list_management->topic);
+    }
+    t.issued_at = UnixMillis(now) / 1000;
+    unsubscribe_url = base + "/u/" + mail::SealToken(t, engagement_.key);
+    // herald's unsubscribe fields replace the client's own.
+    std::erase_if(kept, [](const mail::HeaderField& h) {
+      return EqualsIgnoreCase(h.name, "List-Unsubscribe") ||
+             EqualsIgnoreCase(h.name, "List-Unsubscribe-Post");
+    });
+    for (auto [name, value] :
+         {std::pair<const char*, std::string>{"List-Unsubscribe", "<" + unsubscribe_url + ">"},
+          {"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"}}) {
+      auto f = mail::MakeHeaderField(name, value);
+      if (f.ok()) added.push_back(std::move(f).value());
+    }
+  }
   added.insert(added.end(), std::make_move_iterator(kept.begin()),
                std::make_move_iterator(kept.end()));
   std::string final_message = mail::Serialize(added, parsed.body);
+  {
+    StatusOr<std::string> engaged =
+        AddEngagement(std::move(final_message), *account, set_row ? &*set_row : nullptr, message_id,
+                      recipients, unsubscribe_url, now);
+    if (!engaged.ok()) {
+      LogError("store unavailable", {{"error", engaged.status().ToString()}});
+      ReleaseQuota(account->id, n_quota);
+      return Reject(RejectKind::kTemporary, "Temporary service failure");
+    }
+    final_message = *std::move(engaged);
+  }
   // The final header is `added` (parsed fields plus ones MakeHeaderField built): no need to
   // scan the whole message a second time. The mail object reads only the header.
   mail::ParsedMessage final_header;
@@ -592,6 +655,95 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   }
   pub_cv_.notify_one();
   return Accepted{message_id};
+}
+
+std::variant<bool, Rejection> SendingServiceImpl::CheckListManagement(
+    const store::Account& account, const Submission::ListManagement& lm,
+    const std::string& recipient, SysTime now) {
+  auto unavailable = [](const Status& st) {
+    LogError("store unavailable", {{"error", st.ToString()}});
+    return Reject(RejectKind::kTemporary, "Temporary service failure");
+  };
+  StatusOr<store::ContactListRow> list = store_.GetContactList(account.id, lm.contact_list);
+  if (list.status().code() == StatusCode::kNotFound) {
+    return Reject(RejectKind::kNotFound, "List with name " + lm.contact_list + " does not exist.");
+  }
+  if (!list.ok()) return unavailable(list.status());
+  if (!lm.topic.empty() &&
+      std::none_of(list->topics.begin(), list->topics.end(),
+                   [&](const store::ContactListTopic& t) { return t.name == lm.topic; })) {
+    return Reject(RejectKind::kNotFound,
+                  "Topic " + lm.topic + " does not exist in list " + lm.contact_list + ".");
+  }
+  StatusOr<store::ContactRow> contact = store_.GetContact(account.id, lm.contact_list, recipient);
+  if (contact.status().code() == StatusCode::kNotFound) {
+    // SES adds a recipient it does not know to the list, with the topics' defaults.
+    store::ContactRow c;
+    c.account_id = account.id;
+    c.list_name = lm.contact_list;
+    c.email = recipient;
+    c.created = now;
+    c.updated = now;
+    Status st = store_.CreateContact(c);
+    if (!st.ok() && st.code() != StatusCode::kAlreadyExists) return unavailable(st);
+    contact = store_.GetContact(account.id, lm.contact_list, recipient);
+  }
+  if (!contact.ok()) return unavailable(contact.status());
+  return store::ContactWantsTopic(*list, *contact, lm.topic);
+}
+
+StatusOr<std::string> SendingServiceImpl::AddEngagement(
+    std::string message, const store::Account& account, const store::ConfigurationSet* set,
+    const std::string& message_id, const std::vector<std::string>& recipients,
+    const std::string& unsubscribe_url, SysTime now) {
+  mail::TrackingPlan plan;
+  plan.open = false;
+  plan.clicks = false;
+  plan.unsubscribe_url = unsubscribe_url;
+  if (set != nullptr && !engagement_.key.empty()) {
+    // SES tracks opens (clicks) only for a set that publishes them somewhere.
+    ASSIGN_OR_RETURN(std::vector<store::EventDestinationRow> dests,
+                     store_.ListEventDestinations(account.id, set->name));
+    for (const auto& d : dests) {
+      if (!d.enabled) continue;
+      for (const auto& type : d.matching_types) {
+        if (type == "OPEN") plan.open = true;
+        if (type == "CLICK") plan.clicks = true;
+      }
+    }
+  }
+  if (!plan.open && !plan.clicks && unsubscribe_url.empty()) return message;
+  plan.key = engagement_.key;
+  plan.base_url = engagement_.base_url ? engagement_.base_url() : std::string();
+  if (set != nullptr && !set->tracking_options_json.empty()) {
+    nlohmann::json t = nlohmann::json::parse(set->tracking_options_json, nullptr, false);
+    if (t.is_object() && t.contains("CustomRedirectDomain") &&
+        t["CustomRedirectDomain"].is_string()) {
+      const std::string domain = t["CustomRedirectDomain"].get<std::string>();
+      const std::string policy = t.value("HttpsPolicy", std::string("OPTIONAL"));
+      plan.base_url = (policy == "REQUIRE" ? "https://" : "http://") + domain;
+      if (policy == "REQUIRE_OPEN_ONLY") plan.open_base_url = "https://" + domain;
+    }
+  }
+  if ((plan.open || plan.clicks) && plan.base_url.empty()) {
+    plan.open = false;
+    plan.clicks = false;
+    if (unsubscribe_url.empty()) return message;
+  }
+  plan.token_template.account_id = SendingAccountId(account.id);
+  plan.token_template.configuration_set = set != nullptr ? set->name : "";
+  plan.token_template.message_id = message_id;
+  plan.token_template.recipient = recipients.size() == 1 ? recipients[0] : "";
+  plan.token_template.issued_at = UnixMillis(now) / 1000;
+  mail::TrackingStats stats;
+  StatusOr<std::string> out = mail::AddTracking(message, plan, &stats);
+  if (!out.ok()) {
+    // A plan herald built itself: a bad one is a configuration mistake, not the sender's.
+    LogWarn("engagement tracking skipped",
+            {{"message_id", message_id}, {"error", out.status().ToString()}});
+    return message;
+  }
+  return out;
 }
 
 std::optional<Rejection> SendingServiceImpl::CheckSuppression(

@@ -59,6 +59,17 @@ struct SendingConfig {
   bool global_suppression_enabled = true;
 };
 
+// Engagement tracking and subscription management on the send path.
+struct EngagementSettings {
+  // Where herald's /t/ and /u/ endpoints are reached when a configuration set names no
+  // CustomRedirectDomain, e.g. "http://127.0.0.1:8080" (no trailing '/'). A function: the
+  // HTTP listener's address may be known only once it is bound. Safe from any thread.
+  std::function<std::string()> base_url;
+  // The current token key (mail/tracking.h). Empty: no tracking and no unsubscribe links
+  // (ListManagementOptions is then refused as a temporary failure).
+  std::string key;
+};
+
 // SES-style 12-digit account number for an account id.
 std::string SendingAccountId(int64_t account_id);
 
@@ -116,6 +127,14 @@ class SendingServiceImpl final : public SendingService {
     scan_fail_open_ = fail_open;
   }
 
+  // Set once, before Submit(). A message whose configuration set has an enabled event
+  // destination matching OPEN gets the open pixel, CLICK its links rewritten (SES tracks
+  // only then); the set's TrackingOptions choose the host (CustomRedirectDomain, with
+  // https when HttpsPolicy is REQUIRE, https for the pixel only with REQUIRE_OPEN_ONLY,
+  // http with OPTIONAL), else settings.base_url. Tracking happens before the message is
+  // spooled, so the spooled bytes (and the DKIM signature made at delivery) cover it.
+  void SetEngagement(EngagementSettings settings) { engagement_ = std::move(settings); }
+
   // Replays unfinished simulator recipients and hands the other unfinished recipients to
   // the delivery hook; returns the number of messages queued for delivery.
   StatusOr<int64_t> Recover();
@@ -133,6 +152,18 @@ class SendingServiceImpl final : public SendingService {
                                             const std::vector<std::string>& recipients,
                                             const std::vector<SimOutcome>& outcomes, SysTime now,
                                             std::vector<std::optional<SuppressionHit>>* hits);
+  // List management: whether the single recipient receives the list's (topic's) mail,
+  // creating the contact when it is not on the list; a Rejection for a missing list or
+  // topic or a store failure.
+  std::variant<bool, Rejection> CheckListManagement(const store::Account& account,
+                                                    const Submission::ListManagement& lm,
+                                                    const std::string& recipient, SysTime now);
+  // The tracking and unsubscribe rewrite of `message` (unchanged when there is none to do).
+  StatusOr<std::string> AddEngagement(std::string message, const store::Account& account,
+                                      const store::ConfigurationSet* set,
+                                      const std::string& message_id,
+                                      const std::vector<std::string>& recipients,
+                                      const std::string& unsubscribe_url, SysTime now);
   // Token bucket with debt (SES lets a burst through, then refuses until it is paid back).
   bool TakeRateTokens(int64_t account_id, double rate, int64_t n);
   // Counts `n` recipients against the rolling daily quota if they fit: false when not.
@@ -157,6 +188,7 @@ class SendingServiceImpl final : public SendingService {
   DeliveryHook delivery_hook_;
   OutcomeObserver* observer_ = nullptr;
   mail::VirusScanner* scanner_ = nullptr;
+  EngagementSettings engagement_;
   bool scan_fail_open_ = false;
   Clock& clock_;
   store::Store& store_;

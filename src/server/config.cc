@@ -260,6 +260,19 @@ const std::vector<KeySpec>& Keys() {
        "Extra librdkafka producer settings, each \"name=value\"."},
       {"events.max_destinations", &Config::events_max_destinations, 1, 1000,
        "Event destinations per configuration set (SES: 10)."},
+      {"tracking.base_url", &Config::tracking_base_url, 0, 0,
+       "Where open pixels, tracked links and unsubscribe links point when a configuration set "
+       "names no CustomRedirectDomain (http:// or https://, no trailing '/'). Empty: "
+       "http.public_url, else the HTTP listener's address."},
+      {"tracking.key_file", &Config::tracking_key_file, 0, 0,
+       "File holding the secret that seals tracking and unsubscribe tokens (at least 32 "
+       "bytes). Empty: DATA_DIR/tracking.key, made on first start."},
+      {"tracking.previous_key_files", &Config::tracking_previous_key_files, 0, 0,
+       "Older key files whose tokens are still honoured (key rotation)."},
+      {"tracking.token_max_age_seconds", &Config::tracking_token_max_age_seconds, 1,
+       10 * 366 * 86400,
+       "How long tracking and unsubscribe links stay valid after the mail was sent; older "
+       "tokens are refused (404)."},
   };
   return kKeys;
 }

@@ -137,6 +137,12 @@ struct Config {
   std::string events_kafka_brokers;  // empty: no Kafka (Firehose/EventBridge refused)
   std::vector<std::string> events_kafka_properties;  // "name=value" librdkafka settings
   int64_t events_max_destinations = 10;
+
+  // [tracking]
+  std::string tracking_base_url;  // empty: http.public_url, else the HTTP listener's address
+  std::string tracking_key_file;  // empty: DATA_DIR/tracking.key (made on first start)
+  std::vector<std::string> tracking_previous_key_files;
+  int64_t tracking_token_max_age_seconds = 365 * 86400;
 };
 
 // "1m 5m 30s 2h" → seconds each; kInvalidArgument for anything else or an empty list.

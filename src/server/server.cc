@@ -11,6 +11,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "api/engagement_endpoints.h"
 #include "api/http_listener.h"
 #include "api/identity_verifier.h"
 #include "api/sesv2_api.h"
@@ -32,6 +33,7 @@
 #include "publishing/event_dispatcher.h"
 #include "sending/delivery_outcomes.h"
 #include "sending/egress_identity.h"
+#include "sending/engagement_service.h"
 #include "sending/feedback_service.h"
 #include "sending/outcome_observer.h"
 #include "sending/reputation_service.h"
@@ -153,6 +155,15 @@ class IdentityVerifierImpl final : public api::IdentityVerifier {
   sending::DeliveryHook deliver_;
   std::function<std::string()> http_address_;
 };
+
+// An operator's key file: its first line, at least 32 bytes.
+StatusOr<std::string> ReadKeyFile(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return InvalidArgumentError("cannot read key file " + path);
+  if (line.size() < 32) return InvalidArgumentError("key file " + path + " holds under 32 bytes");
+  return line;
+}
 
 // A secret kept in DATA_DIR/<name> (mode 0600), made on first start.
 StatusOr<std::string> LoadOrCreateSecret(const std::string& data_dir, const std::string& name) {
@@ -485,9 +496,10 @@ class ServerImpl final : public Server {
     ASSIGN_OR_RETURN(spool_, spool::LogSpool::Open(config_.data_dir + "/spool", sopts));
     ASSIGN_OR_RETURN(events_, events::JsonlEventLog::Open(config_.data_dir + "/events.jsonl"));
     events::EventSink* sending_events = events_.get();
-    if (!config_.feedback_listen.empty()) {
-      // The feedback MX matches reports against the messages sent: the index learns each
-      // one from its Send event, and first from the tail of the log (after a restart).
+    {
+      // The feedback MX matches reports against the messages sent, and open, click and
+      // subscription events carry their message's mail object: the index learns each
+      // message from its Send event, and first from the tail of the log (after a restart).
       sent_index_ = std::make_unique<sending::SentIndex>(
           static_cast<size_t>(config_.feedback_index_max_bytes));
       ASSIGN_OR_RETURN(
@@ -498,6 +510,7 @@ class ServerImpl final : public Server {
       indexing_events_ = std::make_unique<sending::IndexingEventSink>(*events_, *sent_index_);
       sending_events = indexing_events_.get();
     }
+    sent_events_ = sending_events;
 
     sending::SendingConfig sc;
     sc.region = config_.region;
@@ -522,6 +535,7 @@ class ServerImpl final : public Server {
       }
       sending_->SetVirusScanner(scanner_.get(), config_.virus_scan_fail_open);
     }
+    RETURN_IF_ERROR(InitEngagement());
     // The account and global suppression lists learn of hard bounces and complaints.
     sending::SuppressionConfig supc;
     supc.global_enabled = config_.suppression_global_enabled;
@@ -830,6 +844,43 @@ class ServerImpl final : public Server {
       return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
     };
     ac->metrics_text = [this] { return metrics_->Serialize(); };
+    ac->engagement = engagement_endpoints_.get();
+    return Status::Ok();
+  }
+
+  // Open and click tracking and unsubscribe links: the token keys, the base URL, the
+  // service behind /t/ and /u/.
+  Status InitEngagement() {
+    sending::EngagementConfig ec;
+    if (config_.tracking_key_file.empty()) {
+      ASSIGN_OR_RETURN(std::string key, LoadOrCreateSecret(config_.data_dir, "tracking.key"));
+      ec.keys.push_back(std::move(key));
+    } else {
+      ASSIGN_OR_RETURN(std::string key, ReadKeyFile(config_.tracking_key_file));
+      ec.keys.push_back(std::move(key));
+    }
+    for (const std::string& f : config_.tracking_previous_key_files) {
+      ASSIGN_OR_RETURN(std::string key, ReadKeyFile(f));
+      ec.keys.push_back(std::move(key));
+    }
+    ec.max_token_age_seconds = config_.tracking_token_max_age_seconds;
+    ec.region = config_.region;
+    sending::EngagementSettings es;
+    es.key = ec.keys.front();
+    es.base_url = [this]() -> std::string {
+      std::string base = config_.tracking_base_url;
+      if (base.empty()) base = config_.public_url;
+      if (base.empty()) {
+        std::string bound = http_ ? http_->BoundAddress() : std::string();
+        base = "http://" + (bound.empty() ? config_.http_listen : bound);
+      }
+      while (!base.empty() && base.back() == '/') base.pop_back();
+      return base;
+    };
+    sending_->SetEngagement(std::move(es));
+    engagement_ = std::make_unique<sending::EngagementService>(std::move(ec), clock_, *store_,
+                                                               sent_index_.get(), *sent_events_);
+    engagement_endpoints_ = std::make_unique<api::EngagementEndpoints>(*engagement_);
     return Status::Ok();
   }
 
@@ -858,7 +909,10 @@ class ServerImpl final : public Server {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<spool::LogSpool> spool_;
   std::unique_ptr<events::JsonlEventLog> events_;
-  std::unique_ptr<sending::SentIndex> sent_index_;               // feedback MX only
+  std::unique_ptr<sending::SentIndex> sent_index_;
+  std::unique_ptr<sending::EngagementService> engagement_;
+  std::unique_ptr<api::EngagementEndpoints> engagement_endpoints_;
+  events::EventSink* sent_events_ = nullptr;  // the log, through the sent-message index
   std::unique_ptr<sending::IndexingEventSink> indexing_events_;  // feedback MX only
   std::unique_ptr<sending::SuppressionRecorder> suppression_;    // outlives observers_' use
   std::unique_ptr<sending::ReputationService> reputation_;       // the same

@@ -10,16 +10,6 @@
 namespace herald::store {
 namespace {
 
-bool IsNameOfChars(std::string_view name, size_t max) {
-  if (name.empty() || name.size() > max) return false;
-  for (char c : name) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 Status CheckPart(std::string_view what, const std::string& text, size_t max) {
   if (text.size() > max) return InvalidArgumentError(std::string(what) + " is too long");
   if (text.find('\0') != std::string::npos) {
@@ -52,9 +42,9 @@ std::optional<int64_t> AccountIdOfNumber(std::string_view number) {
   return id;
 }
 
-bool IsTemplateName(std::string_view name) { return IsNameOfChars(name, kMaxTemplateNameLength); }
+bool IsTemplateName(std::string_view name) { return IsPlainName(name, kMaxTemplateNameLength); }
 
-bool IsTopicName(std::string_view name) { return IsNameOfChars(name, kMaxTopicNameLength); }
+bool IsTopicName(std::string_view name) { return IsPlainName(name, kMaxTopicNameLength); }
 
 Status ValidateTemplate(const EmailTemplate& t) {
   if (!IsTemplateName(t.name)) {
@@ -70,7 +60,7 @@ Status ValidateEventDestination(const EventDestinationRow& d) {
   if (!IsConfigurationSetName(d.configuration_set)) {
     return InvalidArgumentError("bad configuration set name");
   }
-  if (!IsNameOfChars(d.name, kMaxConfigurationSetNameLength)) {
+  if (!IsPlainName(d.name, kMaxConfigurationSetNameLength)) {
     return InvalidArgumentError(
         "event destination name must be 1 to 64 letters, digits, '_' or '-'");
   }

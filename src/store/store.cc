@@ -179,14 +179,18 @@ Status ValidateSendCount(int64_t count) {
   return Status::Ok();
 }
 
-bool IsConfigurationSetName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxConfigurationSetNameLength) return false;
+bool IsPlainName(std::string_view name, size_t max_length) {
+  if (name.empty() || name.size() > max_length) return false;
   for (char c : name) {
     const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                     c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;
+}
+
+bool IsConfigurationSetName(std::string_view name) {
+  return IsPlainName(name, kMaxConfigurationSetNameLength);
 }
 
 Status ValidateConfigurationSet(const ConfigurationSet& set) {

@@ -37,6 +37,7 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "store/audience_store.h"
 #include "store/publishing_store.h"
 #include "store/reputation_store.h"
 
@@ -203,9 +204,10 @@ struct GlobalListingPolicy {
   std::chrono::seconds max_listing = std::chrono::hours(14 * 24);
 };
 
-// Everything herald keeps, including what the reputation machinery keeps (its own
-// interface, reputation_store.h, so that code needing only that can take only that).
-class Store : public ReputationStore, public PublishingStore {
+// Everything herald keeps, including what the reputation machinery, event publishing and
+// subscription management keep (their own interfaces, reputation_store.h,
+// publishing_store.h and audience_store.h, so that code needing only one can take only it).
+class Store : public ReputationStore, public PublishingStore, public AudienceStore {
  public:
   ~Store() override = default;
 
@@ -356,7 +358,9 @@ Status ValidateIdentityMailFrom(const Identity& identity);
 // `limit` must be positive; returns it clamped to kMaxListLimit.
 StatusOr<int> ValidateListLimit(int limit);
 Status ValidateSendCount(int64_t count);  // 0..kMaxSendsPerRecord
-// 1..kMaxConfigurationSetNameLength ASCII letters, digits, '_' and '-'.
+// 1..max_length ASCII letters, digits, '_' and '-' (SES's rule for most resource names).
+bool IsPlainName(std::string_view name, size_t max_length);
+// IsPlainName with kMaxConfigurationSetNameLength.
 bool IsConfigurationSetName(std::string_view name);
 // Name as above, known TLS policy, max_delivery_seconds 0 or within bounds, bounded texts
 // (JSON fields are not parsed here: the API writes them).

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "store/store.h"
+#include "tests/fakes/mem_audience_store.h"
 #include "tests/fakes/mem_publishing_store.h"
 #include "tests/fakes/mem_reputation_store.h"
 
@@ -36,11 +37,13 @@ class MemStore final : public Store {
     pub_.set_exists = [this](int64_t id, const std::string& set) {
       return GetConfigurationSet(id, set).status();
     };
+    audience_.account_exists = [this](int64_t id) { return Exists(id); };
   }
 
   void FailAllForTest(Status status) {
     rep_.FailAllForTest(status);
     pub_.FailAllForTest(status);
+    audience_.FailAllForTest(status);
     std::lock_guard<std::mutex> lock(mu_);
     fail_ = std::move(status);
   }
@@ -652,6 +655,43 @@ class MemStore final : public Store {
     return pub_.ListPendingSubscriptions();
   }
 
+  // AudienceStore: kept by a MemAudienceStore that asks this store about accounts.
+  Status CreateContactList(const ContactListRow& l) override {
+    return audience_.CreateContactList(l);
+  }
+  StatusOr<ContactListRow> GetContactList(int64_t a, const std::string& n) override {
+    return audience_.GetContactList(a, n);
+  }
+  Status UpdateContactList(const ContactListRow& l) override {
+    return audience_.UpdateContactList(l);
+  }
+  Status DeleteContactList(int64_t a, const std::string& n) override {
+    return audience_.DeleteContactList(a, n);
+  }
+  StatusOr<std::vector<ContactListRow>> ListContactLists(int64_t a) override {
+    return audience_.ListContactLists(a);
+  }
+  Status CreateContact(const ContactRow& c) override { return audience_.CreateContact(c); }
+  StatusOr<ContactRow> GetContact(int64_t a, const std::string& list,
+                                  const std::string& email) override {
+    return audience_.GetContact(a, list, email);
+  }
+  Status UpdateContact(const ContactRow& c) override { return audience_.UpdateContact(c); }
+  Status DeleteContact(int64_t a, const std::string& list, const std::string& email) override {
+    return audience_.DeleteContact(a, list, email);
+  }
+  StatusOr<std::vector<ContactRow>> ListContacts(int64_t a, const std::string& list,
+                                                 const std::string& after, int limit) override {
+    return audience_.ListContacts(a, list, after, limit);
+  }
+  StatusOr<bool> RecordEngagement(const EngagementRow& row) override {
+    return audience_.RecordEngagement(row);
+  }
+  StatusOr<int64_t> CountEngagement(int64_t a, const std::string& set, EngagementRow::Kind kind,
+                                    SysTime since, SysTime until) override {
+    return audience_.CountEngagement(a, set, kind, since, until);
+  }
+
  private:
   static SysTime Ms(SysTime t) { return FromUnixMillis(UnixMillis(t)); }
 
@@ -697,6 +737,7 @@ class MemStore final : public Store {
   std::map<std::string, GlobalSuppression> global_;  // SuppressionKey -> record
   MemReputationStore rep_;
   MemPublishingStore pub_;
+  MemAudienceStore audience_;
 };
 
 }  // namespace herald::store

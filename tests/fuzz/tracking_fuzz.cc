@@ -1,5 +1,6 @@
 // Fuzzes engagement tracking: AddTracking on arbitrary bytes must not crash, must keep
-// its output bounded (at most 4 x input + 256 KiB) and, when it changes a message, must
+// its output bounded (at most 4 x input + 256 KiB), fill at most two unsubscribe
+// placeholders and, when it changes a message, must
 // leave a well-formed one behind. OpenToken on the same bytes must refuse them (a forged
 // MAC is not something a fuzzer finds), and sealed tokens must round-trip.
 #include <cstdint>
@@ -22,6 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   plan.token_template.message_id = "0100-fuzz@herald.example";
   plan.token_template.recipient = "r@example.org";
   plan.token_template.issued_at = 1700000000;
+  // Half the inputs also get their unsubscribe placeholders filled (text parts too).
+  if (size > 0 && (data[0] & 1) != 0) plan.unsubscribe_url = "https://track.example.com/u/T";
 
   TrackingStats stats;
   auto out = AddTracking(text, plan, &stats);
@@ -29,7 +32,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (out->size() > 4 * size + 256 * 1024) std::abort();
   if (*out != text) {
     if (!stats.parsed || !ParseEntity(*out).ok()) std::abort();
-    if (stats.links_rewritten == 0 && stats.open_pixels == 0) std::abort();
+    if (stats.links_rewritten == 0 && stats.open_pixels == 0 && stats.placeholders_filled == 0) {
+      std::abort();
+    }
+    if (stats.placeholders_filled > kMaxUnsubscribePlaceholders) std::abort();
   }
 
   if (OpenToken(text, plan.key, 1700000000, 86400).ok()) std::abort();

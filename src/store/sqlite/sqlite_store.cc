@@ -20,7 +20,7 @@ namespace {
 
 // Forward migrations: kMigrations[i] takes the schema from version i to i + 1. Append new
 // entries; never edit a released one.
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     // 0 -> 1: the initial schema. Times are Unix milliseconds; enums are stored by their
     // SES/IAM names so that the file stays readable with the sqlite3 shell.
     R"sql(
@@ -225,6 +225,46 @@ CREATE TABLE topic_subscriptions (
   start_offset INTEGER NOT NULL,
   created_ms INTEGER NOT NULL
 ) STRICT;
+)sql",
+    // 6 -> 7: subscription management and engagement. Contact lists per account (topics as
+    // the JSON array of SES's Topic shape); contacts per list, keyed by the lower-case address
+    // (topic preferences as the JSON array of SES's TopicPreference shape), deleted with their
+    // list; the first open and first click of each message and recipient.
+    R"sql(
+CREATE TABLE contact_lists (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  topics_json TEXT NOT NULL,
+  tags_json TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (account_id, name)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE contacts (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  list_name TEXT NOT NULL,
+  email_key TEXT NOT NULL,
+  email TEXT NOT NULL,
+  unsubscribe_all INTEGER NOT NULL CHECK (unsubscribe_all IN (0, 1)),
+  preferences_json TEXT NOT NULL,
+  attributes_json TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (account_id, list_name, email_key),
+  FOREIGN KEY (account_id, list_name)
+    REFERENCES contact_lists(account_id, name) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE TABLE engagement (
+  message_id TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('OPEN', 'CLICK')),
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  configuration_set TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  PRIMARY KEY (message_id, recipient, kind)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX engagement_by_account ON engagement(account_id, kind, at_ms);
 )sql",
 };
 

@@ -161,6 +161,25 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<TopicSubscription>> ListSubscriptions(int64_t topic_id) override;
   StatusOr<std::vector<std::pair<Topic, TopicSubscription>>> ListPendingSubscriptions() override;
 
+  // AudienceStore (sqlite_audience.cc).
+  Status CreateContactList(const ContactListRow& list) override;
+  StatusOr<ContactListRow> GetContactList(int64_t account_id, const std::string& name) override;
+  Status UpdateContactList(const ContactListRow& list) override;
+  Status DeleteContactList(int64_t account_id, const std::string& name) override;
+  StatusOr<std::vector<ContactListRow>> ListContactLists(int64_t account_id) override;
+  Status CreateContact(const ContactRow& contact) override;
+  StatusOr<ContactRow> GetContact(int64_t account_id, const std::string& list_name,
+                                  const std::string& email) override;
+  Status UpdateContact(const ContactRow& contact) override;
+  Status DeleteContact(int64_t account_id, const std::string& list_name,
+                       const std::string& email) override;
+  StatusOr<std::vector<ContactRow>> ListContacts(int64_t account_id, const std::string& list_name,
+                                                 const std::string& after, int limit) override;
+  StatusOr<bool> RecordEngagement(const EngagementRow& row) override;
+  StatusOr<int64_t> CountEngagement(int64_t account_id, const std::string& set,
+                                    EngagementRow::Kind kind, SysTime since,
+                                    SysTime until) override;
+
  private:
   class Stmt;
   explicit SqliteStore(sqlite3* db);
@@ -182,6 +201,9 @@ class SqliteStore final : public Store {
   // RETURNING 1): kNotFound without the identity, kFailedPrecondition when y differs.
   Status SetConditionalStatus(const char* sql, int64_t account_id, const std::string& name,
                               const std::string& expected, VerificationStatus status);
+  // The topics of a contact list (mu_ held): kNotFound when the list is missing.
+  StatusOr<std::vector<ContactListTopic>> ContactListTopics(int64_t account_id,
+                                                            const std::string& name);
 
   std::mutex mu_;
   sqlite3* db_;                                           // guarded by mu_

@@ -69,8 +69,13 @@ std::unique_ptr<SqliteStore> MustOpen(const std::string& path) {
   return s.ok() ? std::move(s).value() : nullptr;
 }
 
-// Undoes migration 5 -> 6 (event publishing and templates).
+// Undoes migration 6 -> 7 (contact lists, contacts and engagement).
+#define HERALD_DROP_VERSION7 \
+  "DROP TABLE engagement; DROP TABLE contacts; DROP TABLE contact_lists; "
+
+// Undoes migrations 5 -> 6 (event publishing and templates) and 6 -> 7.
 #define HERALD_DROP_VERSION6                                                      \
+  HERALD_DROP_VERSION7                                                            \
   "DROP TABLE topic_subscriptions; DROP TABLE topics; DROP TABLE event_cursors; " \
   "DROP TABLE event_destinations; DROP TABLE email_templates; "
 
@@ -88,6 +93,87 @@ constexpr const char* kDropVersion4 = HERALD_DROP_VERSION5
     "DROP TABLE suppressed_destinations; DROP TABLE global_suppressions; "
     "ALTER TABLE accounts DROP COLUMN suppressed_reasons; "
     "ALTER TABLE accounts DROP COLUMN suppression_validation_json; ";
+
+// A file of schema version 6 (before contact lists) gains the contact list, contact and
+// engagement tables and keeps its rows.
+TEST(SqliteStoreTest, Version6FileIsMigrated) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  FakeClock clock;
+  int64_t account_id = 0;
+  {
+    auto store = MustOpen(path);
+    ASSERT_NE(store, nullptr);
+    auto a = store->CreateAccount("acme", clock.Now());
+    ASSERT_TRUE(a.ok());
+    account_id = a->id;
+    EmailTemplate t;
+    t.account_id = account_id;
+    t.name = "kept";
+    t.subject = "Hello";
+    ASSERT_TRUE(store->CreateTemplate(t).ok());
+  }
+  RawExec(path, std::string(HERALD_DROP_VERSION7) + "UPDATE schema_version SET version = 6");
+  EXPECT_EQ(RawQueryText(path, "SELECT count(*) FROM sqlite_master WHERE name = 'contacts'"), "0");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQueryText(path, "SELECT version FROM schema_version"),
+            std::to_string(SqliteStore::SchemaVersion()));
+  EXPECT_EQ(SqliteStore::SchemaVersion(), 7);
+  auto kept = store->GetTemplate(account_id, "kept");
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->subject, "Hello");
+  ContactListRow list;
+  list.account_id = account_id;
+  list.name = "customers";
+  list.topics = {{"news", "News", "", true}};
+  ASSERT_TRUE(store->CreateContactList(list).ok());
+  ContactRow contact;
+  contact.account_id = account_id;
+  contact.list_name = "customers";
+  contact.email = "a@example.com";
+  ASSERT_TRUE(store->CreateContact(contact).ok());
+  EngagementRow open;
+  open.account_id = account_id;
+  open.message_id = "m1";
+  open.at = clock.Now();
+  EXPECT_TRUE(*store->RecordEngagement(open));
+  EXPECT_EQ(*store->CountEngagement(account_id, "", EngagementRow::kOpen, clock.Now(),
+                                    clock.Now() + seconds(1)),
+            1);
+}
+
+// Contact list and contact rows that do not read back are kDataLoss, not a crash.
+TEST(SqliteStoreTest, DamagedContactRowsAreDataLoss) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  FakeClock clock;
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  auto a = store->CreateAccount("acme", clock.Now());
+  ASSERT_TRUE(a.ok());
+  ContactListRow list;
+  list.account_id = a->id;
+  list.name = "customers";
+  list.topics = {{"news", "News", "", true}};
+  ASSERT_TRUE(store->CreateContactList(list).ok());
+  ContactRow contact;
+  contact.account_id = a->id;
+  contact.list_name = "customers";
+  contact.email = "a@example.com";
+  contact.topic_preferences = {{"news", false}};
+  ASSERT_TRUE(store->CreateContact(contact).ok());
+  // The stored forms are SES's shapes.
+  EXPECT_EQ(RawQueryText(path, "SELECT preferences_json FROM contacts"),
+            R"([{"SubscriptionStatus":"OPT_OUT","TopicName":"news"}])");
+  RawExec(path, "UPDATE contacts SET preferences_json = '[{\"TopicName\":\"news\"}]'");
+  EXPECT_EQ(store->GetContact(a->id, "customers", "a@example.com").status().code(),
+            StatusCode::kDataLoss);
+  EXPECT_EQ(store->ListContacts(a->id, "customers", "", 10).status().code(), StatusCode::kDataLoss);
+  RawExec(path, "UPDATE contact_lists SET topics_json = 'not json'");
+  EXPECT_EQ(store->GetContactList(a->id, "customers").status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(store->ListContactLists(a->id).status().code(), StatusCode::kDataLoss);
+}
 
 // A file of schema version 5 (before event publishing) gains the template, destination and
 // topic tables and keeps its configuration sets.
