@@ -5,7 +5,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS      ?= $(shell nproc)
 
 
-.PHONY: all setup build run test unit integration asan fuzz format clean
+.PHONY: all setup build run test unit integration sanitize asan fuzz format clean
 
 all: build
 
@@ -20,11 +20,14 @@ build: setup
 run: build
 	@scripts/run.sh $(BUILD)/herald
 
-# Every test: unit and integration tests, the unit tests again under ASan+UBSan, and a short
-# smoke run of each fuzz target.
+# Every test: unit and integration tests, then one clang build with ASan+UBSan that runs the
+# unit tests again and gives each fuzz target a short smoke run (scripts/sanitize.sh).
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	@$(MAKE) --no-print-directory asan fuzz
+	@$(MAKE) --no-print-directory sanitize
+
+sanitize: setup
+	@JOBS=$(JOBS) scripts/sanitize.sh $(FUZZ_BUILD)
 
 unit: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
@@ -32,6 +35,7 @@ unit: build
 integration: build
 	@cd $(BUILD) && ctest --output-on-failure -L integration
 
+# The unit tests under gcc's ASan+UBSan alone (make test uses the clang build above).
 asan: setup
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=ON \
 	  -DHERALD_BUILD_SERVER=ON -DCMAKE_CXX_FLAGS="-O1" >/dev/null

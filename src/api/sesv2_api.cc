@@ -9,6 +9,7 @@
 #include <utility>
 #include <variant>
 
+#include "api/query_form.h"
 #include "api/send_email_request.h"
 #include "api/sesv2_internal.h"
 #include "auth/sigv4.h"
@@ -308,10 +309,7 @@ const char* StatusName(store::VerificationStatus s) {
   return "NOT_STARTED";
 }
 
-struct NormalizedIdentity {
-  store::IdentityType type;
-  std::string name;
-};
+}  // namespace
 
 // An email address (lower-cased) or a domain (lower-cased Punycode).
 std::optional<NormalizedIdentity> NormalizeIdentity(std::string_view text, std::string* why) {
@@ -344,6 +342,8 @@ std::optional<NormalizedIdentity> NormalizeIdentity(std::string_view text, std::
   }
   return NormalizedIdentity{store::IdentityType::kDomain, std::move(domain).value()};
 }
+
+namespace {
 
 std::string EmailIdentityNotFound(std::string_view name) {
   return "Email identity " + Truncated(name) + " does not exist.";
@@ -605,10 +605,12 @@ HttpResponse SesV2Api::Handle(const HttpRequest& request) {
     const auth::SigV4Result verified = auth::VerifySigV4(view, expect, clock_.Now(), lookup);
     if (!verified.ok || !key) {
       const auth::SigV4Failure& f = verified.failure;
-      response = verified.ok ? ErrorResponse(ApiError{403, "UnrecognizedClientException",
-                                                      "The security token included in the "
-                                                      "request is invalid."})
-                             : ErrorResponse(ApiError{f.http_status, f.code, f.message});
+      const ApiError error =
+          verified.ok ? ApiError{403, "UnrecognizedClientException",
+                                 "The security token included in the request is invalid."}
+                      : ApiError{f.http_status, f.code, f.message};
+      // The v1 Query API (POST /) answers in its own XML shape and codes.
+      response = path == "/" ? QueryErrorResponse(V1ErrorFromV2(error)) : ErrorResponse(error);
     } else {
       Call call{request, path, query, key->principal};
       call.principal.access_key_id = verified.ok->access_key_id;
@@ -616,13 +618,18 @@ HttpResponse SesV2Api::Handle(const HttpRequest& request) {
       response = Dispatch(call);
     }
   }
-  response.headers.emplace_back("x-amzn-RequestId", NewRequestId());
+  if (response.FindHeader("x-amzn-RequestId") == nullptr) {  // v1 replies carry their own
+    response.headers.emplace_back("x-amzn-RequestId", NewRequestId());
+  }
   return response;
 }
 
 HttpResponse SesV2Api::Dispatch(Call& call) {
   const std::string& method = call.request.method;
   const std::string_view path = call.path;
+  if (path == "/") {
+    return DispatchV1(call);  // the SES v1 Query API (ses_v1.cc)
+  }
   if (path == "/v2/email/outbound-emails") {
     if (method == "POST") {
       return SendEmail(call);
@@ -795,6 +802,8 @@ HttpResponse SesV2Api::Dispatch(Call& call) {
       return PutEmailIdentityDkimSigningAttributes(call, name);
     } else if (suffix == "/mail-from" && !v1 && method == "PUT") {
       return PutEmailIdentityMailFromAttributes(call, name);
+    } else if (suffix == "/feedback" && !v1 && method == "PUT") {
+      return PutEmailIdentityFeedbackAttributes(call, name);
     }
   }
   return ErrorResponse(UnknownOperation(method, path));
@@ -823,27 +832,32 @@ HttpResponse SesV2Api::SendEmail(Call& call) {
   return ErrorResponse(ApiError{e.status, e.code, e.message});
 }
 
+StatusOr<SesV2Api::SendQuotaFigures> SesV2Api::SendQuotaOf(int64_t account_id) {
+  SendQuotaFigures f;
+  ASSIGN_OR_RETURN(f.account, store_.GetAccount(account_id));
+  ASSIGN_OR_RETURN(f.sent_last_24h, sending_.SentLast24Hours(account_id));
+  f.limits = f.account.production ? config_.production : config_.sandbox;
+  return f;
+}
+
 HttpResponse SesV2Api::GetAccount(Call& call) {
-  StatusOr<store::Account> account = store_.GetAccount(call.principal.account_id);
-  if (!account.ok()) {
-    return ErrorResponse(Internal(account.status(), "GetAccount"));
+  StatusOr<SendQuotaFigures> figures = SendQuotaOf(call.principal.account_id);
+  if (!figures.ok()) {
+    return ErrorResponse(Internal(figures.status(), "GetAccount"));
   }
-  StatusOr<int64_t> sent = sending_.SentLast24Hours(call.principal.account_id);
-  if (!sent.ok()) {
-    return ErrorResponse(Internal(sent.status(), "SentLast24Hours"));
-  }
-  const SendQuotaLimits& q = account->production ? config_.production : config_.sandbox;
+  const store::Account& account = figures->account;
+  const SendQuotaLimits& q = figures->limits;
   json body = {
       {"DedicatedIpAutoWarmupEnabled", false},
-      {"EnforcementStatus", account->enforcement_status},
-      {"ProductionAccessEnabled", account->production},
+      {"EnforcementStatus", account.enforcement_status},
+      {"ProductionAccessEnabled", account.production},
       {"SendQuota",
        {{"Max24HourSend", q.max_24h_send},
         {"MaxSendRate", q.max_send_rate},
-        {"SentLast24Hours", static_cast<double>(*sent)}}},
+        {"SentLast24Hours", static_cast<double>(figures->sent_last_24h)}}},
       // False while the account is paused by herald (enforcement) or by itself.
-      {"SendingEnabled", account->sending_enabled && account->enforcement_status != "SHUTDOWN"},
-      {"SuppressionAttributes", SuppressionAttributesJson(*account)},
+      {"SendingEnabled", account.sending_enabled && account.enforcement_status != "SHUTDOWN"},
+      {"SuppressionAttributes", SuppressionAttributesJson(account)},
   };
   return JsonResponse(200, body);
 }
@@ -890,28 +904,15 @@ HttpResponse SesV2Api::CreateEmailIdentity(Call& call) {
                    Truncated(given) + ": " + why + "."));
   }
 
-  const SysTime now = clock_.Now();
   store::Identity identity;
   identity.account_id = call.principal.account_id;
   identity.name = norm->name;
   identity.type = norm->type;
-  identity.status = store::VerificationStatus::kPending;
-  identity.verification_token = RandomBase64Url(32);
-  identity.token_expires =
-      now + (norm->type == store::IdentityType::kDomain ? config_.domain_token_ttl
-                                                        : config_.email_token_ttl);
-  identity.created = now;
   identity.tags_json = DumpJson(tags);
   if (identity.type == store::IdentityType::kDomain) {
     if (dkim.private_key) {
-      if (std::optional<ApiError> e = ApplyExternalKey(dkim, now, &identity)) {
+      if (std::optional<ApiError> e = ApplyExternalKey(dkim, clock_.Now(), &identity)) {
         return ErrorResponse(*e);
-      }
-    } else {
-      Status key = AssignNewDkimKey(
-          &identity, dkim.next_key_length.value_or(config_.default_dkim_key_length), now);
-      if (!key.ok()) {
-        return ErrorResponse(Internal(key, "AssignNewDkimKey"));
       }
     }
     if (dkim.next_key_length) {
@@ -922,16 +923,14 @@ HttpResponse SesV2Api::CreateEmailIdentity(Call& call) {
         "DkimSigningAttributes can be set only for a domain identity; an address is signed "
         "with its domain's key."));
   }
-  Status st = store_.CreateIdentity(identity);
+  Status st = CreateIdentityRecord(call.principal, &identity,
+                                   dkim.next_key_length.value_or(config_.default_dkim_key_length));
   if (st.code() == StatusCode::kAlreadyExists) {
     return ErrorResponse(ApiError{400, "AlreadyExistsException",
                                   "Email identity " + identity.name + " already exists."});
   }
   if (!st.ok()) {
     return ErrorResponse(Internal(st, "CreateIdentity"));
-  }
-  if (identity.type == store::IdentityType::kEmailAddress) {
-    verifier_.SendVerificationEmail(call.principal, identity.name, identity.verification_token);
   }
   StatusOr<json> dkim_json = DkimAttributes(identity);
   if (!dkim_json.ok()) {
@@ -947,6 +946,27 @@ HttpResponse SesV2Api::CreateEmailIdentity(Call& call) {
     }
   }
   return JsonResponse(200, body);
+}
+
+Status SesV2Api::CreateIdentityRecord(const sending::Principal& principal,
+                                      store::Identity* identity,
+                                      const std::string& dkim_key_length) {
+  const SysTime now = clock_.Now();
+  identity->account_id = principal.account_id;
+  identity->status = store::VerificationStatus::kPending;
+  identity->verification_token = RandomBase64Url(32);
+  identity->token_expires =
+      now + (identity->type == store::IdentityType::kDomain ? config_.domain_token_ttl
+                                                            : config_.email_token_ttl);
+  identity->created = now;
+  if (identity->type == store::IdentityType::kDomain && identity->dkim_selector.empty()) {
+    RETURN_IF_ERROR(AssignNewDkimKey(identity, dkim_key_length, now));
+  }
+  RETURN_IF_ERROR(store_.CreateIdentity(*identity));
+  if (identity->type == store::IdentityType::kEmailAddress) {
+    verifier_.SendVerificationEmail(principal, identity->name, identity->verification_token);
+  }
+  return Status::Ok();
 }
 
 StatusOr<json> SesV2Api::DkimAttributes(const store::Identity& identity) {
@@ -1106,7 +1126,7 @@ HttpResponse SesV2Api::GetEmailIdentity(Call& call, const std::string& given) {
   json tags = StoredTags(id.tags_json);
   const bool verified = id.status == store::VerificationStatus::kSuccess;
   json body = {{"IdentityType", TypeName(id.type)},
-               {"FeedbackForwardingStatus", true},
+               {"FeedbackForwardingStatus", id.feedback_forwarding},
                {"VerifiedForSendingStatus", verified},
                {"VerificationStatus", StatusName(id.status)},
                {"DkimAttributes", std::move(dkim_json).value()},
@@ -1253,6 +1273,30 @@ HttpResponse SesV2Api::PutEmailIdentityDkimSigningAttributes(Call& call, const s
                                 {"DkimTokens", json::array({id.dkim_selector})}});
 }
 
+// SESv2 has no notification topics (its events go to event destinations), so it lets
+// forwarding be switched off without them, unlike the v1 action.
+HttpResponse SesV2Api::PutEmailIdentityFeedbackAttributes(Call& call, const std::string& given) {
+  json j;
+  if (std::optional<ApiError> e = ParseJsonObject(call.request.body, &j)) {
+    return ErrorResponse(*e);
+  }
+  std::optional<bool> enabled;
+  if (std::optional<ApiError> e = OptBool(j, "", "EmailForwardingEnabled", &enabled)) {
+    return ErrorResponse(*e);
+  }
+  HttpResponse error;
+  StatusOr<store::Identity> found = FindIdentity(call, given, &error);
+  if (!found.ok()) {
+    return error;
+  }
+  found->feedback_forwarding = enabled.value_or(false);  // absent: false, as the model says
+  Status st = store_.SetIdentityNotifications(*found);
+  if (!st.ok()) {
+    return ErrorResponse(Internal(st, "PutEmailIdentityFeedbackAttributes"));
+  }
+  return JsonResponse(200, json::object());
+}
+
 HttpResponse SesV2Api::PutEmailIdentityMailFromAttributes(Call& call, const std::string& given) {
   json j;
   if (std::optional<ApiError> e = ParseJsonObject(call.request.body, &j)) {
@@ -1337,15 +1381,23 @@ HttpResponse SesV2Api::ListEmailIdentities(Call& call) {
   return JsonResponse(200, body);
 }
 
-HttpResponse SesV2Api::DeleteEmailIdentity(Call& call, const std::string& given) {
+Status SesV2Api::DeleteIdentityNamed(int64_t account_id, const std::string& given,
+                                     std::string* name) {
   std::string why;
   std::optional<NormalizedIdentity> norm = NormalizeIdentity(given, &why);
   if (!norm) {
-    return ErrorResponse(NotFound(EmailIdentityNotFound(given)));
+    *name = given;
+    return NotFoundError("not an identity name");
   }
-  Status st = store_.DeleteIdentity(call.principal.account_id, norm->name);
+  *name = norm->name;
+  return store_.DeleteIdentity(account_id, norm->name);
+}
+
+HttpResponse SesV2Api::DeleteEmailIdentity(Call& call, const std::string& given) {
+  std::string name;
+  Status st = DeleteIdentityNamed(call.principal.account_id, given, &name);
   if (st.code() == StatusCode::kNotFound) {
-    return ErrorResponse(NotFound(EmailIdentityNotFound(norm->name)));
+    return ErrorResponse(NotFound(EmailIdentityNotFound(name)));
   }
   if (!st.ok()) {
     return ErrorResponse(Internal(st, "DeleteIdentity"));

@@ -71,6 +71,16 @@
 // MAIL FROM domain (a subdomain of the domain identity) is SUCCESS once a "v=spf1" TXT
 // record exists at it. DKIM and MAIL FROM settings are per domain identity: setting them
 // on an e-mail address identity is BadRequestException. Private keys are never returned.
+// The SES v1 Query API (2010-12-01, ses_v1.cc) shares the SigV4 check and answers at
+// POST / only (form body, XML replies, v1 error codes; SigV4 failures at / are XML too):
+// SendEmail, SendRawEmail (10 MB, 50 recipients), GetSendQuota, GetSendStatistics,
+// VerifyEmailIdentity, VerifyEmailAddress, VerifyDomainIdentity, ListIdentities,
+// GetIdentityVerificationAttributes and DeleteIdentity, over the same submission path and
+// identity records as the v2 operations; the identity notification actions
+// SetIdentityNotificationTopic, SetIdentityHeadersInNotificationsEnabled,
+// SetIdentityFeedbackForwardingEnabled and GetIdentityNotificationAttributes
+// (ses_v1_notifications.cc, whose opening comment gives SES's rules); any other Action is
+// 400 InvalidAction.
 // Thread-safety: Handle() is safe from any number of threads provided the Store,
 // SendingService, CredentialLookup, IdentityVerifier and Clock are (they must be).
 // Trust: the request is hostile until SigV4 passes, and its content stays hostile after;
@@ -93,6 +103,9 @@
 #include "store/store.h"
 
 namespace herald::api {
+
+class QueryForm;    // api/query_form.h
+struct QueryReply;  // api/query_form.h
 
 struct SendQuotaLimits {
   double max_24h_send = 200;  // -1 = unlimited
@@ -160,6 +173,8 @@ class SesV2Api final : public HttpHandler {
   HttpResponse PutEmailIdentityDkimAttributes(Call& call, const std::string& name);
   HttpResponse PutEmailIdentityDkimSigningAttributes(Call& call, const std::string& name);
   HttpResponse PutEmailIdentityMailFromAttributes(Call& call, const std::string& name);
+  // EmailForwardingEnabled (absent: false) becomes the identity's feedback_forwarding.
+  HttpResponse PutEmailIdentityFeedbackAttributes(Call& call, const std::string& name);
   HttpResponse CreateConfigurationSet(Call& call);
   HttpResponse GetConfigurationSet(Call& call, const std::string& name);
   HttpResponse ListConfigurationSets(Call& call);
@@ -207,6 +222,55 @@ class SesV2Api final : public HttpHandler {
   HttpResponse UpdateContact(Call& call, const std::string& list, const std::string& email);
   HttpResponse DeleteContact(Call& call, const std::string& list, const std::string& email);
   HttpResponse ListContacts(Call& call, const std::string& list);
+  // The SES v1 Query API (ses_v1.cc): POST / is routed to DispatchV1, which checks the
+  // method and Content-Type, parses the form (api/query_form.h) and runs the Action's
+  // handler from its action table (kV1Actions in ses_v1.cc). Each handler returns the
+  // inner XML of <ActionResult> or the v1 error; DispatchV1 wraps either in its envelope.
+  using V1Handler = QueryReply (SesV2Api::*)(Call& call, const QueryForm& form);
+  HttpResponse DispatchV1(Call& call);
+  QueryReply V1SendEmail(Call& call, const QueryForm& form);
+  QueryReply V1SendRawEmail(Call& call, const QueryForm& form);
+  QueryReply V1GetSendQuota(Call& call, const QueryForm& form);
+  QueryReply V1GetSendStatistics(Call& call, const QueryForm& form);
+  QueryReply V1VerifyEmailIdentity(Call& call, const QueryForm& form);
+  QueryReply V1VerifyEmailAddress(Call& call, const QueryForm& form);
+  QueryReply V1VerifyDomainIdentity(Call& call, const QueryForm& form);
+  QueryReply V1ListIdentities(Call& call, const QueryForm& form);
+  QueryReply V1GetIdentityVerificationAttributes(Call& call, const QueryForm& form);
+  QueryReply V1DeleteIdentity(Call& call, const QueryForm& form);
+  // Identity notifications (ses_v1_notifications.cc).
+  QueryReply V1SetIdentityNotificationTopic(Call& call, const QueryForm& form);
+  QueryReply V1SetIdentityHeadersInNotificationsEnabled(Call& call, const QueryForm& form);
+  QueryReply V1SetIdentityFeedbackForwardingEnabled(Call& call, const QueryForm& form);
+  QueryReply V1GetIdentityNotificationAttributes(Call& call, const QueryForm& form);
+  // The caller's verified identity named by the form's Identity (a name or an SES identity
+  // ARN) into `*out`; otherwise the v1 error (InvalidParameterValue when there is none).
+  std::optional<ApiError> V1FindVerifiedIdentity(Call& call, const QueryForm& form,
+                                                 store::Identity* out);
+  // Submits a v1 send converted to a SESv2 SendEmail body (`v2_body`), as SendEmail does.
+  QueryReply V1Submit(Call& call, const std::string& v2_body, std::string_view operation);
+  // Starts (or restarts) verification of an address or domain named `given`: a new
+  // identity, a pending one mailed again, an expired one given a fresh deadline. The
+  // identity as stored in `*identity`; otherwise the v1 error.
+  std::optional<ApiError> V1StartVerification(Call& call, const std::string& given, bool domain,
+                                              store::Identity* identity);
+
+  // Shared by the SESv2 and v1 handlers (sesv2_api.cc).
+  // Completes and stores a new identity: a fresh verification token and deadline, and for
+  // a domain without a key an Easy DKIM key of `dkim_key_length`; then mails an address its
+  // verification link. kAlreadyExists when the caller already has it.
+  Status CreateIdentityRecord(const sending::Principal& principal, store::Identity* identity,
+                              const std::string& dkim_key_length);
+  // Deletes the caller's identity named `given` (normalised first; `*name` gets the name
+  // looked for). kNotFound when there is none, or `given` cannot be an identity name.
+  Status DeleteIdentityNamed(int64_t account_id, const std::string& given, std::string* name);
+  // GetAccount's SendQuota figures.
+  struct SendQuotaFigures {
+    store::Account account;
+    SendQuotaLimits limits;
+    int64_t sent_last_24h = 0;
+  };
+  StatusOr<SendQuotaFigures> SendQuotaOf(int64_t account_id);
   // The caller's identity named `given` (normalised), or the error reply to send.
   StatusOr<store::Identity> FindIdentity(Call& call, const std::string& given, HttpResponse* error);
   // GET /_herald/sns/{SimpleNotificationService.pem,confirm,unsubscribe} (sesv2_publishing.cc).

@@ -1472,6 +1472,35 @@ TEST(DkimTest, UnknownSubresourcesAreUnknownOperations) {
 
 // ---------------------------------------------------------------- MAIL FROM
 
+TEST(FeedbackAttributesTest, ForwardingIsSetAndReported) {
+  ApiHarness h;
+  ASSERT_EQ(h.Call("POST", "/v2/email/identities", CreateBody("me@example.com")).status, 200);
+  auto status = [&] {
+    return Body(h.Call("GET", "/v2/email/identities/me@example.com"))["FeedbackForwardingStatus"];
+  };
+  EXPECT_EQ(status(), true);  // SES's default
+  HttpResponse r = h.Call("PUT", "/v2/email/identities/me@example.com/feedback",
+                          R"({"EmailForwardingEnabled":false})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(status(), false);
+  EXPECT_FALSE(h.store.GetIdentity(h.account_id, "me@example.com")->feedback_forwarding);
+  ASSERT_EQ(h.Call("PUT", "/v2/email/identities/ME@example.com/feedback",
+                   R"({"EmailForwardingEnabled":true})")
+                .status,
+            200);
+  EXPECT_EQ(status(), true);
+  // Errors change nothing.
+  EXPECT_EQ(h.Call("PUT", "/v2/email/identities/me@example.com/feedback",
+                   R"({"EmailForwardingEnabled":"no"})")
+                .status,
+            400);
+  EXPECT_EQ(h.Call("PUT", "/v2/email/identities/other@example.com/feedback",
+                   R"({"EmailForwardingEnabled":false})")
+                .status,
+            404);
+  EXPECT_EQ(status(), true);
+}
+
 TEST(MailFromTest, SetCheckAndClear) {
   ApiHarness h;
   ASSERT_EQ(h.Call("POST", "/v2/email/identities", CreateBody("example.com")).status, 200);

@@ -1,6 +1,7 @@
 // api/sesv2_internal.h: helpers shared by the files of the SESv2 handler (sesv2_api.cc,
-// sesv2_publishing.cc, sesv2_contacts.cc): the per-request Call, JSON replies, request
-// member readers with SES's error texts, paging and tags.
+// sesv2_publishing.cc, sesv2_contacts.cc, and the v1 Query API in ses_v1.cc): the
+// per-request Call, JSON replies, identity names, request member readers with SES's
+// error texts, paging and tags.
 //
 // Contract: as each comment says; the readers return the BadRequestException to send, or
 // nullopt. Thread-safety: pure functions. Trust: they read hostile request JSON; every
@@ -76,6 +77,14 @@ std::optional<ApiError> ParseTags(const json& request, json* tags);
 json StoredTags(const std::string& text);
 
 std::string ConfigSetNotFound(std::string_view name);
+
+struct NormalizedIdentity {
+  store::IdentityType type;
+  std::string name;
+};
+// An identity name as the store keeps it: an email address (lower-cased) or a domain
+// (lower-cased Punycode, at least two labels); nullopt with the reason in `*why`.
+std::optional<NormalizedIdentity> NormalizeIdentity(std::string_view text, std::string* why);
 
 // "Prefix.Name", or "Name" at the top level of a request.
 std::string Param(std::string_view prefix, std::string_view name);

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <mutex>
 
 #include "base/host_port.h"
@@ -205,14 +206,19 @@ TEST_F(TcpDialerTest, ReadTimesOut) {
 }
 
 TEST_F(TcpDialerTest, WriteTimesOutWhenThePeerDoesNotRead) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
-  server_ =
-      std::make_unique<TcpServer>(TcpServerOptions{{"127.0.0.1:0"}, 8, 16}, [&](Connection&, bool) {
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return release; });
-      });
+  // Shared with the server's handler thread, which may still be waking up after this body
+  // returns (the fixture stops the server later): owned jointly, not by this frame.
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool release = false;
+  };
+  auto gate = std::make_shared<Gate>();
+  server_ = std::make_unique<TcpServer>(TcpServerOptions{{"127.0.0.1:0"}, 8, 16},
+                                        [gate](Connection&, bool) {
+                                          std::unique_lock<std::mutex> lock(gate->mu);
+                                          gate->cv.wait(lock, [&] { return gate->release; });
+                                        });
   ASSERT_TRUE(server_->Start().ok());
   StatusOr<std::unique_ptr<Transport>> t =
       dialer_->Dial("127.0.0.1", PortOf(server_->BoundAddresses().at(0)), kLong);
@@ -220,10 +226,10 @@ TEST_F(TcpDialerTest, WriteTimesOutWhenThePeerDoesNotRead) {
   const std::string huge(16 << 20, 'z');  // more than the loopback socket buffers hold
   EXPECT_EQ((*t)->Write(huge, milliseconds(100)).code(), StatusCode::kDeadlineExceeded);
   {
-    std::lock_guard<std::mutex> lock(mu);
-    release = true;
+    std::lock_guard<std::mutex> lock(gate->mu);
+    gate->release = true;
   }
-  cv.notify_all();
+  gate->cv.notify_all();
 }
 
 TEST_F(TcpDialerTest, ConnectionRefused) {

@@ -78,6 +78,32 @@ std::optional<ParsedEvent> ParseEvent(std::string_view line) {
   return ev;
 }
 
+// One identity notification line (sending/identity_notifier.h): its topic, its id, and the
+// notification as subscribers receive it (without herald's routing members).
+struct ParsedNotification {
+  std::string topic_arn;
+  std::string event_id;
+  std::string payload;
+};
+
+std::optional<ParsedNotification> ParseNotification(std::string_view line) {
+  // Cheap look first: most lines are events.
+  if (line.find("\"heraldTopicArn\"") == std::string_view::npos) return std::nullopt;
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("notificationType")) return std::nullopt;
+  auto topic = j.find("heraldTopicArn");
+  if (topic == j.end() || !topic->is_string()) return std::nullopt;
+  ParsedNotification n;
+  n.topic_arn = topic->get<std::string>();
+  j.erase("heraldTopicArn");
+  if (auto id = j.find("eventId"); id != j.end() && id->is_string()) {
+    n.event_id = id->get<std::string>();
+  }
+  j.erase("eventId");
+  n.payload = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return n;
+}
+
 // A UUID-shaped id derived from `seed` (stable for the same seed).
 std::string NewUuidLike(std::string_view seed) {
   const std::string h = Sha256Hex(seed);
@@ -117,6 +143,11 @@ std::string ArnTail(const std::string& arn, std::string_view prefix) {
 struct EventDispatcher::Target {
   std::string key;     // backoff and cursor key: "<destination id>/<target>"
   std::string cursor;  // the store's target name: "" or "sub:<id>"
+  // Null for an identity-notification target: a subscription of a topic that identities
+  // name, with its own cursor (the store's subscription cursor) and the notification
+  // lines for that topic as its events.
+  const store::EventDestinationRow* dest = nullptr;
+  int64_t subscription_id = 0;
   enum Kind { kSns, kWebhook, kKafka } kind = kSns;
   std::string topic_arn;         // kSns/kWebhook
   std::string subscription_arn;  // kSns/kWebhook
@@ -219,9 +250,18 @@ StatusOr<std::string> ReadAt(const std::string& path, uint64_t offset, size_t ma
 
 }  // namespace
 
-StatusOr<size_t> EventDispatcher::Drain(const store::EventDestinationRow& dest,
-                                        const Target& target, uint64_t log_size) {
+StatusOr<uint64_t> EventDispatcher::TargetCursor(const Target& target, uint64_t log_size) {
   constexpr uint64_t kNone = ~uint64_t{0};
+  if (target.dest == nullptr) {
+    // A notification subscription starts where it was confirmed.
+    ASSIGN_OR_RETURN(uint64_t cursor, store_.GetSubscriptionCursor(target.subscription_id, kNone));
+    if (cursor == kNone) {
+      cursor = std::min(target.start_offset, log_size);
+      RETURN_IF_ERROR(store_.SetSubscriptionCursor(target.subscription_id, cursor));
+    }
+    return cursor;
+  }
+  const store::EventDestinationRow& dest = *target.dest;
   ASSIGN_OR_RETURN(uint64_t cursor, store_.GetCursor(dest.id, target.cursor, kNone));
   if (cursor == kNone) {
     // A target seen for the first time (a subscription) starts where both it and its
@@ -230,11 +270,22 @@ StatusOr<size_t> EventDispatcher::Drain(const store::EventDestinationRow& dest,
     cursor = std::min(std::max(dest_start, target.start_offset), log_size);
     RETURN_IF_ERROR(store_.SetCursor(dest.id, target.cursor, cursor));
   }
+  return cursor;
+}
+
+Status EventDispatcher::SetTargetCursor(const Target& target, uint64_t offset) {
+  if (target.dest == nullptr) return store_.SetSubscriptionCursor(target.subscription_id, offset);
+  return store_.SetCursor(target.dest->id, target.cursor, offset);
+}
+
+StatusOr<size_t> EventDispatcher::Drain(const Target& target, uint64_t log_size) {
+  ASSIGN_OR_RETURN(uint64_t cursor, TargetCursor(target, log_size));
+  const std::string& name = target.dest != nullptr ? target.dest->name : target.topic_arn;
   if (cursor > log_size) {
     LogWarn("event log is shorter than a cursor; starting again from its beginning",
-            {{"destination", dest.name}, {"target", target.cursor}});
+            {{"destination", name}, {"target", target.cursor}});
     cursor = 0;
-    RETURN_IF_ERROR(store_.SetCursor(dest.id, target.cursor, 0));
+    RETURN_IF_ERROR(SetTargetCursor(target, 0));
   }
   if (cursor == log_size) return size_t{0};
   const size_t want =
@@ -243,7 +294,7 @@ StatusOr<size_t> EventDispatcher::Drain(const store::EventDestinationRow& dest,
 
   // Complete lines only; what matches is collected, what does not is passed over.
   struct Pending {
-    std::string_view line;
+    std::string line;  // what the receiver gets
     std::string event_id;
     uint64_t end;  // the offset just after the line
   };
@@ -262,9 +313,17 @@ StatusOr<size_t> EventDispatcher::Drain(const store::EventDestinationRow& dest,
     pos = nl + 1;
     scanned_to = end;
     if (line.size() > config_.max_line_bytes) continue;
+    if (target.dest == nullptr) {
+      std::optional<ParsedNotification> n = ParseNotification(line);
+      if (!n || n->topic_arn != target.topic_arn) continue;
+      batch.push_back({std::move(n->payload),
+                       n->event_id.empty() ? NewUuidLike(line) : std::move(n->event_id), end});
+      continue;
+    }
     std::optional<ParsedEvent> ev = ParseEvent(line);
-    if (!ev || !Matches(dest, *ev)) continue;
-    batch.push_back({line, ev->event_id.empty() ? NewUuidLike(line) : ev->event_id, end});
+    if (!ev || !Matches(*target.dest, *ev)) continue;
+    batch.push_back(
+        {std::string(line), ev->event_id.empty() ? NewUuidLike(line) : ev->event_id, end});
   }
 
   const SysTime now = clock_.Now();
@@ -274,7 +333,7 @@ StatusOr<size_t> EventDispatcher::Drain(const store::EventDestinationRow& dest,
   if (target.kind == Target::kKafka) {
     std::vector<events::KafkaRecord> records;
     records.reserve(batch.size());
-    for (const Pending& p : batch) records.push_back({p.event_id, std::string(p.line)});
+    for (const Pending& p : batch) records.push_back({p.event_id, p.line});
     if (kafka_ == nullptr) {
       failure = FailedPreconditionError("no Kafka cluster is configured");
     } else if (!records.empty()) {
@@ -289,7 +348,7 @@ StatusOr<size_t> EventDispatcher::Drain(const store::EventDestinationRow& dest,
       events::HttpRequest req;
       req.url = target.endpoint;
       if (target.kind == Target::kWebhook) {
-        req.body = std::string(p.line);
+        req.body = p.line;
         req.content_type = "application/json";
         const int64_t unix_s = UnixMillis(now) / 1000;
         req.headers = {{events::kWebhookSignatureHeaderName,
@@ -300,7 +359,7 @@ StatusOr<size_t> EventDispatcher::Drain(const store::EventDestinationRow& dest,
         msg.type = events::kSnsNotification;
         msg.message_id = p.event_id;
         msg.topic_arn = target.topic_arn;
-        msg.message = std::string(p.line);
+        msg.message = p.line;
         msg.timestamp = now;
         msg.unsubscribe_url = config_.public_url + "/_herald/sns/unsubscribe?SubscriptionArn=" +
                               PercentEncode(target.subscription_arn);
@@ -332,7 +391,7 @@ StatusOr<size_t> EventDispatcher::Drain(const store::EventDestinationRow& dest,
     if (failure.ok()) delivered_to = scanned_to;
   }
   if (delivered_to != cursor) {
-    RETURN_IF_ERROR(store_.SetCursor(dest.id, target.cursor, delivered_to));
+    RETURN_IF_ERROR(SetTargetCursor(target, delivered_to));
   }
   {
     std::lock_guard<std::mutex> lock(stats_mu_);
@@ -340,7 +399,7 @@ StatusOr<size_t> EventDispatcher::Drain(const store::EventDestinationRow& dest,
   }
   if (!failure.ok()) {
     LogWarn("event destination unreachable; will retry",
-            {{"destination", dest.name}, {"target", target.cursor}, {"error", failure.ToString()}});
+            {{"destination", name}, {"target", target.cursor}, {"error", failure.ToString()}});
     Failed(target.key, now);
   } else {
     Succeeded(target.key);
@@ -526,9 +585,58 @@ StatusOr<size_t> EventDispatcher::RunOnce() {
       if (t.kafka_topic.empty()) continue;
       targets.push_back(std::move(t));
     }
-    for (const Target& t : targets) {
+    for (Target& t : targets) {
       if (!Due(t.key, now)) continue;
-      StatusOr<size_t> n = Drain(d, t, log_size);
+      t.dest = &d;
+      StatusOr<size_t> n = Drain(t, log_size);
+      if (!n.ok()) {
+        if (n.status().code() == StatusCode::kNotFound) continue;  // deleted meanwhile
+        return n.status();
+      }
+      delivered += *n;
+    }
+  }
+  ASSIGN_OR_RETURN(size_t notified, DrainNotifications(now, log_size));
+  return delivered + notified;
+}
+
+StatusOr<size_t> EventDispatcher::DrainNotifications(SysTime now, uint64_t log_size) {
+  if (!config_.notification_topics) return size_t{0};
+  StatusOr<std::vector<std::string>> topics = config_.notification_topics();
+  if (!topics.ok()) return topics.status();
+  size_t delivered = 0;
+  for (const std::string& arn : *topics) {
+    // arn:aws:sns:<region>:<account number>:<name>; topics of other shapes have no
+    // subscribers here.
+    std::vector<std::string> parts;
+    size_t start = 0;
+    while (parts.size() < 5) {
+      const size_t colon = arn.find(':', start);
+      if (colon == std::string::npos) break;
+      parts.push_back(arn.substr(start, colon - start));
+      start = colon + 1;
+    }
+    if (parts.size() != 5 || parts[0] != "arn" || parts[2] != "sns") continue;
+    std::optional<int64_t> account = store::AccountIdOfNumber(parts[4]);
+    if (!account) continue;
+    StatusOr<store::Topic> topic = store_.GetTopic(*account, arn.substr(start));
+    if (!topic.ok()) continue;  // deleted: its notifications are not kept for a new one
+    ASSIGN_OR_RETURN(std::vector<store::TopicSubscription> subs,
+                     store_.ListSubscriptions(topic->id));
+    for (const auto& s : subs) {
+      if (!s.confirmed) continue;
+      Target t;
+      t.cursor = "notify:" + std::to_string(s.id);
+      t.key = t.cursor;
+      t.kind = s.raw ? Target::kWebhook : Target::kSns;
+      t.topic_arn = arn;
+      t.subscription_arn = SubscriptionArn(arn, s.token);
+      t.endpoint = s.endpoint;
+      t.token = s.token;
+      t.start_offset = s.start_offset;
+      t.subscription_id = s.id;
+      if (!Due(t.key, now)) continue;
+      StatusOr<size_t> n = Drain(t, log_size);
       if (!n.ok()) {
         if (n.status().code() == StatusCode::kNotFound) continue;  // deleted meanwhile
         return n.status();

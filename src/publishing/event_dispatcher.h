@@ -20,6 +20,11 @@
 //    ARN's stream or bus, one ProduceBatch per pass (key: the eventId).
 //  - CloudWatchDestination: Prometheus counters (EventMetrics), fed every new line once
 //    (from the log's end at start: counters restart with the process).
+//  - Identity notifications (sending/identity_notifier.h): each confirmed subscription of
+//    a topic in config.notification_topics() is a target of its own ("notify:<id>", its
+//    cursor kept with the subscription, starting where it was confirmed) that receives the
+//    notification lines naming that topic, without herald's routing members: the SNS
+//    envelope around the notification JSON, or the raw JSON for a webhook subscription.
 // A target that fails waits (min_backoff, doubling up to max_backoff) before it is tried
 // again; other targets go on. Unconfirmed SNS subscriptions are sent a
 // SubscriptionConfirmation when first seen and again on the same back-off.
@@ -33,11 +38,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/status.h"
@@ -62,6 +69,9 @@ struct DispatcherConfig {
   size_t max_batch_events = 256;     // per target per pass
   size_t max_read_bytes = 4u << 20;  // of the log per target per pass
   size_t max_line_bytes = 1u << 20;  // longer lines are skipped
+  // The topic ARNs that identities name for their notifications (nullptr: none). Each
+  // confirmed subscription of such a topic receives the notification lines for it.
+  std::function<StatusOr<std::vector<std::string>>()> notification_topics;
 };
 
 struct DispatcherStats {
@@ -100,8 +110,10 @@ class EventDispatcher {
   bool Due(const std::string& key, SysTime now) const;
   void Failed(const std::string& key, SysTime now);
   void Succeeded(const std::string& key);
-  StatusOr<size_t> Drain(const store::EventDestinationRow& dest, const Target& target,
-                         uint64_t log_size);
+  StatusOr<uint64_t> TargetCursor(const Target& target, uint64_t log_size);
+  Status SetTargetCursor(const Target& target, uint64_t offset);
+  StatusOr<size_t> Drain(const Target& target, uint64_t log_size);
+  StatusOr<size_t> DrainNotifications(SysTime now, uint64_t log_size);
   void SendConfirmations(SysTime now);
   void SyncMetrics(const std::vector<store::EventDestinationRow>& dests);
   Status FeedMetrics(uint64_t log_size);

@@ -320,5 +320,63 @@ TEST_F(DispatcherTest, FirehoseAndEventBridgeGoToTheirKafkaTopics) {
   ASSERT_EQ(*d->RunOnce(), 0u);
 }
 
+// Identity notifications: lines naming a topic reach that topic's confirmed subscriptions
+// without herald's routing members, with no event destination involved; a subscription
+// keeps its own cursor across a restart.
+TEST_F(DispatcherTest, IdentityNotificationsReachTheirTopicOnly) {
+  const std::string topic_arn = TopicArn("us-east-1", account_, "events");
+  const int64_t other_topic = *store_.CreateTopic(store::Topic{0, account_, "other", clock_.Now()});
+  const int64_t sub = Subscribe("http://sns-sub.test/n", false, "notify-token");
+  ASSERT_TRUE(store_.ConfirmSubscription(sub, 0).ok());
+  store::TopicSubscription hook;
+  hook.topic_id = other_topic;
+  hook.endpoint = "http://hook.test/other";
+  hook.token = "other-token";
+  hook.raw = hook.confirmed = true;
+  hook.created = clock_.Now();
+  ASSERT_TRUE(store_.CreateSubscription(hook).ok());
+  int topic_calls = 0;
+  config_.notification_topics = [&]() -> StatusOr<std::vector<std::string>> {
+    ++topic_calls;
+    return std::vector<std::string>{topic_arn, "arn:aws:sns:us-east-1:not-a-number:x"};
+  };
+  auto Notify = [&](const std::string& id, const std::string& arn) {
+    json line = {{"notificationType", "Bounce"},
+                 {"mail", {{"messageId", "m-" + id}}},
+                 {"bounce", {{"bounceType", "Permanent"}}},
+                 {"eventId", id},
+                 {"heraldTopicArn", arn}};
+    std::ofstream(config_.events_path, std::ios::app) << line.dump() << "\n";
+  };
+  Append("Bounce", "news", account_);  // an event: no destination wants it
+  Notify("n-1", topic_arn);
+  Notify("n-2", TopicArn("us-east-1", account_, "other"));  // not in the list
+  {
+    auto d = Make();
+    ASSERT_EQ(*d->RunOnce(), 1u);
+  }
+  EXPECT_GE(topic_calls, 1);
+  ASSERT_EQ(http_.request_count(), 1u);
+  const auto req = http_.requests()[0].request;
+  EXPECT_EQ(req.url, "http://sns-sub.test/n");
+  json envelope = json::parse(req.body);
+  EXPECT_EQ(envelope["Type"], "Notification");
+  EXPECT_EQ(envelope["MessageId"], "n-1");
+  EXPECT_EQ(envelope["TopicArn"], topic_arn);
+  EXPECT_TRUE(events::VerifyEnvelope(req.body, signer_->CertPem()).ok());
+  json message = json::parse(envelope["Message"].get<std::string>());
+  EXPECT_EQ(message["notificationType"], "Bounce");
+  EXPECT_EQ(message["mail"]["messageId"], "m-n-1");
+  EXPECT_FALSE(message.contains("heraldTopicArn"));
+  EXPECT_FALSE(message.contains("eventId"));
+
+  // A new dispatcher (a restart) resumes after n-1.
+  Notify("n-3", topic_arn);
+  auto d = Make();
+  ASSERT_EQ(*d->RunOnce(), 1u);
+  EXPECT_EQ(json::parse(http_.requests()[1].request.body)["MessageId"], "n-3");
+  ASSERT_EQ(*d->RunOnce(), 0u);
+}
+
 }  // namespace
 }  // namespace herald::publishing

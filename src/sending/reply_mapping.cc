@@ -64,30 +64,4 @@ HttpError HttpErrorFor(const Rejection& r) {
   return {500, "InternalServiceErrorException", r.message};
 }
 
-std::string QueryErrorCodeFor(const Rejection& r) {
-  switch (r.kind) {
-    case RejectKind::kMessageRejected:
-    case RejectKind::kNotVerified:
-    case RejectKind::kTooLarge:
-      return "MessageRejected";
-    case RejectKind::kBadRequest:
-    case RejectKind::kNotFound:
-      return "InvalidParameterValue";
-    case RejectKind::kSendingPaused:
-      return "AccountSendingPausedException";
-    case RejectKind::kConfigSetPaused:
-      return "ConfigurationSetSendingPausedException";
-    case RejectKind::kAccountSuspended:
-      return "MessageRejected";
-    case RejectKind::kConfigSetNotFound:
-      return "ConfigurationSetDoesNotExist";
-    case RejectKind::kMaxSendRate:
-    case RejectKind::kDailyQuota:
-      return "Throttling";
-    case RejectKind::kTemporary:
-      return "InternalFailure";
-  }
-  return "InternalFailure";
-}
-
 }  // namespace herald::sending

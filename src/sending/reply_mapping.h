@@ -21,7 +21,6 @@ struct HttpError {
 
 std::string SmtpReplyFor(const Rejection& r);
 HttpError HttpErrorFor(const Rejection& r);
-// v1 Query API error code (XML <Code>).
-std::string QueryErrorCodeFor(const Rejection& r);
+// The v1 Query API's codes are api::V1ErrorForRejection (api/query_form.h).
 
 }  // namespace herald::sending

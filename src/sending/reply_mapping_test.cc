@@ -27,7 +27,6 @@ TEST(ReplyMappingTest, HttpErrorsFollowSes) {
   EXPECT_EQ(HttpErrorFor({RejectKind::kSendingPaused, "p"}).code, "SendingPausedException");
   EXPECT_EQ(HttpErrorFor({RejectKind::kConfigSetNotFound, "c"}).status, 404);
   EXPECT_EQ(HttpErrorFor({RejectKind::kNotVerified, "v"}).code, "MessageRejected");
-  EXPECT_EQ(QueryErrorCodeFor({RejectKind::kDailyQuota, ""}), "Throttling");
 }
 
 TEST(ReplyMappingTest, PausedConfigurationSet) {
@@ -37,8 +36,6 @@ TEST(ReplyMappingTest, PausedConfigurationSet) {
   EXPECT_EQ(e.code, "SendingPausedException");
   EXPECT_EQ(e.message, r.message);
   EXPECT_EQ(SmtpReplyFor(r), "554 Message rejected: Sending is paused for configuration set tx.");
-  EXPECT_EQ(QueryErrorCodeFor(r), "ConfigurationSetSendingPausedException");
-  EXPECT_EQ(QueryErrorCodeFor({RejectKind::kSendingPaused, ""}), "AccountSendingPausedException");
 }
 
 }  // namespace

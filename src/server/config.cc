@@ -93,6 +93,10 @@ const std::vector<KeySpec>& Keys() {
       {"sending.virus_scan_fail_open", &Config::virus_scan_fail_open, 0, 0,
        "When clamd cannot be reached, accept messages unscanned (true) or refuse them with a "
        "temporary failure (false)."},
+      {"sending.feedback_forwarding", &Config::feedback_forwarding, 0, 0,
+       "Forward bounces and complaints by email to the sender (a DSN or an ARF report) for "
+       "identities whose feedback forwarding is on, as SES does. false: never, whatever the "
+       "identities say."},
       {"spool.segment_bytes", &Config::spool_segment_bytes, 1024 * 1024, 4.0 * 1024 * 1024 * 1024,
        "Size at which the spool starts a new segment file."},
       {"dns.server", &Config::dns_server, 0, 0,

@@ -55,6 +55,9 @@ struct Config {
   std::string clamd_address;  // "/path/to/clamd.ctl" or "host:port"; empty: EICAR only
   int64_t clamd_timeout_ms = 30000;
   bool virus_scan_fail_open = false;
+  // Email feedback forwarding for identities that have it on (SES's default); false turns
+  // it off for the whole server.
+  bool feedback_forwarding = true;
 
   // [spool]
   int64_t spool_segment_bytes = 64 * 1024 * 1024;

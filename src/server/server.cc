@@ -34,7 +34,9 @@
 #include "sending/delivery_outcomes.h"
 #include "sending/egress_identity.h"
 #include "sending/engagement_service.h"
+#include "sending/feedback_forward.h"
 #include "sending/feedback_service.h"
+#include "sending/identity_notifier.h"
 #include "sending/outcome_observer.h"
 #include "sending/reputation_service.h"
 #include "sending/sending_service_impl.h"
@@ -48,9 +50,37 @@
 namespace herald::server {
 namespace {
 
-// herald's own mail (verification links, reputation notices): built here, written straight
-// into the spool as account 0 (not subject to any account's sandbox, quota or identity
-// checks, and producing no events), then handed to delivery. Failures are logged.
+// herald's own mail (verification links, reputation notices, forwarded feedback): written
+// straight into the spool as account 0 (not subject to any account's sandbox, quota or
+// identity checks, and producing no events), then handed to delivery. `body` is the whole
+// message; `id` its spool id.
+Status SpoolOwnBody(spool::Spool& spool, const sending::DeliveryHook& deliver, SysTime now,
+                    const std::string& id, const std::string& to, std::string body,
+                    const char* kind) {
+  spool::SpoolRecord rec;
+  rec.id = id;
+  rec.recipient_count = 1;
+  rec.envelope = nlohmann::json({{"v", 1},
+                                 {"account_id", 0},
+                                 {"kind", kind},
+                                 {"recipients", {to}},
+                                 {"mail", nlohmann::json::object()}})
+                     .dump();
+  rec.body = std::move(body);
+  RETURN_IF_ERROR(spool.Store(rec));
+  LogInfo("own mail queued", {{"kind", kind}, {"to", to}, {"message_id", id}});
+  if (deliver) {
+    sending::QueuedDelivery qd;
+    qd.message_id = id;
+    qd.account_id = 0;
+    qd.accepted = now;
+    qd.recipients.emplace_back(0, to);
+    deliver(std::move(qd));
+  }
+  return Status::Ok();
+}
+
+// A simple text message of herald's own, built and spooled; failures are logged.
 void SpoolOwnMail(const Config& config, Clock& clock, spool::Spool& spool,
                   const sending::DeliveryHook& deliver, const std::string& to,
                   const std::string& subject, const std::string& text, const char* kind) {
@@ -68,31 +98,36 @@ void SpoolOwnMail(const Config& config, Clock& clock, spool::Spool& spool,
     LogError("own mail not built", {{"kind", kind}, {"error", body.status().ToString()}});
     return;
   }
-  spool::SpoolRecord rec;
-  rec.id = id;
-  rec.recipient_count = 1;
-  rec.envelope = nlohmann::json({{"v", 1},
-                                 {"account_id", 0},
-                                 {"kind", kind},
-                                 {"recipients", {to}},
-                                 {"mail", nlohmann::json::object()}})
-                     .dump();
-  rec.body = std::move(body).value();
-  Status st = spool.Store(rec);
-  if (!st.ok()) {
-    LogError("own mail not spooled", {{"kind", kind}, {"error", st.ToString()}});
-    return;
-  }
-  LogInfo("own mail queued", {{"kind", kind}, {"to", to}, {"message_id", id}});
-  if (deliver) {
-    sending::QueuedDelivery qd;
-    qd.message_id = id;
-    qd.account_id = 0;
-    qd.accepted = now;
-    qd.recipients.emplace_back(0, to);
-    deliver(std::move(qd));
-  }
+  Status st = SpoolOwnBody(spool, deliver, now, id, to, std::move(body).value(), kind);
+  if (!st.ok()) LogError("own mail not spooled", {{"kind", kind}, {"error", st.ToString()}});
 }
+
+// Email feedback forwarding: a bounce as a DSN, a complaint as an ARF report, sent to the
+// sender as herald's own mail.
+class SpoolingForwarder final : public sending::FeedbackForwarder {
+ public:
+  SpoolingForwarder(const Config& config, Clock& clock, spool::Spool& spool,
+                    const sending::DeliveryHook& deliver)
+      : config_(config), clock_(clock), spool_(spool), deliver_(deliver) {}
+
+  Status Forward(const nlohmann::json& event, const std::string& to) override {
+    const SysTime now = clock_.Now();
+    const std::string id = sending::NewMessageId(now);
+    sending::ForwardOptions o;
+    o.hostname = config_.hostname;
+    o.to = to;
+    o.message_id = id + "@" + config_.hostname;
+    o.now = now;
+    ASSIGN_OR_RETURN(std::string body, sending::BuildFeedbackForward(event, o));
+    return SpoolOwnBody(spool_, deliver_, now, id, to, std::move(body), "feedback-forward");
+  }
+
+ private:
+  const Config& config_;
+  Clock& clock_;
+  spool::Spool& spool_;
+  const sending::DeliveryHook& deliver_;  // set once delivery is started
+};
 
 // Verification for identities: mail with a link for addresses, a TXT record for domains.
 // Links lead to http.public_url, else to the address the HTTP listener really bound
@@ -495,7 +530,13 @@ class ServerImpl final : public Server {
     sopts.segment_bytes = static_cast<uint64_t>(config_.spool_segment_bytes);
     ASSIGN_OR_RETURN(spool_, spool::LogSpool::Open(config_.data_dir + "/spool", sopts));
     ASSIGN_OR_RETURN(events_, events::JsonlEventLog::Open(config_.data_dir + "/events.jsonl"));
-    events::EventSink* sending_events = events_.get();
+    // Bounce, Complaint and Delivery events also become identity notifications and
+    // forwarded feedback: every outcome is published through the notifier.
+    if (config_.feedback_forwarding) {
+      forwarder_ = std::make_unique<SpoolingForwarder>(config_, clock_, *spool_, own_mail_hook_);
+    }
+    notifier_ = std::make_unique<sending::IdentityNotifier>(*events_, *store_, forwarder_.get());
+    events::EventSink* sending_events = notifier_.get();
     {
       // The feedback MX matches reports against the messages sent, and open, click and
       // subscription events carry their message's mail object: the index learns each
@@ -507,7 +548,7 @@ class ServerImpl final : public Server {
           sent_index_->ReplayEventLog(spool::PosixFs(), config_.data_dir + "/events.jsonl",
                                       static_cast<size_t>(config_.feedback_index_replay_events)));
       LogInfo("sent-message index replayed", {{"messages", std::to_string(learnt)}});
-      indexing_events_ = std::make_unique<sending::IndexingEventSink>(*events_, *sent_index_);
+      indexing_events_ = std::make_unique<sending::IndexingEventSink>(*notifier_, *sent_index_);
       sending_events = indexing_events_.get();
     }
     sent_events_ = sending_events;
@@ -668,7 +709,7 @@ class ServerImpl final : public Server {
         *resolver_, clock_, std::chrono::seconds(config_.delivery_route_ttl_seconds), 100000);
     ASSIGN_OR_RETURN(dialer_, net::NewTcpDialer(net::TcpDialerOptions{}));
     outcomes_ = std::make_unique<sending::DeliveryOutcomeRecorder>(config_.hostname, clock_,
-                                                                   *spool_, *events_);
+                                                                   *spool_, *notifier_);
     outcomes_->SetOutcomeObserver(&observers_);
     delivery::EgressLookup egress = MakeEgressLookup();
     engine_ = std::make_unique<delivery::DeliveryEngine>(
@@ -686,7 +727,7 @@ class ServerImpl final : public Server {
     cc.verp_secret = verp_secret;
     cc.window = std::chrono::seconds(config_.feedback_correlation_window_seconds);
     correlator_ = std::make_unique<sending::FeedbackCorrelator>(*sent_index_, cc);
-    feedback_processor_ = std::make_unique<sending::FeedbackProcessor>(*correlator_, *events_);
+    feedback_processor_ = std::make_unique<sending::FeedbackProcessor>(*correlator_, *notifier_);
     feedback_processor_->SetOutcomeObserver(&observers_);
     sending::FeedbackServiceConfig fc;
     fc.domains.push_back(config_.delivery_return_path_domain.empty()
@@ -765,6 +806,7 @@ class ServerImpl final : public Server {
       dc.min_backoff = std::chrono::milliseconds(config_.events_min_backoff_ms);
       dc.max_backoff = std::chrono::milliseconds(
           std::max(config_.events_min_backoff_ms, config_.events_max_backoff_ms));
+      dc.notification_topics = [this] { return store_->ListIdentityNotificationTopics(); };
       dispatcher_ = std::make_unique<publishing::EventDispatcher>(
           dc, *store_, clock_, *http_poster_, *sns_signer_, kafka_.get(), metrics_.get());
       dispatcher_->Start();
@@ -916,7 +958,9 @@ class ServerImpl final : public Server {
   std::unique_ptr<sending::IndexingEventSink> indexing_events_;  // feedback MX only
   std::unique_ptr<sending::SuppressionRecorder> suppression_;    // outlives observers_' use
   std::unique_ptr<sending::ReputationService> reputation_;       // the same
-  sending::DeliveryHook own_mail_hook_;                          // notices' delivery
+  sending::DeliveryHook own_mail_hook_;           // notices' and forwarded feedback's delivery
+  std::unique_ptr<SpoolingForwarder> forwarder_;  // null: forwarding switched off
+  std::unique_ptr<sending::IdentityNotifier> notifier_;  // in front of events_
   sending::ObserverList observers_;              // filled before the first message is accepted
   std::unique_ptr<mail::VirusScanner> scanner_;  // outlives sending_'s use
   std::unique_ptr<sending::SendingServiceImpl> sending_;

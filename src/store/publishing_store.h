@@ -132,6 +132,12 @@ class PublishingStore {
                                        uint64_t fallback) = 0;
   // kNotFound when the destination is gone.
   virtual Status SetCursor(int64_t destination_id, const std::string& target, uint64_t offset) = 0;
+  // A topic subscription's own cursor for identity notifications: the byte offset up to
+  // which it has received the notification lines for its topic; `fallback` before the
+  // first SetSubscriptionCursor. kNotFound when the subscription is gone (its cursor goes
+  // with it).
+  virtual StatusOr<uint64_t> GetSubscriptionCursor(int64_t subscription_id, uint64_t fallback) = 0;
+  virtual Status SetSubscriptionCursor(int64_t subscription_id, uint64_t offset) = 0;
 
   virtual StatusOr<int64_t> CreateTopic(const Topic& t) = 0;
   virtual StatusOr<Topic> GetTopic(int64_t account_id, const std::string& name) = 0;

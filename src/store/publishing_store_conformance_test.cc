@@ -245,8 +245,17 @@ TYPED_TEST(PublishingStoreTest, TopicsAndSubscriptions) {
   EXPECT_EQ(s.FindSubscriptionByToken("tok-x").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(s.ListSubscriptions(*topic_id)->size(), 1u);
 
+  // The subscription's own notification cursor.
+  EXPECT_EQ(*s.GetSubscriptionCursor(*sub_id, 77), 77u);
+  ASSERT_TRUE(s.SetSubscriptionCursor(*sub_id, 5000).ok());
+  ASSERT_TRUE(s.SetSubscriptionCursor(*sub_id, 6000).ok());
+  EXPECT_EQ(*s.GetSubscriptionCursor(*sub_id, 77), 6000u);
+  EXPECT_EQ(s.GetSubscriptionCursor(*sub_id + 100, 0).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(s.SetSubscriptionCursor(*sub_id + 100, 1).code(), StatusCode::kNotFound);
+
   ASSERT_TRUE(s.DeleteTopic(this->account_, "ses-events").ok());
   EXPECT_EQ(s.GetSubscription(*sub_id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(s.GetSubscriptionCursor(*sub_id, 0).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(s.DeleteTopic(this->account_, "ses-events").code(), StatusCode::kNotFound);
 }
 

@@ -151,10 +151,30 @@ Status ValidateIdentityMailFrom(const Identity& identity) {
   return Status::Ok();
 }
 
+Status ValidateIdentityNotifications(const Identity& identity) {
+  const std::pair<std::string_view, const std::string*> topics[] = {
+      {"bounce topic", &identity.bounce_topic},
+      {"complaint topic", &identity.complaint_topic},
+      {"delivery topic", &identity.delivery_topic}};
+  for (const auto& [what, topic] : topics) {
+    if (topic->size() > kMaxNotificationTopicLength) {
+      return InvalidArgumentError(std::string(what) + " is longer than " +
+                                  std::to_string(kMaxNotificationTopicLength) + " bytes");
+    }
+    for (char c : *topic) {
+      if (c < 0x21 || c > 0x7e) {
+        return InvalidArgumentError(std::string(what) + " must be printable ASCII without spaces");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 Status ValidateIdentity(const Identity& identity) {
   RETURN_IF_ERROR(CheckText("identity name", identity.name, kMaxIdentityNameLength, false));
   RETURN_IF_ERROR(ValidateIdentityDkim(identity));
   RETURN_IF_ERROR(ValidateIdentityMailFrom(identity));
+  RETURN_IF_ERROR(ValidateIdentityNotifications(identity));
   RETURN_IF_ERROR(
       CheckText("verification token", identity.verification_token, kMaxTokenLength, true));
   RETURN_IF_ERROR(CheckText("tags", identity.tags_json, kMaxTagsJsonLength, false));

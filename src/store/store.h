@@ -1,6 +1,7 @@
 // store/store.h: herald's durable state other than message bodies: accounts, access keys,
-// identities (with their DKIM keys and custom MAIL FROM domains), configuration sets, send
-// counters, the account suppression lists and the global suppression list.
+// identities (with their DKIM keys, custom MAIL FROM domains and notification settings),
+// configuration sets, send counters, the account suppression lists and the global
+// suppression list.
 //
 // Contract: every method is a single atomic transaction; a method that returns OK has
 // committed. Not-found lookups return kNotFound, duplicate creates kAlreadyExists, a
@@ -133,6 +134,18 @@ struct Identity {
   std::string mail_from_behavior = "USE_DEFAULT_VALUE";  // | REJECT_MESSAGE
   VerificationStatus mail_from_status = VerificationStatus::kPending;
   SysTime mail_from_set_at;  // starts the 72 h DNS search
+
+  // Identity notifications (SES v1 SetIdentityNotificationTopic,
+  // SetIdentityHeadersInNotificationsEnabled, SetIdentityFeedbackForwardingEnabled; SESv2
+  // PutEmailIdentityFeedbackAttributes): the SNS topic ARN per notification type ("" = none),
+  // whether the original headers go with that type, and email feedback forwarding.
+  std::string bounce_topic;
+  std::string complaint_topic;
+  std::string delivery_topic;
+  bool bounce_headers = false;
+  bool complaint_headers = false;
+  bool delivery_headers = false;
+  bool feedback_forwarding = true;
 };
 
 // A configuration set (SESv2): the rules applied to every message that names it
@@ -256,6 +269,11 @@ class Store : public ReputationStore, public PublishingStore, public AudienceSto
   virtual Status SetIdentityMailFromStatus(int64_t account_id, const std::string& name,
                                            const std::string& domain,
                                            VerificationStatus status) = 0;
+  // Replaces the seven notification fields of the identity (account_id, name) with those
+  // of `identity`; other fields are not touched. NotFound when there is no such identity.
+  virtual Status SetIdentityNotifications(const Identity& identity) = 0;
+  // Every distinct non-empty notification topic any identity names (any account).
+  virtual StatusOr<std::vector<std::string>> ListIdentityNotificationTopics() = 0;
   // Finds the identity whose email-verification token is `token` (any account). Only
   // EMAIL_ADDRESS identities match (a domain's token is public in DNS); an empty token
   // never matches. Expiry is the caller's to check (token_expires).
@@ -331,6 +349,7 @@ inline constexpr size_t kMaxTagsJsonLength = 64 * 1024;
 inline constexpr size_t kMaxDkimSelectorLength = 63;  // SES's Selector shape
 inline constexpr size_t kMaxDkimKeyPemLength = 16 * 1024;
 inline constexpr size_t kMaxDomainLength = 253;
+inline constexpr size_t kMaxNotificationTopicLength = 256;  // each Identity *_topic
 inline constexpr int kMaxListLimit = 1000;  // the List* methods clamp `limit` to this
 inline constexpr int64_t kMaxSendsPerRecord = 1000000000;
 inline constexpr size_t kMaxConfigurationSetNameLength = 64;  // SES's limit
@@ -350,11 +369,14 @@ inline constexpr int64_t kDefaultMaxDeliverySeconds = 50400;
 Status ValidateAccountName(const std::string& name);
 Status ValidateContactEmail(const std::string& email);  // may be empty
 Status ValidateAccessKey(const AccessKey& key);
-// Includes the DKIM and MAIL FROM fields: known origin, algorithm, key lengths, behaviour
-// and statuses, bounded selector, key and domain.
+// Includes the DKIM, MAIL FROM and notification fields: known origin, algorithm, key
+// lengths, behaviour and statuses, bounded selector, key, domain and topics.
 Status ValidateIdentity(const Identity& identity);
 Status ValidateIdentityDkim(const Identity& identity);
 Status ValidateIdentityMailFrom(const Identity& identity);
+// Each notification topic is "" or 1..kMaxNotificationTopicLength printable ASCII bytes
+// other than space (0x21..0x7e).
+Status ValidateIdentityNotifications(const Identity& identity);
 // `limit` must be positive; returns it clamped to kMaxListLimit.
 StatusOr<int> ValidateListLimit(int limit);
 Status ValidateSendCount(int64_t count);  // 0..kMaxSendsPerRecord

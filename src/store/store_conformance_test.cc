@@ -585,6 +585,158 @@ TYPED_TEST(StoreConformanceTest, SetIdentityMailFromAndItsStatus) {
   EXPECT_EQ(this->store_->GetIdentity(a, "example.com")->mail_from_domain, "");
 }
 
+Identity WithNotifications(Identity id, const std::string& prefix) {
+  id.bounce_topic = prefix + ":bounces";
+  id.complaint_topic = prefix + ":complaints";
+  id.delivery_topic = prefix + ":deliveries";
+  id.bounce_headers = true;
+  id.complaint_headers = false;
+  id.delivery_headers = true;
+  id.feedback_forwarding = false;
+  return id;
+}
+
+void ExpectSameNotifications(const Identity& got, const Identity& want) {
+  EXPECT_EQ(got.bounce_topic, want.bounce_topic);
+  EXPECT_EQ(got.complaint_topic, want.complaint_topic);
+  EXPECT_EQ(got.delivery_topic, want.delivery_topic);
+  EXPECT_EQ(got.bounce_headers, want.bounce_headers);
+  EXPECT_EQ(got.complaint_headers, want.complaint_headers);
+  EXPECT_EQ(got.delivery_headers, want.delivery_headers);
+  EXPECT_EQ(got.feedback_forwarding, want.feedback_forwarding);
+}
+
+TYPED_TEST(StoreConformanceTest, NewIdentityHasNotificationDefaults) {
+  int64_t a = this->NewAccount("a");
+  ASSERT_TRUE(this->store_->CreateIdentity(this->MakeIdentity(a, "example.com")).ok());
+  auto id = this->store_->GetIdentity(a, "example.com");
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ(id->bounce_topic, "");
+  EXPECT_EQ(id->complaint_topic, "");
+  EXPECT_EQ(id->delivery_topic, "");
+  EXPECT_FALSE(id->bounce_headers);
+  EXPECT_FALSE(id->complaint_headers);
+  EXPECT_FALSE(id->delivery_headers);
+  EXPECT_TRUE(id->feedback_forwarding);
+}
+
+TYPED_TEST(StoreConformanceTest, NotificationTopicsAreListedOnceAcrossAccounts) {
+  int64_t a = this->NewAccount("a");
+  int64_t b = this->NewAccount("b");
+  EXPECT_TRUE(this->store_->ListIdentityNotificationTopics()->empty());
+  Identity x = this->MakeIdentity(a, "example.com", IdentityType::kDomain);
+  x.bounce_topic = "arn:aws:sns:us-east-1:000000000001:t2";
+  x.delivery_topic = "arn:aws:sns:us-east-1:000000000001:t1";
+  ASSERT_TRUE(this->store_->CreateIdentity(x).ok());
+  Identity y = this->MakeIdentity(b, "example.org", IdentityType::kDomain);
+  y.complaint_topic = "arn:aws:sns:us-east-1:000000000001:t2";
+  ASSERT_TRUE(this->store_->CreateIdentity(y).ok());
+  ASSERT_TRUE(
+      this->store_
+          ->CreateIdentity(this->MakeIdentity(b, "z@example.org", IdentityType::kEmailAddress))
+          .ok());
+  auto topics = this->store_->ListIdentityNotificationTopics();
+  ASSERT_TRUE(topics.ok()) << topics.status().ToString();
+  EXPECT_EQ(*topics, (std::vector<std::string>{"arn:aws:sns:us-east-1:000000000001:t1",
+                                               "arn:aws:sns:us-east-1:000000000001:t2"}));
+}
+
+TYPED_TEST(StoreConformanceTest, NotificationsRoundTripThroughCreate) {
+  int64_t a = this->NewAccount("a");
+  Identity in =
+      WithNotifications(this->MakeIdentity(a, "user@example.com", IdentityType::kEmailAddress),
+                        "arn:aws:sns:us-east-1:000000000001:created");
+  ASSERT_TRUE(this->store_->CreateIdentity(in).ok());
+  auto out = this->store_->GetIdentity(a, "user@example.com");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ExpectSameNotifications(*out, in);
+  auto listed = this->store_->ListIdentities(a, "", 10);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  ExpectSameNotifications((*listed)[0], in);
+  auto by_token = this->store_->FindIdentityByToken(in.verification_token);
+  ASSERT_TRUE(by_token.ok()) << by_token.status().ToString();
+  ExpectSameNotifications(*by_token, in);
+
+  Identity bad = this->MakeIdentity(a, "other.example");
+  bad.delivery_topic = "arn:aws:sns:us-east-1:000000000001:with space";
+  EXPECT_EQ(this->store_->CreateIdentity(bad).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->store_->GetIdentity(a, "other.example").status().code(), StatusCode::kNotFound);
+}
+
+TYPED_TEST(StoreConformanceTest, SetIdentityNotificationsReplacesOnlyNotificationFields) {
+  int64_t a = this->NewAccount("a");
+  Identity base =
+      WithMailFrom(WithDkim(this->MakeIdentity(a, "example.com"), "sel", this->clock_.Now()),
+                   "mail.example.com", this->clock_.Now() + hours(1));
+  base.tags_json = R"([{"Key":"k","Value":"v"}])";
+  ASSERT_TRUE(this->store_->CreateIdentity(base).ok());
+  ASSERT_TRUE(this->store_->SetIdentityStatus(a, "example.com", VerificationStatus::kSuccess).ok());
+
+  // Set: only the notification fields of the argument are taken.
+  Identity change = WithNotifications(this->MakeIdentity(a, "example.com"),
+                                      "arn:aws:sns:us-east-1:000000000001:first");
+  change.status = VerificationStatus::kFailed;
+  change.tags_json = "[]";
+  change.dkim_selector = "ignored";
+  change.dkim_private_key_pem = "ignored";
+  change.mail_from_domain = "ignored.example.com";
+  ASSERT_TRUE(this->store_->SetIdentityNotifications(change).ok());
+  auto out = this->store_->GetIdentity(a, "example.com");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ExpectSameNotifications(*out, change);
+  ExpectSameDkim(*out, base);
+  ExpectSameMailFrom(*out, base);
+  EXPECT_EQ(out->status, VerificationStatus::kSuccess);
+  EXPECT_EQ(out->tags_json, base.tags_json);
+
+  // Replace: a topic cleared, another changed, flags flipped.
+  Identity replaced = change;
+  replaced.bounce_topic = "";
+  replaced.complaint_topic = "arn:aws:sns:eu-west-1:000000000001:second";
+  replaced.bounce_headers = false;
+  replaced.complaint_headers = true;
+  replaced.delivery_headers = false;
+  replaced.feedback_forwarding = true;
+  ASSERT_TRUE(this->store_->SetIdentityNotifications(replaced).ok());
+  out = this->store_->GetIdentity(a, "example.com");
+  ASSERT_TRUE(out.ok());
+  ExpectSameNotifications(*out, replaced);
+  ExpectSameDkim(*out, base);
+  ExpectSameMailFrom(*out, base);
+
+  // A missing identity (name or account).
+  Identity missing = change;
+  missing.name = "example.org";
+  EXPECT_EQ(this->store_->SetIdentityNotifications(missing).code(), StatusCode::kNotFound);
+  missing = change;
+  missing.account_id = a + 1;
+  EXPECT_EQ(this->store_->SetIdentityNotifications(missing).code(), StatusCode::kNotFound);
+
+  // Bad topics: too long, a space, a control byte, a non-ASCII byte.
+  const std::string longest = "arn:" + std::string(kMaxNotificationTopicLength - 4, 't');
+  for (const std::string& topic :
+       {longest + "t", std::string("arn:aws:sns:x:1:a b"), std::string("arn:\t"),
+        std::string("arn:aws:sns:x:1:\x7f"), std::string("arn:aws:sns:x:1:caf\xc3\xa9"),
+        std::string("arn\0x", 5)}) {
+    for (std::string Identity::*field :
+         {&Identity::bounce_topic, &Identity::complaint_topic, &Identity::delivery_topic}) {
+      Identity bad = change;
+      bad.*field = topic;
+      EXPECT_EQ(this->store_->SetIdentityNotifications(bad).code(), StatusCode::kInvalidArgument)
+          << topic;
+    }
+  }
+  // Nothing changed by the refused calls.
+  ExpectSameNotifications(*this->store_->GetIdentity(a, "example.com"), replaced);
+  // The bounds themselves are accepted.
+  Identity edge = replaced;
+  edge.bounce_topic = longest;
+  edge.delivery_topic = "!~";
+  ASSERT_TRUE(this->store_->SetIdentityNotifications(edge).ok());
+  ExpectSameNotifications(*this->store_->GetIdentity(a, "example.com"), edge);
+}
+
 TYPED_TEST(StoreConformanceTest, FindDomainIdentityWalksUpToTheNearestParent) {
   int64_t a = this->NewAccount("a");
   int64_t b = this->NewAccount("b");

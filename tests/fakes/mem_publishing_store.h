@@ -199,6 +199,28 @@ class MemPublishingStore final : public PublishingStore {
     return Status::Ok();
   }
 
+  StatusOr<uint64_t> GetSubscriptionCursor(int64_t subscription_id, uint64_t fallback) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    if (subscriptions_.count(subscription_id) == 0) {
+      return NotFoundError("store: no such subscription");
+    }
+    auto it = subscription_cursors_.find(subscription_id);
+    return it == subscription_cursors_.end() ? fallback : it->second;
+  }
+  Status SetSubscriptionCursor(int64_t subscription_id, uint64_t offset) override {
+    if (offset > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return InvalidArgumentError("offset out of range");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(fail_);
+    if (subscriptions_.count(subscription_id) == 0) {
+      return NotFoundError("store: no such subscription");
+    }
+    subscription_cursors_[subscription_id] = offset;
+    return Status::Ok();
+  }
+
   StatusOr<int64_t> CreateTopic(const Topic& t) override {
     if (!IsTopicName(t.name)) return InvalidArgumentError("bad topic name");
     {
@@ -333,6 +355,7 @@ class MemPublishingStore final : public PublishingStore {
   std::map<std::pair<int64_t, std::string>, EmailTemplate> templates_;
   std::map<int64_t, EventDestinationRow> destinations_;
   std::map<std::pair<int64_t, std::string>, uint64_t> cursors_;
+  std::map<int64_t, uint64_t> subscription_cursors_;  // by subscription id (ids never reused)
   std::map<int64_t, Topic> topics_;
   std::map<int64_t, TopicSubscription> subscriptions_;
 };

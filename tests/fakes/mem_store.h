@@ -19,6 +19,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -271,6 +272,32 @@ class MemStore final : public Store {
       id.mail_from_status = status;
       return Status::Ok();
     });
+  }
+
+  Status SetIdentityNotifications(const Identity& identity) override {
+    RETURN_IF_ERROR(ValidateIdentityNotifications(identity));
+    return UpdateIdentity(identity.account_id, identity.name, [&](Identity& id) {
+      id.bounce_topic = identity.bounce_topic;
+      id.complaint_topic = identity.complaint_topic;
+      id.delivery_topic = identity.delivery_topic;
+      id.bounce_headers = identity.bounce_headers;
+      id.complaint_headers = identity.complaint_headers;
+      id.delivery_headers = identity.delivery_headers;
+      id.feedback_forwarding = identity.feedback_forwarding;
+      return Status::Ok();
+    });
+  }
+
+  StatusOr<std::vector<std::string>> ListIdentityNotificationTopics() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::set<std::string> topics;
+    for (const auto& entry : identities_) {
+      const Identity& id = entry.second;
+      for (const std::string* t : {&id.bounce_topic, &id.complaint_topic, &id.delivery_topic}) {
+        if (!t->empty()) topics.insert(*t);
+      }
+    }
+    return std::vector<std::string>(topics.begin(), topics.end());
   }
 
   StatusOr<Identity> FindIdentityByToken(const std::string& token) override {
@@ -630,6 +657,12 @@ class MemStore final : public Store {
   }
   Status SetCursor(int64_t d, const std::string& target, uint64_t offset) override {
     return pub_.SetCursor(d, target, offset);
+  }
+  StatusOr<uint64_t> GetSubscriptionCursor(int64_t s, uint64_t fallback) override {
+    return pub_.GetSubscriptionCursor(s, fallback);
+  }
+  Status SetSubscriptionCursor(int64_t s, uint64_t offset) override {
+    return pub_.SetSubscriptionCursor(s, offset);
   }
   StatusOr<int64_t> CreateTopic(const Topic& t) override { return pub_.CreateTopic(t); }
   StatusOr<Topic> GetTopic(int64_t a, const std::string& n) override { return pub_.GetTopic(a, n); }

@@ -329,6 +329,35 @@ Status SqliteStore::SetCursor(int64_t destination_id, const std::string& target,
   return Status::Ok();
 }
 
+StatusOr<uint64_t> SqliteStore::GetSubscriptionCursor(int64_t subscription_id, uint64_t fallback) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      Prepare("SELECT (SELECT byte_offset FROM notification_cursors WHERE subscription_id = ?1) "
+              "FROM topic_subscriptions WHERE id = ?1"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, subscription_id).Step();
+  if (rc == SQLITE_DONE) return NotFoundError("store: no such subscription");
+  if (rc != SQLITE_ROW) return Error(rc, "get subscription cursor");
+  if (sqlite3_column_type(raw, 0) == SQLITE_NULL) return fallback;
+  return static_cast<uint64_t>(sqlite3_column_int64(raw, 0));
+}
+
+Status SqliteStore::SetSubscriptionCursor(int64_t subscription_id, uint64_t offset) {
+  RETURN_IF_ERROR(CheckOffset(offset));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("INSERT INTO notification_cursors (subscription_id, byte_offset) "
+                           "SELECT id, ?2 FROM topic_subscriptions WHERE id = ?1 "
+                           "ON CONFLICT (subscription_id) DO UPDATE SET "
+                           "byte_offset = excluded.byte_offset"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, subscription_id).Bind(2, static_cast<int64_t>(offset)).Step();
+  if (rc != SQLITE_DONE) return Error(rc, "set subscription cursor");
+  if (sqlite3_changes(db_) == 0) return NotFoundError("store: no such subscription");
+  return Status::Ok();
+}
+
 // ---- Topics and subscriptions ---------------------------------------------------------------
 
 StatusOr<int64_t> SqliteStore::CreateTopic(const Topic& t) {

@@ -20,7 +20,7 @@ namespace {
 
 // Forward migrations: kMigrations[i] takes the schema from version i to i + 1. Append new
 // entries; never edit a released one.
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     // 0 -> 1: the initial schema. Times are Unix milliseconds; enums are stored by their
     // SES/IAM names so that the file stays readable with the sqlite3 shell.
     R"sql(
@@ -266,6 +266,26 @@ CREATE TABLE engagement (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX engagement_by_account ON engagement(account_id, kind, at_ms);
 )sql",
+    // 7 -> 8: identity notification settings (SES v1 identity notifications). Existing
+    // identities get no topics, no headers and feedback forwarding on (SES's defaults).
+    // Each topic subscription keeps its cursor into the event log for the notifications.
+    R"sql(
+CREATE TABLE notification_cursors (
+  subscription_id INTEGER PRIMARY KEY REFERENCES topic_subscriptions(id) ON DELETE CASCADE,
+  byte_offset INTEGER NOT NULL
+) STRICT;
+ALTER TABLE identities ADD COLUMN bounce_topic TEXT NOT NULL DEFAULT '';
+ALTER TABLE identities ADD COLUMN complaint_topic TEXT NOT NULL DEFAULT '';
+ALTER TABLE identities ADD COLUMN delivery_topic TEXT NOT NULL DEFAULT '';
+ALTER TABLE identities ADD COLUMN bounce_headers INTEGER NOT NULL DEFAULT 0
+  CHECK (bounce_headers IN (0, 1));
+ALTER TABLE identities ADD COLUMN complaint_headers INTEGER NOT NULL DEFAULT 0
+  CHECK (complaint_headers IN (0, 1));
+ALTER TABLE identities ADD COLUMN delivery_headers INTEGER NOT NULL DEFAULT 0
+  CHECK (delivery_headers IN (0, 1));
+ALTER TABLE identities ADD COLUMN feedback_forwarding INTEGER NOT NULL DEFAULT 1
+  CHECK (feedback_forwarding IN (0, 1));
+)sql",
 };
 
 // Prune an account's old send buckets at most once an hour (of send time).
@@ -308,7 +328,9 @@ constexpr const char* kIdentityColumns =
     "account_id, name, type, status, verification_token, token_expires_ms, created_ms, "
     "tags_json, dkim_signing_enabled, dkim_origin, dkim_selector, dkim_private_key_pem, "
     "dkim_algorithm, dkim_key_length, dkim_next_key_length, dkim_status, dkim_generated_ms, "
-    "mail_from_domain, mail_from_behavior, mail_from_status, mail_from_set_ms";
+    "mail_from_domain, mail_from_behavior, mail_from_status, mail_from_set_ms, bounce_topic, "
+    "complaint_topic, delivery_topic, bounce_headers, complaint_headers, delivery_headers, "
+    "feedback_forwarding";
 
 StatusOr<Identity> ReadIdentity(sqlite3_stmt* s) {
   Identity id;
@@ -341,8 +363,16 @@ StatusOr<Identity> ReadIdentity(sqlite3_stmt* s) {
   if (!mf_status) return DataLossError("store: identity with an unknown MAIL FROM status");
   id.mail_from_status = *mf_status;
   id.mail_from_set_at = FromUnixMillis(sqlite3_column_int64(s, 20));
-  if (!ValidateIdentityDkim(id).ok() || !ValidateIdentityMailFrom(id).ok()) {
-    return DataLossError("store: identity with invalid DKIM or MAIL FROM settings");
+  id.bounce_topic = ColumnText(s, 21);
+  id.complaint_topic = ColumnText(s, 22);
+  id.delivery_topic = ColumnText(s, 23);
+  id.bounce_headers = sqlite3_column_int64(s, 24) != 0;
+  id.complaint_headers = sqlite3_column_int64(s, 25) != 0;
+  id.delivery_headers = sqlite3_column_int64(s, 26) != 0;
+  id.feedback_forwarding = sqlite3_column_int64(s, 27) != 0;
+  if (!ValidateIdentityDkim(id).ok() || !ValidateIdentityMailFrom(id).ok() ||
+      !ValidateIdentityNotifications(id).ok()) {
+    return DataLossError("store: identity with invalid DKIM, MAIL FROM or notification settings");
   }
   return id;
 }
@@ -821,9 +851,11 @@ Status SqliteStore::CreateIdentity(const Identity& identity) {
                            "dkim_private_key_pem, dkim_algorithm, dkim_key_length, "
                            "dkim_next_key_length, dkim_status, dkim_generated_ms, "
                            "mail_from_domain, mail_from_behavior, mail_from_status, "
-                           "mail_from_set_ms) "
+                           "mail_from_set_ms, bounce_topic, complaint_topic, delivery_topic, "
+                           "bounce_headers, complaint_headers, delivery_headers, "
+                           "feedback_forwarding) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                           "?)"));
+                           "?, ?, ?, ?, ?, ?, ?, ?)"));
   Stmt stmt(raw);
   int rc = stmt.Bind(1, identity.account_id)
                .Bind(2, identity.name)
@@ -846,6 +878,13 @@ Status SqliteStore::CreateIdentity(const Identity& identity) {
                .Bind(19, identity.mail_from_behavior)
                .Bind(20, VerificationStatusName(identity.mail_from_status))
                .Bind(21, UnixMillis(identity.mail_from_set_at))
+               .Bind(22, identity.bounce_topic)
+               .Bind(23, identity.complaint_topic)
+               .Bind(24, identity.delivery_topic)
+               .Bind(25, static_cast<int64_t>(identity.bounce_headers ? 1 : 0))
+               .Bind(26, static_cast<int64_t>(identity.complaint_headers ? 1 : 0))
+               .Bind(27, static_cast<int64_t>(identity.delivery_headers ? 1 : 0))
+               .Bind(28, static_cast<int64_t>(identity.feedback_forwarding ? 1 : 0))
                .Step();
   if (rc != SQLITE_DONE) return Error(rc, "create identity");
   return Status::Ok();
@@ -946,6 +985,45 @@ Status SqliteStore::SetIdentityMailFrom(const Identity& identity) {
                .Bind(6, identity.name)
                .Step();
   if (rc != SQLITE_DONE) return Error(rc, "set identity MAIL FROM");
+  if (sqlite3_changes(db_) == 0) return NotFoundError("store: no such identity");
+  return Status::Ok();
+}
+
+StatusOr<std::vector<std::string>> SqliteStore::ListIdentityNotificationTopics() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("SELECT bounce_topic FROM identities WHERE bounce_topic != '' UNION "
+                           "SELECT complaint_topic FROM identities WHERE complaint_topic != '' "
+                           "UNION SELECT delivery_topic FROM identities WHERE delivery_topic != '' "
+                           "ORDER BY 1"));
+  Stmt stmt(raw);
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = stmt.Step()) == SQLITE_ROW) out.push_back(ColumnText(raw, 0));
+  if (rc != SQLITE_DONE) return Error(rc, "list notification topics");
+  return out;
+}
+
+Status SqliteStore::SetIdentityNotifications(const Identity& identity) {
+  RETURN_IF_ERROR(ValidateIdentityNotifications(identity));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                   Prepare("UPDATE identities SET bounce_topic = ?, complaint_topic = ?, "
+                           "delivery_topic = ?, bounce_headers = ?, complaint_headers = ?, "
+                           "delivery_headers = ?, feedback_forwarding = ? "
+                           "WHERE account_id = ? AND name = ?"));
+  Stmt stmt(raw);
+  int rc = stmt.Bind(1, identity.bounce_topic)
+               .Bind(2, identity.complaint_topic)
+               .Bind(3, identity.delivery_topic)
+               .Bind(4, static_cast<int64_t>(identity.bounce_headers ? 1 : 0))
+               .Bind(5, static_cast<int64_t>(identity.complaint_headers ? 1 : 0))
+               .Bind(6, static_cast<int64_t>(identity.delivery_headers ? 1 : 0))
+               .Bind(7, static_cast<int64_t>(identity.feedback_forwarding ? 1 : 0))
+               .Bind(8, identity.account_id)
+               .Bind(9, identity.name)
+               .Step();
+  if (rc != SQLITE_DONE) return Error(rc, "set identity notifications");
   if (sqlite3_changes(db_) == 0) return NotFoundError("store: no such identity");
   return Status::Ok();
 }

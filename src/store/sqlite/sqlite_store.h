@@ -73,6 +73,8 @@ class SqliteStore final : public Store {
   Status SetIdentityMailFrom(const Identity& identity) override;
   Status SetIdentityMailFromStatus(int64_t account_id, const std::string& name,
                                    const std::string& domain, VerificationStatus status) override;
+  Status SetIdentityNotifications(const Identity& identity) override;
+  StatusOr<std::vector<std::string>> ListIdentityNotificationTopics() override;
   StatusOr<Identity> FindIdentityByToken(const std::string& token) override;
 
   Status CreateConfigurationSet(const ConfigurationSet& set) override;
@@ -149,6 +151,8 @@ class SqliteStore final : public Store {
   StatusOr<uint64_t> GetCursor(int64_t destination_id, const std::string& target,
                                uint64_t fallback) override;
   Status SetCursor(int64_t destination_id, const std::string& target, uint64_t offset) override;
+  StatusOr<uint64_t> GetSubscriptionCursor(int64_t subscription_id, uint64_t fallback) override;
+  Status SetSubscriptionCursor(int64_t subscription_id, uint64_t offset) override;
   StatusOr<int64_t> CreateTopic(const Topic& t) override;
   StatusOr<Topic> GetTopic(int64_t account_id, const std::string& name) override;
   StatusOr<std::vector<Topic>> ListTopics(int64_t account_id) override;

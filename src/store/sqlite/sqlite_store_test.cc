@@ -69,17 +69,29 @@ std::unique_ptr<SqliteStore> MustOpen(const std::string& path) {
   return s.ok() ? std::move(s).value() : nullptr;
 }
 
-// Undoes migration 6 -> 7 (contact lists, contacts and engagement).
+// Undoes migration 7 -> 8 (identity notification settings).
+#define HERALD_DROP_VERSION8                                 \
+  "ALTER TABLE identities DROP COLUMN bounce_topic; "        \
+  "ALTER TABLE identities DROP COLUMN complaint_topic; "     \
+  "ALTER TABLE identities DROP COLUMN delivery_topic; "      \
+  "ALTER TABLE identities DROP COLUMN bounce_headers; "      \
+  "ALTER TABLE identities DROP COLUMN complaint_headers; "   \
+  "ALTER TABLE identities DROP COLUMN delivery_headers; "    \
+  "ALTER TABLE identities DROP COLUMN feedback_forwarding; " \
+  "DROP TABLE notification_cursors; "
+
+// Undoes migrations 6 -> 7 (contact lists, contacts and engagement) and 7 -> 8.
 #define HERALD_DROP_VERSION7 \
+  HERALD_DROP_VERSION8       \
   "DROP TABLE engagement; DROP TABLE contacts; DROP TABLE contact_lists; "
 
-// Undoes migrations 5 -> 6 (event publishing and templates) and 6 -> 7.
+// Undoes migrations 5 -> 6 (event publishing and templates) and later ones.
 #define HERALD_DROP_VERSION6                                                      \
   HERALD_DROP_VERSION7                                                            \
   "DROP TABLE topic_subscriptions; DROP TABLE topics; DROP TABLE event_cursors; " \
   "DROP TABLE event_destinations; DROP TABLE email_templates; "
 
-// Undoes migrations 4 -> 5 (reputation) and 5 -> 6, to make a file look like an older
+// Undoes migrations 4 -> 5 (reputation) and later ones, to make a file look like an older
 // binary's.
 #define HERALD_DROP_VERSION5                                            \
   HERALD_DROP_VERSION6                                                  \
@@ -88,7 +100,7 @@ std::unique_ptr<SqliteStore> MustOpen(const std::string& path) {
   "ALTER TABLE accounts DROP COLUMN enforcement_state; "
 constexpr const char* kDropVersion5 = HERALD_DROP_VERSION5;
 
-// Undoes migrations 3 -> 4 (suppression) and 4 -> 5.
+// Undoes migrations 3 -> 4 (suppression) and later ones.
 constexpr const char* kDropVersion4 = HERALD_DROP_VERSION5
     "DROP TABLE suppressed_destinations; DROP TABLE global_suppressions; "
     "ALTER TABLE accounts DROP COLUMN suppressed_reasons; "
@@ -119,7 +131,6 @@ TEST(SqliteStoreTest, Version6FileIsMigrated) {
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(RawQueryText(path, "SELECT version FROM schema_version"),
             std::to_string(SqliteStore::SchemaVersion()));
-  EXPECT_EQ(SqliteStore::SchemaVersion(), 7);
   auto kept = store->GetTemplate(account_id, "kept");
   ASSERT_TRUE(kept.ok()) << kept.status().ToString();
   EXPECT_EQ(kept->subject, "Hello");
@@ -141,6 +152,100 @@ TEST(SqliteStoreTest, Version6FileIsMigrated) {
   EXPECT_EQ(*store->CountEngagement(account_id, "", EngagementRow::kOpen, clock.Now(),
                                     clock.Now() + seconds(1)),
             1);
+}
+
+// A file of schema version 7 (before identity notifications) gains the notification
+// columns: its identities keep their fields and read back with SES's defaults (no topics,
+// no headers, feedback forwarding on), which can then be changed.
+TEST(SqliteStoreTest, Version7FileIsMigrated) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  FakeClock clock;
+  int64_t account_id = 0;
+  {
+    auto store = MustOpen(path);
+    ASSERT_NE(store, nullptr);
+    auto a = store->CreateAccount("acme", clock.Now());
+    ASSERT_TRUE(a.ok());
+    account_id = a->id;
+    Identity id;
+    id.account_id = account_id;
+    id.name = "acme.example";
+    id.type = IdentityType::kDomain;
+    id.status = VerificationStatus::kSuccess;
+    id.dkim_selector = "sel";
+    id.dkim_private_key_pem = "pem";
+    id.mail_from_domain = "mail.acme.example";
+    ASSERT_TRUE(store->CreateIdentity(id).ok());
+  }
+  RawExec(path, std::string(HERALD_DROP_VERSION8) + "UPDATE schema_version SET version = 7");
+  EXPECT_EQ(RawQueryText(path,
+                         "SELECT count(*) FROM pragma_table_info('identities') WHERE name = "
+                         "'feedback_forwarding'"),
+            "0");
+  // A row as a version-7 binary wrote it, after the columns are gone.
+  RawExec(path, "INSERT INTO identities (account_id, name, type, status, created_ms) VALUES (" +
+                    std::to_string(account_id) +
+                    ", 'old@acme.example', 'EMAIL_ADDRESS', 'PENDING', 0)");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQueryText(path, "SELECT version FROM schema_version"),
+            std::to_string(SqliteStore::SchemaVersion()));
+  EXPECT_EQ(SqliteStore::SchemaVersion(), 8);
+  for (const char* name : {"acme.example", "old@acme.example"}) {
+    auto id = store->GetIdentity(account_id, name);
+    ASSERT_TRUE(id.ok()) << name << ": " << id.status().ToString();
+    EXPECT_EQ(id->bounce_topic, "") << name;
+    EXPECT_EQ(id->complaint_topic, "") << name;
+    EXPECT_EQ(id->delivery_topic, "") << name;
+    EXPECT_FALSE(id->bounce_headers) << name;
+    EXPECT_FALSE(id->complaint_headers) << name;
+    EXPECT_FALSE(id->delivery_headers) << name;
+    EXPECT_TRUE(id->feedback_forwarding) << name;
+  }
+  auto kept = store->GetIdentity(account_id, "acme.example");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->status, VerificationStatus::kSuccess);
+  EXPECT_EQ(kept->dkim_selector, "sel");
+  EXPECT_EQ(kept->mail_from_domain, "mail.acme.example");
+  // The new columns are writable.
+  Identity change = *kept;
+  change.complaint_topic = "arn:aws:sns:us-east-1:000000000001:complaints";
+  change.feedback_forwarding = false;
+  ASSERT_TRUE(store->SetIdentityNotifications(change).ok());
+  auto back = store->GetIdentity(account_id, "acme.example");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->complaint_topic, change.complaint_topic);
+  EXPECT_FALSE(back->feedback_forwarding);
+}
+
+// Notification settings only another writer could have left are reported, not guessed at.
+TEST(SqliteStoreTest, InvalidNotificationTopicInTheFileIsDataLoss) {
+  TempDir dir;
+  const std::string path = dir.File("herald.db");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  FakeClock clock;
+  auto a = store->CreateAccount("acme", clock.Now());
+  ASSERT_TRUE(a.ok());
+  Identity id;
+  id.account_id = a->id;
+  id.name = "acme.example";
+  id.type = IdentityType::kDomain;
+  ASSERT_TRUE(store->CreateIdentity(id).ok());
+  RawExec(path, "UPDATE identities SET bounce_topic = 'arn with spaces'");
+  EXPECT_EQ(store->GetIdentity(a->id, "acme.example").status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(store->ListIdentities(a->id, "", 10).status().code(), StatusCode::kDataLoss);
+  RawExec(path, "UPDATE identities SET bounce_topic = ''");
+  EXPECT_TRUE(store->GetIdentity(a->id, "acme.example").ok());
+  // The table's CHECK keeps flags other than 0 and 1 out.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  EXPECT_EQ(
+      sqlite3_exec(db, "UPDATE identities SET feedback_forwarding = 2", nullptr, nullptr, nullptr),
+      SQLITE_CONSTRAINT);
+  sqlite3_close(db);
 }
 
 // Contact list and contact rows that do not read back are kDataLoss, not a crash.

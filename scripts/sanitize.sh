@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# scripts/sanitize.sh BUILD_DIR: one clang build with ASan+UBSan (and libFuzzer's coverage
+# instrumentation) that compiles the libraries once for both the unit tests and the fuzz
+# targets. Runs every unit test under the sanitizers, then the fuzz smoke run
+# (scripts/fuzz-smoke.sh, which finds this build already configured and built).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-fuzz}
+jobs=${JOBS:-$(nproc)}
+CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_FUZZ=ON \
+  -DHERALD_BUILD_SERVER=ON >/dev/null
+targets=$(cmake --build "$build" --target help | sed -n 's/^\.\.\. \([a-z0-9_]*_fuzz\)$/\1/p; s/^\([a-z0-9_]*_fuzz\):.*/\1/p' | sort -u)
+cmake --build "$build" -j "$jobs" --target herald_unit_tests $targets
+(cd "$build" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure -j "$jobs" -L unit)
+scripts/fuzz-smoke.sh "$build"
