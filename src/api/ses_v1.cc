@@ -20,7 +20,6 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,8 +41,6 @@ constexpr size_t kV1MaxMessageBytes = 10 * 1024 * 1024;
 constexpr int kV1MaxRecipients = 50;
 // Members of each address list and of Tags.
 constexpr size_t kV1MaxListMembers = 50;
-// GetIdentityVerificationAttributes: identities per request (SES: 100).
-constexpr size_t kV1MaxIdentities = 100;
 // ListIdentities' MaxItems: 1 to 1000 (SES); absent: 1000.
 constexpr int kV1MaxItems = 1000;
 // GetSendStatistics: 15-minute data points over the time the per-minute send counters
@@ -600,33 +597,13 @@ QueryReply SesV2Api::V1ListIdentities(Call& call, const QueryForm& form) {
 }
 
 QueryReply SesV2Api::V1GetIdentityVerificationAttributes(Call& call, const QueryForm& form) {
-  std::vector<std::string> given;
-  if (std::optional<ApiError> e = form.List("Identities", kV1MaxIdentities, &given)) {
+  std::vector<std::pair<std::string, store::Identity>> listed;
+  if (std::optional<ApiError> e = V1ListedIdentities(call, form, &listed)) {
     return QueryReply::Error(*e);
   }
-  if (given.empty() && form.Get("Identities") == nullptr) {
-    return QueryReply::Error(MissingQueryParameter("Identities"));
-  }
-  // Identities the caller does not have (or that cannot be identities) are left out, as
-  // SES does; each entry is keyed by the name as given.
-  std::set<std::string> seen;
   std::string entries;
-  for (const std::string& name : given) {
-    if (!seen.insert(name).second) {
-      continue;
-    }
-    std::string why;
-    std::optional<NormalizedIdentity> norm = NormalizeIdentity(name, &why);
-    if (!norm) {
-      continue;
-    }
-    StatusOr<store::Identity> found = store_.GetIdentity(call.principal.account_id, norm->name);
-    if (found.status().code() == StatusCode::kNotFound) {
-      continue;
-    }
-    if (found.ok()) {
-      found = Refresh(std::move(found).value());
-    }
+  for (auto& [name, identity] : listed) {
+    StatusOr<store::Identity> found = Refresh(std::move(identity));
     if (!found.ok()) {
       return QueryReply::Error(
           V1ErrorFromV2(Internal(found.status(), "GetIdentityVerificationAttributes")));

@@ -25,7 +25,7 @@
 namespace herald::api {
 namespace {
 
-constexpr size_t kMaxNotificationIdentities = 100;  // SES's limit per call
+constexpr size_t kMaxListedIdentities = 100;  // SES's limit per call
 
 // The identity name in `given`: itself, or the resource of an SES identity ARN.
 std::string IdentityNameOf(const std::string& given) {
@@ -179,18 +179,18 @@ QueryReply SesV2Api::V1SetIdentityFeedbackForwardingEnabled(Call& call, const Qu
   return QueryReply::Result("");
 }
 
-QueryReply SesV2Api::V1GetIdentityNotificationAttributes(Call& call, const QueryForm& form) {
+std::optional<ApiError> SesV2Api::V1ListedIdentities(
+    Call& call, const QueryForm& form, std::vector<std::pair<std::string, store::Identity>>* out) {
   std::vector<std::string> given;
-  if (std::optional<ApiError> e = form.List("Identities", kMaxNotificationIdentities, &given)) {
-    return QueryReply::Error(*e);
+  if (std::optional<ApiError> e = form.List("Identities", kMaxListedIdentities, &given)) {
+    return e;
   }
   if (given.empty() && form.Get("Identities") == nullptr) {
-    return QueryReply::Error(MissingQueryParameter("Identities"));
+    return MissingQueryParameter("Identities");
   }
-  // Identities the caller does not have are left out, as SES does; each entry is keyed by
-  // the name as given.
+  // Identities the caller does not have (or that cannot be identities) are left out, as
+  // SES does; each one is kept with the name as given.
   std::set<std::string> seen;
-  std::string entries;
   for (const std::string& name : given) {
     if (!seen.insert(name).second) continue;
     std::string why;
@@ -198,11 +198,19 @@ QueryReply SesV2Api::V1GetIdentityNotificationAttributes(Call& call, const Query
     if (!norm) continue;
     StatusOr<store::Identity> found = store_.GetIdentity(call.principal.account_id, norm->name);
     if (found.status().code() == StatusCode::kNotFound) continue;
-    if (!found.ok()) {
-      return QueryReply::Error(
-          V1ErrorFromV2(Internal(found.status(), "GetIdentityNotificationAttributes")));
-    }
-    const store::Identity& id = *found;
+    if (!found.ok()) return V1ErrorFromV2(Internal(found.status(), "GetIdentity"));
+    out->emplace_back(name, std::move(found).value());
+  }
+  return std::nullopt;
+}
+
+QueryReply SesV2Api::V1GetIdentityNotificationAttributes(Call& call, const QueryForm& form) {
+  std::vector<std::pair<std::string, store::Identity>> listed;
+  if (std::optional<ApiError> e = V1ListedIdentities(call, form, &listed)) {
+    return QueryReply::Error(*e);
+  }
+  std::string entries;
+  for (const auto& [name, id] : listed) {
     entries += "<entry>" + XmlElement("key", name) + "<value>";
     // A type without a topic has no member, as at SES.
     if (!id.bounce_topic.empty()) entries += XmlElement("BounceTopic", id.bounce_topic);

@@ -94,6 +94,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "api/api_common.h"
 #include "api/http_handler.h"
@@ -247,6 +249,10 @@ class SesV2Api final : public HttpHandler {
   // ARN) into `*out`; otherwise the v1 error (InvalidParameterValue when there is none).
   std::optional<ApiError> V1FindVerifiedIdentity(Call& call, const QueryForm& form,
                                                  store::Identity* out);
+  // The caller's identities among the form's Identities list (at most 100; names or SES
+  // identity ARNs), each once with the name as given, in order; the others are left out.
+  std::optional<ApiError> V1ListedIdentities(
+      Call& call, const QueryForm& form, std::vector<std::pair<std::string, store::Identity>>* out);
   // Submits a v1 send converted to a SESv2 SendEmail body (`v2_body`), as SendEmail does.
   QueryReply V1Submit(Call& call, const std::string& v2_body, std::string_view operation);
   // Starts (or restarts) verification of an address or domain named `given`: a new

@@ -260,13 +260,14 @@ class Herald:
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read() or b"null")
 
-    def boto(self, creds, region=REGION, **overrides):
+    def boto(self, creds, region=REGION, service="sesv2", **overrides):
+        """A boto3 client of this herald: SESv2, or service="ses" for the v1 Query API."""
         import boto3
         from botocore.config import Config
 
         # A session per client: boto3's default session is not thread-safe.
         return boto3.session.Session().client(
-            "sesv2", endpoint_url=self.endpoint, region_name=region,
+            service, endpoint_url=self.endpoint, region_name=region,
             aws_access_key_id=overrides.get("akid", creds["access_key_id"]),
             aws_secret_access_key=overrides.get("secret", creds["secret_access_key"]),
             config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
@@ -750,6 +751,40 @@ class HeraldCase(unittest.TestCase, EventChecks):
     def smtp(self):
         host, port = self.herald.smtp_addr
         return RawSmtp(host, port)
+
+
+class SinkCase(HeraldCase):
+    """A HeraldCase whose herald delivers to an smtp-sink (dump=True) started first, and
+    stopped last. sink_config(port) gives the configuration added for it (static routes
+    to the sink); setUpSuite() runs once herald is up (a failure stops the sink too)."""
+
+    DELIVERY_ENABLED = True
+
+    @classmethod
+    def sink_config(cls, port):
+        return ""
+
+    @classmethod
+    def setUpSuite(cls):
+        pass
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sink = SmtpSink(dump=True)
+        cls.EXTRA_CONFIG = cls.sink_config(cls.sink.port)
+        try:
+            super().setUpClass()
+            cls.setUpSuite()
+        except BaseException:
+            cls.sink.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.sink.cleanup()
 
 
 # --------------------------------------------------------------------------------------

@@ -67,38 +67,26 @@ def flip(token):
     return token[:i] + ("B" if token[i] == "A" else "A") + token[i + 1:]
 
 
-class EngagementBase(harness.HeraldCase):
-    DELIVERY_ENABLED = True
+class EngagementBase(harness.SinkCase):
     PRODUCTION = True
     MAX_AGE = 3600
 
     @classmethod
-    def setUpClass(cls):
-        cls.sink = harness.SmtpSink(dump=True)
-        cls.EXTRA_CONFIG = (
-            '\n[delivery]\nroutes = ["reader.test 127.0.0.1:%d"]\n'
-            '[tracking]\ntoken_max_age_seconds = %d\n' % (cls.sink.port, cls.MAX_AGE))
-        try:
-            super().setUpClass()
-            c = cls.herald.boto(cls.creds)
-            c.create_configuration_set(ConfigurationSetName="news")
-            c.create_configuration_set_event_destination(
-                ConfigurationSetName="news", EventDestinationName="engagement",
-                EventDestination={"Enabled": True, "MatchingEventTypes": ["OPEN", "CLICK"],
-                                  "CloudWatchDestination": {"DimensionConfigurations": [
-                                      {"DimensionName": "campaign",
-                                       "DimensionValueSource": "LINK_TAG",
-                                       "DefaultDimensionValue": "none"}]}})
-        except BaseException:
-            cls.sink.cleanup()
-            raise
+    def sink_config(cls, port):
+        return ('\n[delivery]\nroutes = ["reader.test 127.0.0.1:%d"]\n'
+                '[tracking]\ntoken_max_age_seconds = %d\n' % (port, cls.MAX_AGE))
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            cls.sink.cleanup()
+    def setUpSuite(cls):
+        c = cls.herald.boto(cls.creds)
+        c.create_configuration_set(ConfigurationSetName="news")
+        c.create_configuration_set_event_destination(
+            ConfigurationSetName="news", EventDestinationName="engagement",
+            EventDestination={"Enabled": True, "MatchingEventTypes": ["OPEN", "CLICK"],
+                              "CloudWatchDestination": {"DimensionConfigurations": [
+                                  {"DimensionName": "campaign",
+                                   "DimensionValueSource": "LINK_TAG",
+                                   "DefaultDimensionValue": "none"}]}})
 
     def setUp(self):
         self.c = self.herald.boto(self.creds)

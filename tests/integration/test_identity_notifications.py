@@ -31,41 +31,19 @@ COMPLAINT = "complaint@" + SIM
 SUCCESS = "success@" + SIM
 
 
-class IdentityNotifications(harness.HeraldCase):
-    DELIVERY_ENABLED = True  # forwarded feedback goes to the sink by a static route
-
+class IdentityNotifications(harness.SinkCase):
     @classmethod
-    def setUpClass(cls):
-        cls.sink = harness.SmtpSink(dump=True)
-        cls.EXTRA_CONFIG = (
-            "\n[events]\npoll_ms = 50\nmin_backoff_ms = 100\nmax_backoff_ms = 400\n"
-            '\n[delivery]\nroutes = ["%s 127.0.0.1:%d"]\n'
-            "connect_timeout_seconds = 2\ncommand_timeout_seconds = 5\n"
-            % (SENDER_DOMAIN, cls.sink.port))
-        try:
-            super().setUpClass()
-        except BaseException:
-            cls.sink.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            cls.sink.cleanup()
+    def sink_config(cls, port):
+        # Forwarded feedback goes to the sender's domain: the sink, by a static route.
+        return ("\n[events]\npoll_ms = 50\nmin_backoff_ms = 100\nmax_backoff_ms = 400\n"
+                '\n[delivery]\nroutes = ["%s 127.0.0.1:%d"]\n'
+                "connect_timeout_seconds = 2\ncommand_timeout_seconds = 5\n"
+                % (SENDER_DOMAIN, port))
 
     def setUp(self):
         self.rx = Receiver().start()
         self.addCleanup(self.rx.stop)
-        import boto3
-        from botocore.config import Config
-
-        self.v1 = boto3.session.Session().client(
-            "ses", endpoint_url=self.herald.endpoint, region_name=harness.REGION,
-            aws_access_key_id=self.creds["access_key_id"],
-            aws_secret_access_key=self.creds["secret_access_key"],
-            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+        self.v1 = self.herald.boto(self.creds, service="ses")
         self.v2 = self.herald.boto(self.creds)
 
     def topic(self, name):

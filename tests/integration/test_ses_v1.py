@@ -18,40 +18,18 @@ from harness import REGION, SENDER, SENDER_DOMAIN, SIM_ADDRS
 SINK_DOMAIN = "sink.example"
 
 
-class SesV1(harness.HeraldCase):
-    DELIVERY_ENABLED = True  # to the sink only: a static route, no DNS
+class SesV1(harness.SinkCase):
     PRODUCTION = True  # recipients need not be verified
 
     @classmethod
-    def setUpClass(cls):
-        cls.sink = harness.SmtpSink(dump=True)
-        cls.EXTRA_CONFIG = (
-            '\n[delivery]\nroutes = ["%s 127.0.0.1:%d"]\n'
-            "connect_timeout_seconds = 2\ncommand_timeout_seconds = 5\n"
-            % (SINK_DOMAIN, cls.sink.port))
-        try:
-            super().setUpClass()
-        except BaseException:
-            cls.sink.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            cls.sink.cleanup()
+    def sink_config(cls, port):
+        # To the sink only: a static route, no DNS.
+        return ('\n[delivery]\nroutes = ["%s 127.0.0.1:%d"]\n'
+                "connect_timeout_seconds = 2\ncommand_timeout_seconds = 5\n"
+                % (SINK_DOMAIN, port))
 
     def ses(self):
-        import boto3
-        from botocore.config import Config
-
-        return boto3.session.Session().client(
-            "ses", endpoint_url=self.herald.endpoint, region_name=REGION,
-            aws_access_key_id=self.creds["access_key_id"],
-            aws_secret_access_key=self.creds["secret_access_key"],
-            config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
-                          connect_timeout=10, read_timeout=60))
+        return self.herald.boto(self.creds, service="ses")
 
     def at_sink(self, subject, recipients):
         """The transactions with this Subject once the sink holds one for each recipient
