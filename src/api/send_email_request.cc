@@ -429,11 +429,20 @@ std::optional<ApiError> ParseSendEmailRequest(std::string_view body, const SendE
   const bool has_from = r.String(j, "FromEmailAddress", "FromEmailAddress", false, &from);
   std::string ignored;
   r.String(j, "FromEmailAddressIdentityArn", "FromEmailAddressIdentityArn", false, &ignored);
-  r.String(j, "FeedbackForwardingEmailAddress", "FeedbackForwardingEmailAddress", false, &ignored);
+  std::string feedback;
+  const bool has_feedback = r.String(j, "FeedbackForwardingEmailAddress",
+                                     "FeedbackForwardingEmailAddress", false, &feedback);
   r.String(j, "FeedbackForwardingEmailAddressIdentityArn",
            "FeedbackForwardingEmailAddressIdentityArn", false, &ignored);
   if (r.failed()) {
     return r.error;
+  }
+  if (has_feedback) {
+    std::optional<mail::Mailbox> mb = CheckAddress(r, feedback, "FeedbackForwardingEmailAddress");
+    if (!mb) {
+      return r.error;
+    }
+    out->feedback_address = mb->Address();
   }
   std::optional<mail::Mailbox> from_mb;
   if (has_from) {

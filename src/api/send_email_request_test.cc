@@ -10,6 +10,30 @@ namespace {
 
 using ::testing::HasSubstr;
 
+TEST(ParseSendEmailRequestTest, FeedbackForwardingAddressIsCheckedAndKept) {
+  const std::string simple =
+      R"("Destination":{"ToAddresses":["b@example.org"]},"Content":{"Simple":{"Subject":)"
+      R"({"Data":"s"},"Body":{"Text":{"Data":"t"}}}}})";
+  sending::Submission s;
+  auto e = ParseSendEmailRequest(R"({"FromEmailAddress":"a@example.com",)"
+                                 R"("FeedbackForwardingEmailAddress":"Bounces@Example.COM",)" +
+                                     simple,
+                                 {}, &s);
+  ASSERT_FALSE(e) << e->message;
+  EXPECT_EQ(s.feedback_address, "Bounces@example.com");  // the domain normalised
+  for (const char* bad :
+       {R"("x@example.com\r\nBcc: y@example.com")", R"("not an address")", R"(42)"}) {
+    sending::Submission t;
+    auto err = ParseSendEmailRequest(
+        std::string(R"({"FromEmailAddress":"a@example.com","FeedbackForwardingEmailAddress":)") +
+            bad + "," + simple,
+        {}, &t);
+    ASSERT_TRUE(err) << bad;
+    EXPECT_EQ(err->code, "BadRequestException") << bad;
+    EXPECT_TRUE(t.feedback_address.empty());
+  }
+}
+
 TEST(ParseSendEmailRequestTest, RawWithoutAnyRecipient) {
   sending::Submission s;
   const std::string mime = "From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n";

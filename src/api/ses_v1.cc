@@ -277,8 +277,8 @@ QueryReply SesV2Api::V1SendEmail(Call& call, const QueryForm& form) {
     req["ReplyToAddresses"] = std::move(reply_to);
   }
   if (const std::string* return_path = form.Get("ReturnPath")) {
-    // Where SES forwards feedback when forwarding is on; herald's return path is its own
-    // VERP address, so this is accepted and checked like any v2 member, not used.
+    // Where SES forwards feedback when forwarding is on (herald's envelope return path
+    // stays its own VERP address).
     req["FeedbackForwardingEmailAddress"] = *return_path;
   }
   std::optional<json> subject;

@@ -32,6 +32,12 @@ std::string TagValue(const json& mail, const char* name) {
   return (*t)[0].get<std::string>();
 }
 
+// A string member of `obj`, or "" when it is absent or not a string (no exceptions).
+std::string Str(const json& obj, const char* name) {
+  auto it = obj.find(name);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 // Worth a retry of the whole batch: the failure may pass.
 bool Transient(const Status& st) {
   return st.code() == StatusCode::kUnavailable || st.code() == StatusCode::kResourceExhausted ||
@@ -97,10 +103,9 @@ Status IdentityNotifier::Publish(const std::string& json_lines) {
     json event = json::parse(line, nullptr, false);
     if (!event.is_object() || !event.contains("mail") || !event["mail"].is_object()) continue;
     const json& mail = event["mail"];
-    const std::string type = event.value("eventType", "");
-    const std::string source = mail.value("source", "");
-    std::optional<int64_t> account =
-        store::AccountIdOfNumber(mail.value("sendingAccountId", std::string()));
+    const std::string type = Str(event, "eventType");
+    const std::string source = Str(mail, "source");
+    std::optional<int64_t> account = store::AccountIdOfNumber(Str(mail, "sendingAccountId"));
     if (!account || source.empty() || DetailKey(type) == nullptr) continue;
 
     StatusOr<std::optional<store::Identity>> identity = GoverningIdentity(store_, *account, source);
@@ -115,11 +120,14 @@ Status IdentityNotifier::Publish(const std::string& json_lines) {
     const store::Identity& id = identity->has_value() ? **identity : defaults;
 
     if (forwarder_ != nullptr && id.feedback_forwarding && type != "Delivery") {
-      Status st = forwarder_->Forward(event, source);
+      // The address the sender named for feedback, else the sender.
+      std::string to = Str(mail, "feedbackForwardingEmailAddress");
+      if (to.empty()) to = source;
+      Status st = forwarder_->Forward(event, to);
       if (!st.ok()) {
         if (Transient(st)) return st;
         LogWarn("feedback not forwarded",
-                {{"message_id", mail.value("messageId", "")}, {"error", st.ToString()}});
+                {{"message_id", Str(mail, "messageId")}, {"error", st.ToString()}});
       }
     }
     const std::string* topic = nullptr;
@@ -138,7 +146,9 @@ Status IdentityNotifier::Publish(const std::string& json_lines) {
     json n = NotificationFor(event, headers);
     if (n.is_null()) continue;
     // Stable across a retried batch: derived from the event's own id.
-    const std::string h = Sha256Hex(event.value("eventId", std::string(line)) + "/notification");
+    std::string seed = Str(event, "eventId");
+    if (seed.empty()) seed = std::string(line);
+    const std::string h = Sha256Hex(seed + "/notification");
     n["eventId"] = h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" +
                    h.substr(16, 4) + "-" + h.substr(20, 12);
     n["heraldTopicArn"] = *topic;

@@ -17,7 +17,9 @@
 // delivers these lines to the topic's subscribers (without heraldTopicArn and eventId).
 // When feedback forwarding applies to a Bounce or Complaint (the identity's
 // feedback_forwarding, which is on for an identity that does not exist any more), the
-// FeedbackForwarder is called first, with the event and mail.source. Then the whole batch
+// FeedbackForwarder is called first, with the event and the mail object's
+// feedbackForwardingEmailAddress (SESv2 FeedbackForwardingEmailAddress, v1 ReturnPath),
+// else mail.source. Then the whole batch
 // (original lines first) goes to the inner sink in one Publish. A forwarder or store
 // failure that may pass (kUnavailable, kResourceExhausted, kInternal) fails the Publish,
 // so that the caller retries the batch later (at-least-once); an event that cannot be

@@ -215,6 +215,17 @@ TEST_F(IdentityNotifierTest, AnAddressIdentityOverridesItsDomain) {
   EXPECT_EQ(forwarder_.forwarded.size(), 1u);
 }
 
+TEST_F(IdentityNotifierTest, ForwardingGoesToTheAddressTheSendNamed) {
+  json event = json::parse(Event("Bounce"));
+  event["mail"]["feedbackForwardingEmailAddress"] = "bounces@example.com";
+  json complaint = json::parse(Event("Complaint"));
+  complaint["mail"]["feedbackForwardingEmailAddress"] = 7;  // not a string: the sender
+  ASSERT_TRUE(notifier_.Publish(event.dump() + "\n" + complaint.dump()).ok());
+  ASSERT_EQ(forwarder_.forwarded.size(), 2u);
+  EXPECT_EQ(forwarder_.forwarded[0].second, "bounces@example.com");
+  EXPECT_EQ(forwarder_.forwarded[1].second, "sender@example.com");
+}
+
 TEST_F(IdentityNotifierTest, ForwardingOffMeansNoMail) {
   Configure("example.com", [](store::Identity& id) {
     id.bounce_topic = "arn:aws:sns:us-east-1:100000000001:b";

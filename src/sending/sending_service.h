@@ -68,6 +68,9 @@ struct Submission {
     std::string topic;  // "" for none
   };
   std::optional<ListManagement> list_management;
+  // Where forwarded feedback goes (SESv2 FeedbackForwardingEmailAddress, v1 ReturnPath):
+  // an addr-spec; empty: mail.source.
+  std::string feedback_address;
 };
 
 // Why a submission was refused. Each door maps the kind to its own wire form (HTTP

@@ -518,6 +518,7 @@ SubmitResult SendingServiceImpl::Submit(const Submission& sub) {
   info.source_arn = "arn:aws:ses:" + config_.region + ":" + info.sending_account_id + ":identity/" +
                     DomainOf(AsciiLower(source));
   info.destination = recipients;
+  info.feedback_address = sub.feedback_address;
   info.tags = user_tags;
   const char* op = sub.operation.empty() ? "SendEmail" : sub.operation.c_str();
   info.tags.emplace_back("ses:operation", op);

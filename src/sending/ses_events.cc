@@ -86,6 +86,9 @@ nlohmann::json BuildMailObject(const MailInfo& info, const mail::ParsedMessage& 
   mail["sendingAccountId"] = info.sending_account_id;
   mail["messageId"] = info.message_id;
   mail["destination"] = info.destination;
+  if (!info.feedback_address.empty()) {
+    mail["feedbackForwardingEmailAddress"] = info.feedback_address;
+  }
 
   nlohmann::json headers = nlohmann::json::array();
   size_t total = 0;

@@ -27,6 +27,9 @@ struct MailInfo {
   std::string sending_account_id;
   std::vector<std::string> destination;
   std::vector<std::pair<std::string, std::string>> tags;  // in order, may repeat names
+  // Submission::feedback_address; when set it is kept in the mail object as
+  // "feedbackForwardingEmailAddress" (herald's addition, like eventId) for the notifier.
+  std::string feedback_address;
 };
 
 nlohmann::json BuildMailObject(const MailInfo& info, const mail::ParsedMessage& message);

@@ -145,6 +145,18 @@ class IdentityNotifications(harness.SinkCase):
         self.assertIn("Feedback-Type:", arf)
         self.assertIn("Original-Rcpt-To: <%s>" % COMPLAINT, arf)
 
+        # A v1 send that names a ReturnPath: its bounce is forwarded there instead.
+        rp = "bounces@" + SENDER_DOMAIN
+        self.v1.send_email(Source=SENDER, Destination={"ToAddresses": [BOUNCE]},
+                           Message={"Subject": {"Data": "with return path"},
+                                    "Body": {"Text": {"Data": "x"}}},
+                           ReturnPath=rp)
+        to_rp = harness.wait_until(
+            lambda: [m for f, m in self.sink.messages() if "<%s>" % rp in f["X-Rcpt-Args"]],
+            30, "the report forwarded to the ReturnPath")
+        self.assertEqual(to_rp[0].get_param("report-type"), "delivery-status")
+        self.assertEqual(len(self.forwarded()), 2)  # nothing more to the sender
+
         # Forwarding off through the AWS CLI: notifications go on, mail stops.
         p = self.herald.aws(self.creds, "ses", "set-identity-feedback-forwarding-enabled",
                             "--identity", SENDER, "--no-forwarding-enabled")
