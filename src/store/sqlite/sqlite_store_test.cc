@@ -219,35 +219,6 @@ TEST(SqliteStoreTest, Version7FileIsMigrated) {
   EXPECT_FALSE(back->feedback_forwarding);
 }
 
-// Notification settings only another writer could have left are reported, not guessed at.
-TEST(SqliteStoreTest, InvalidNotificationTopicInTheFileIsDataLoss) {
-  TempDir dir;
-  const std::string path = dir.File("herald.db");
-  auto store = MustOpen(path);
-  ASSERT_NE(store, nullptr);
-  FakeClock clock;
-  auto a = store->CreateAccount("acme", clock.Now());
-  ASSERT_TRUE(a.ok());
-  Identity id;
-  id.account_id = a->id;
-  id.name = "acme.example";
-  id.type = IdentityType::kDomain;
-  ASSERT_TRUE(store->CreateIdentity(id).ok());
-  RawExec(path, "UPDATE identities SET bounce_topic = 'arn with spaces'");
-  EXPECT_EQ(store->GetIdentity(a->id, "acme.example").status().code(), StatusCode::kDataLoss);
-  EXPECT_EQ(store->ListIdentities(a->id, "", 10).status().code(), StatusCode::kDataLoss);
-  RawExec(path, "UPDATE identities SET bounce_topic = ''");
-  EXPECT_TRUE(store->GetIdentity(a->id, "acme.example").ok());
-  // The table's CHECK keeps flags other than 0 and 1 out.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  EXPECT_EQ(
-      sqlite3_exec(db, "UPDATE identities SET feedback_forwarding = 2", nullptr, nullptr, nullptr),
-      SQLITE_CONSTRAINT);
-  sqlite3_close(db);
-}
-
 // Contact list and contact rows that do not read back are kDataLoss, not a crash.
 TEST(SqliteStoreTest, DamagedContactRowsAreDataLoss) {
   TempDir dir;
@@ -659,13 +630,23 @@ TEST(SqliteStoreTest, UnknownEnumInTheFileIsDataLoss) {
   for (const char* sql : {"UPDATE identities SET status = 'PENDING', dkim_status = 'BOGUS'",
                           "UPDATE identities SET dkim_status = 'PENDING', dkim_origin = 'X'",
                           "UPDATE identities SET dkim_origin = 'AWS_SES', "
-                          "mail_from_status = 'BOGUS'"}) {
+                          "mail_from_status = 'BOGUS'",
+                          "UPDATE identities SET mail_from_status = 'PENDING', "
+                          "bounce_topic = 'arn with spaces'"}) {
     RawExec(path, sql);
     EXPECT_EQ(store->GetIdentity(a->id, "acme.example").status().code(), StatusCode::kDataLoss)
         << sql;
   }
-  RawExec(path, "UPDATE identities SET mail_from_status = 'PENDING'");
+  RawExec(path, "UPDATE identities SET bounce_topic = ''");
   EXPECT_TRUE(store->GetIdentity(a->id, "acme.example").ok());
+  // The table's CHECK keeps notification flags other than 0 and 1 out.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  EXPECT_EQ(
+      sqlite3_exec(db, "UPDATE identities SET feedback_forwarding = 2", nullptr, nullptr, nullptr),
+      SQLITE_CONSTRAINT);
+  sqlite3_close(db);
 }
 
 TEST(SqliteStoreTest, ListIdentitiesClampsTheLimit) {
