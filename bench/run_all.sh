@@ -2,7 +2,9 @@
 # bench/run_all.sh: runs every benchmark and writes the figures to bench/results/.
 #   sudo bench/run_all.sh [--herald PATH] [--load PATH]
 # Runs smtp_accept.sh, sendemail_rate.sh, relay_rate.sh and queue_memory.sh in turn, then
-# classify_corpus.sh (herald classify vs Sisimai) when the corpus ../shared/corpus is there.
+# classify_corpus.sh (herald classify vs Sisimai) when the corpus ../shared/corpus is there,
+# then reputation.sh and events.sh (their tables also go to bench/results/reputation.txt
+# and bench/results/events.txt).
 # Writes bench/results/<UTC date>-<host>.json (one object per benchmark plus the machine)
 # and prints the Markdown table rows to paste into docs/benchmarks.md.
 set -euo pipefail
@@ -31,16 +33,21 @@ echo null > "$TMP/classify.json"
 if [ -f "$REPO/../shared/corpus/manifest.tsv" ]; then
   "$REPO/bench/classify_corpus.sh" --herald "$HERALD" --json "$TMP/classify.json" >/dev/null
 fi
+"$REPO/bench/reputation.sh" --herald "$HERALD" --bench "$(dirname "$HERALD")/bench/reputation_bench" --json "$TMP/reputation.json" >/dev/null
+"$REPO/bench/events.sh" --herald "$HERALD" --bench "$(dirname "$HERALD")/bench/template_bench" >/dev/null
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 /usr/bin/python3 - "$TMP/smtp.json" "$TMP/api.json" "$OUT" "$LOAD_BEFORE" "$LOAD_AFTER" \
-  "$TMP/relay.json" "$TMP/qmem.json" "$TMP/classify.json" <<'EOF'
+  "$TMP/relay.json" "$TMP/qmem.json" "$TMP/classify.json" "$TMP/reputation.json" \
+  "$REPO/bench/results/events.txt" <<'EOF'
 import json, os, platform, subprocess, sys, datetime
 smtp = json.load(open(sys.argv[1]))
 api = json.load(open(sys.argv[2]))
 relay = json.load(open(sys.argv[6]))
 qmem = json.load(open(sys.argv[7]))
 classify = json.load(open(sys.argv[8]))
+reputation = json.load(open(sys.argv[9]))
+events = open(sys.argv[10]).read()
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 machine = {"date_utc": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
            "cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
@@ -48,7 +55,8 @@ machine = {"date_utc": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
                                      text=True).stdout.strip(),
            "loadavg_before": sys.argv[4], "loadavg_after": sys.argv[5]}
 json.dump({"machine": machine, "smtp_accept": smtp, "sendemail_rate": api,
-           "relay_rate": relay, "queue_memory": qmem, "classify": classify},
+           "relay_rate": relay, "queue_memory": qmem, "classify": classify,
+           "reputation": reputation, "events_table": events},
           open(sys.argv[3], "w"), indent=2)
 print("| date (UTC) | machine | Postfix msg/s | herald msg/s | herald/Postfix | SendEmail req/s | p50 ms | p99 ms |")
 print("|---|---|---|---|---|---|---|---|")
