@@ -546,6 +546,10 @@ class ReportContext {
   explicit ReportContext(std::string_view text, bool own_command = true)
       : text_(text), use_command_(own_command) {}
   std::string_view text() const { return text_; }
+  // The envelope sender of the message the report is about, lower case (see
+  // EnvelopeSenders).
+  void set_senders(std::vector<std::string> senders) { senders_ = std::move(senders); }
+  const std::vector<std::string>& senders() const { return senders_; }
   const std::string& command() {
     if (!command_) {
       command_ = text_.empty() || !use_command_ ? std::string()
@@ -557,8 +561,52 @@ class ReportContext {
  private:
   std::string_view text_;
   bool use_command_;
+  std::vector<std::string> senders_;
   std::optional<std::string> command_;
 };
+
+// The addresses that stand for the envelope sender of the message a report is about: the
+// returned message's Return-Path and the address the report itself is sent to (a bounce
+// goes to the original's reverse-path, RFC 5321 section 6.1). Lower case, at most three.
+std::vector<std::string> EnvelopeSenders(const MimePart& root, const Report& r) {
+  std::vector<std::string> out;
+  if (r.original.return_path.find('@') != std::string::npos) {
+    out.push_back(Lower(r.original.return_path));
+  }
+  for (const FoundAddress& a : FindAddresses(root.Header("To"), 2)) {
+    if (std::find(out.begin(), out.end(), a.address) == out.end()) out.push_back(a.address);
+  }
+  return out;
+}
+
+// Whether a reply names one of `senders` right after its codes ("550 5.7.1 <sender>...
+// Access denied", "550 5.2.0 <sender> From: Domain is invalid"). A server names the
+// address a refusal is about right after the codes, so such a reply refuses the envelope
+// sender, not the recipient (whose own address never counts as the sender's).
+bool RefusesSender(std::string_view lower_diag, const std::vector<std::string>& senders,
+                   std::string_view recipient) {
+  auto skippable = [](char c) {
+    return c == '<' || c == ' ' || c == '\'' || c == '"' || c == '\t' || c == '\n' || c == '\r';
+  };
+  for (const std::string& sender : senders) {
+    if (EqualsIgnoreCase(sender, recipient)) continue;
+    for (size_t p = lower_diag.find(sender); p != std::string_view::npos;
+         p = lower_diag.find(sender, p + 1)) {
+      if (p > 0 && IsAddrChar(lower_diag[p - 1])) continue;  // part of a longer address
+      size_t end = p;
+      while (end > 0 && skippable(lower_diag[end - 1])) --end;
+      size_t start = end;
+      while (start > 0 && (IsDigit(lower_diag[start - 1]) || lower_diag[start - 1] == '.')) {
+        --start;
+      }
+      std::string_view token = lower_diag.substr(start, end - start);
+      // A failure's code: a success ("250 2.1.0 <sender>... Sender ok") refuses nothing.
+      if (token.empty() || (token[0] != '4' && token[0] != '5')) continue;
+      if (token.size() == 3 || ParseEnhancedStatus(token)) return true;
+    }
+  }
+  return false;
+}
 
 ReportedRecipient MakeRecipient(std::string address, std::string_view status, int code,
                                 std::string_view diag, ReportContext& context,
@@ -576,6 +624,9 @@ ReportedRecipient MakeRecipient(std::string address, std::string_view status, in
   f.text = diag;
   f.context = context.text();
   f.command = rr.smtp_command;
+  // A refusal that names herald's envelope sender is about the sender, as if MAIL FROM
+  // had been refused, whatever command it answered.
+  if (RefusesSender(lower, context.senders(), address)) f.command = "MAIL";
   f.diagnostic_type = dtype;
   f.permanent = permanent;
   rr.verdict = ClassifyFailure(f);
@@ -601,6 +652,68 @@ void ReadUnsubscribeRequest(std::string_view from, Report* r) {
   }
 }
 
+// The sentence of `text` (`lower` is its lower-case copy) around offset `at`: from the
+// previous full stop (". ") or blank line to the next (a '.' inside an address does not
+// end it), as one safe line.
+std::string SentenceAt(std::string_view text, std::string_view lower, size_t at) {
+  auto sentence_end = [&lower](size_t pos) {
+    size_t stop = std::min(lower.find(". ", pos), lower.find(".\n", pos));
+    return std::min(stop, lower.find("\n\n", pos));
+  };
+  size_t from = 0;
+  for (size_t p = 0; (p = sentence_end(p)) < at; ++p) from = p + 1;
+  size_t to = std::min(sentence_end(at), lower.size());
+  return SafeOneLine(text.substr(from, to - from), kMaxMatchedBytes);
+}
+
+// A mailing list manager's refusal of a post: a notice from the list's software (its From
+// is the list's -owner, -admin, -request or -bounces address, or a Mailman, Majordomo,
+// LISTSERV or ezmlm one, or it carries fml's X-MLServer or ezmlm's Mailing-List header)
+// that carries list headers (RFC 2369 List-*, RFC 2919 List-Id) and tells the poster they
+// are not a member. A soft bounce (the list refuses the sender) for the list's address:
+// the first address the text names other than the notice's own From and To, else its
+// List-Post address. False for any other mail, list posts included.
+bool ReadListRefusal(std::string_view text, const MimePart& root, Report* r) {
+  static constexpr std::string_view kListHeaders[] = {"List-Id",     "List-Post", "List-Subscribe",
+                                                      "List-Help",   "X-ML-Name", "X-MLServer",
+                                                      "Mailing-List"};
+  bool from_list = false;
+  for (std::string_view h : kListHeaders) from_list = from_list || root.HasHeader(h);
+  if (!from_list) return false;
+  const std::string from = Lower(root.Header("From"));
+  bool from_manager = root.HasHeader("X-MLServer") || root.HasHeader("Mailing-List");
+  static constexpr std::string_view kManagers[] = {"-owner@", "-admin@",   "-request@", "-bounces@",
+                                                   "mailman", "majordomo", "listserv",  "ezmlm"};
+  for (std::string_view m : kManagers) from_manager = from_manager || Has(from, m);
+  if (!from_manager) return false;
+  std::string_view head = text.substr(0, 2048);
+  std::string lower = Lower(head);
+  static constexpr std::string_view kRefusals[] = {"not a member of", "are not member",
+                                                   "not a list member"};
+  size_t at = std::string::npos;
+  for (std::string_view k : kRefusals) at = std::min(at, lower.find(k));
+  if (at == std::string::npos) return false;
+  const std::string to = Lower(root.Header("To"));
+  std::string address;
+  for (const FoundAddress& a : FindAddresses(head, 8)) {
+    if (!Has(from, a.address) && !Has(to, a.address)) {
+      address = a.address;
+      break;
+    }
+  }
+  if (address.empty()) {
+    std::vector<FoundAddress> post = FindAddresses(root.Header("List-Post"), 1);
+    if (post.empty()) return false;
+    address = post.front().address;
+  }
+  ReportContext context(std::string_view{}, false);
+  r->recipients.push_back(
+      MakeRecipient(address, "", 0, SentenceAt(head, lower, at), context, "", true));
+  r->format = "list";
+  r->kind = FeedbackKind::kBounce;
+  return true;
+}
+
 // An auto-reply that says the address it answers for is retired ("this inbox is no longer
 // in use"): a soft bounce for that address, not an absence notice. The address is the
 // first one the text names, else Reply-To, else From. False for any other auto-reply.
@@ -613,16 +726,7 @@ bool ReadRetiredAddressReply(std::string_view text, const MimePart& root, Report
   size_t at = std::string::npos;
   for (std::string_view k : kRetired) at = std::min(at, lower.find(k));
   if (at == std::string::npos) return false;
-  // The sentence that says it: from the previous full stop (". ") or blank line to the
-  // next (a '.' inside an address does not end it).
-  auto sentence_end = [&lower](size_t pos) {
-    size_t stop = std::min(lower.find(". ", pos), lower.find(".\n", pos));
-    return std::min(stop, lower.find("\n\n", pos));
-  };
-  size_t from = 0;
-  for (size_t p = 0; (p = sentence_end(p)) < at; ++p) from = p + 1;
-  size_t to = std::min(sentence_end(at), lower.size());
-  std::string sentence = SafeOneLine(head.substr(from, to - from), kMaxMatchedBytes);
+  std::string sentence = SentenceAt(head, lower, at);
   std::vector<FoundAddress> found = FindAddresses(head, 1);
   if (found.empty()) found = FindAddresses(root.Header("Reply-To"), 1);
   if (found.empty()) found = FindAddresses(root.Header("From"), 1);
@@ -681,6 +785,7 @@ bool ReadDsn(const std::vector<Leaf>& leaves, std::string_view bounce_text, Repo
   r->reporting_mta = SafeOneLine(ds.reporting_mta, 255);
   if (!ds.arrival_date.empty()) r->arrival_date = SafeOneLine(ds.arrival_date, 200);
   ReportContext ctx(bounce_text);
+  ctx.set_senders(EnvelopeSenders(*leaves.front().part, *r));
   bool any_success = false;
   for (DsnRecipient& d : ds.recipients) {
     if (d.action == "delivered" || d.action == "relayed" || d.action == "expanded") {
@@ -806,6 +911,7 @@ bool ReadTextBounce(std::string_view text, const MimePart& root, const MimePart*
   if (recipients.empty()) return false;
   r->format = "text";
   ReportContext ctx(text, recipients.size() == 1);
+  ctx.set_senders(EnvelopeSenders(root, *r));
   for (size_t i = 0; i < recipients.size(); ++i) {
     std::string_view seg =
         recipients[i].pos == std::string_view::npos ? text : Segment(text, recipients, i);
@@ -963,7 +1069,60 @@ const char* FeedbackKindName(FeedbackKind kind) {
   return "not_feedback";
 }
 
-Report ParseFeedback(std::string_view message) {
+namespace {
+
+// A report forwarded inline: the offset in `body` of the header block of another delivery
+// status report written in the text (an operator's or a provider's relay of a bounce, the
+// forwarded report's own "Content-Type: multipart/report; report-type=delivery-status"
+// among its header lines), or npos.
+size_t FindInlineReport(std::string_view body) {
+  size_t p = FindNoCase(body, "report-type=delivery-status");
+  if (p == std::string_view::npos) return p;
+  size_t line = body.rfind('\n', p);
+  line = line == std::string_view::npos ? 0 : line + 1;  // the line holding the field
+  // Back over the lines of the header block: fields ("Name: value"), their folded
+  // continuations and an mbox "From " line; anything else ends the block.
+  auto header_line = [](std::string_view l) {
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    if (l.empty()) return false;
+    if (l.front() == ' ' || l.front() == '\t' || l.substr(0, 5) == "From ") return true;
+    size_t colon = l.find(':');
+    if (colon == 0 || colon == std::string_view::npos || colon > 76) return false;
+    for (char c : l.substr(0, colon)) {
+      if (c <= ' ' || c > '~') return false;
+    }
+    return true;
+  };
+  while (line > 0) {
+    // The previous line spans [prev, line - 1).
+    size_t prev_nl = line >= 2 ? body.rfind('\n', line - 2) : std::string_view::npos;
+    size_t prev = prev_nl == std::string_view::npos ? 0 : prev_nl + 1;
+    if (!header_line(body.substr(prev, line - 1 - prev))) break;
+    line = prev;
+  }
+  return line;
+}
+
+Report ParseFeedbackAt(std::string_view message, int depth);
+
+// The report a mail forwards inline in its text, when it forwards one that names failed
+// recipients; nullopt otherwise. Followed one level deep.
+std::optional<Report> ReadForwardedReport(const std::vector<Leaf>& leaves, int depth) {
+  if (depth > 0) return std::nullopt;
+  for (const Leaf& l : leaves) {
+    if (l.in_original || !l.part->children.empty() || !IsTextType(l.part->type)) continue;
+    size_t at = FindInlineReport(l.part->body);
+    if (at == std::string_view::npos) continue;
+    Report inner = ParseFeedbackAt(std::string_view(l.part->body).substr(at), depth + 1);
+    if ((inner.kind == FeedbackKind::kBounce || inner.kind == FeedbackKind::kUndetermined) &&
+        !inner.recipients.empty()) {
+      return inner;
+    }
+  }
+  return std::nullopt;
+}
+
+Report ParseFeedbackAt(std::string_view message, int depth) {
   Report r;
   if (message.size() > kMaxFeedbackBytes) message = message.substr(0, kMaxFeedbackBytes);
   MimePart root = ParseMimeTree(message);
@@ -1001,6 +1160,8 @@ Report ParseFeedback(std::string_view message) {
     if (r.kind == FeedbackKind::kComplaint || r.kind == FeedbackKind::kDelivered) return r;
   } else if (ReadDsn(leaves, text, &r)) {
     if (r.kind == FeedbackKind::kDelivered) return r;
+  } else if (std::optional<Report> forwarded = ReadForwardedReport(leaves, depth)) {
+    return *std::move(forwarded);
   } else {
     const bool auto_reply = LooksLikeAutoReply(root, lower_subject);
     const bool bounce_like =
@@ -1012,6 +1173,7 @@ Report ParseFeedback(std::string_view message) {
         ReadUnsubscribeRequest(r.from, &r);
         return r;
       }
+      if (ReadListRefusal(text, root, &r)) return r;
       if (!auto_reply) return r;
       if (!ReadRetiredAddressReply(text, root, &r)) {
         r.kind = FeedbackKind::kAutoReply;
@@ -1029,5 +1191,9 @@ Report ParseFeedback(std::string_view message) {
   r.kind = any_known ? FeedbackKind::kBounce : FeedbackKind::kUndetermined;
   return r;
 }
+
+}  // namespace
+
+Report ParseFeedback(std::string_view message) { return ParseFeedbackAt(message, 0); }
 
 }  // namespace herald::feedback

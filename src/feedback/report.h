@@ -14,16 +14,23 @@
 //     what the text says: the failed addresses and the remote server's reply;
 //   - RFC 5965 ARF complaints (redacted ones included) and RFC 6591 authentication
 //     failure reports;
+//   - a delivery status report forwarded inline in another mail's text (read as the report
+//     it forwards);
+//   - a mailing list manager's refusal of a post from a non-member (a soft bounce for the
+//     list's address);
 //   - RFC 3834 auto-replies (Auto-Submitted, vacation and out-of-office wording).
 // Line ends may be CRLF or LF (files on disk are usually LF); any bytes are accepted.
 // Every failed recipient's Verdict is made by the same rules as ClassifySmtpReply (reason
 // from the enhanced status, the reply text and the report's wording; hard only for an
-// address that is shown not to exist or to take no mail).
+// address that is shown not to exist or to take no mail); a refusal that names the
+// envelope sender (the returned message's Return-Path, or the address the report is sent
+// to) right after its codes is read as a refusal of MAIL FROM.
 // Thread-safety: pure; safe from any thread.
 // Trust: the input is an arbitrary email from anyone on the internet. Sizes are bounded:
-// at most kMaxFeedbackBytes are read, MIME nesting is followed kMaxMimeDepth levels, at
-// most kMaxReportRecipients recipients are reported, and every string in the result is
-// valid UTF-8 without control characters (safe for JSON and logs).
+// at most kMaxFeedbackBytes are read, MIME nesting is followed kMaxMimeDepth levels, a
+// report forwarded inline is followed one level deep, at most kMaxReportRecipients
+// recipients are reported, and every string in the result is valid UTF-8 without control
+// characters (safe for JSON and logs).
 #pragma once
 
 #include <cstddef>
@@ -96,8 +103,8 @@ struct OriginalMessage {
 
 struct Report {
   FeedbackKind kind = FeedbackKind::kNotFeedback;
-  // Which reading recognised the mail, for diagnostics: "rfc3464", "arf", "rfc3834", or the
-  // name of a text format ("qmail", "exim", "sendmail", "postfix", "exchange", ...).
+  // Which reading recognised the mail, for diagnostics: "rfc3464", "arf", "rfc3834", "list",
+  // or the name of a text format ("qmail", "exim", "sendmail", "postfix", "exchange", ...).
   std::string format;
   std::string reporting_mta;                  // Reporting-MTA (or the reporting host), may be empty
   std::string arrival_date;                   // the report's Arrival-Date or Date

@@ -245,6 +245,140 @@ TEST(ParseFeedbackTest, EximRefusalsByCommand) {
   EXPECT_EQ(conn.recipients[0].verdict.reason, Reason::kBlocked);
 }
 
+// A refusal that names herald's envelope sender right after its codes is about the sender
+// (as if MAIL FROM had been refused), whatever command it answered; one that names the
+// recipient there is about the recipient.
+TEST(ParseFeedbackTest, RefusalNamingTheEnvelopeSenderIsASenderRefusal) {
+  auto dsn = [](std::string_view diagnostic) {
+    std::string m =
+        "From: MAILER-DAEMON@relay.example.net\n"
+        "To: b-0100abc@bounces.sender.example\n"
+        "Subject: Delivery Status Notification (Failure)\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"S\"\n\n"
+        "--S\nContent-Type: text/plain\n\nYour message could not be delivered.\n\n"
+        "--S\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; relay.example.net\n\n"
+        "Final-Recipient: rfc822; kim@dest.example\nAction: failed\nStatus: 5.0.0\n"
+        "Diagnostic-Code: smtp; ";
+    m += diagnostic;
+    m += "\n\n--S\nContent-Type: text/rfc822-headers\n\n"
+         "Return-Path: <b-0100abc@bounces.sender.example>\n"
+         "From: app@sender.example\nTo: kim@dest.example\nSubject: Hi\n\n--S--\n";
+    return ParseFeedback(m);
+  };
+  Report sender = dsn("550 5.7.1 <b-0100abc@bounces.sender.example>... Access denied");
+  ASSERT_EQ(sender.recipients.size(), 1u);
+  EXPECT_EQ(sender.recipients[0].address, "kim@dest.example");
+  EXPECT_EQ(sender.recipients[0].verdict.reason, Reason::kSenderRejected);
+  EXPECT_FALSE(sender.recipients[0].verdict.hard);
+  // A generic "unknown address" about the sender is no sign that the recipient is gone.
+  Report unknown = dsn("550 5.1.0 <b-0100abc@bounces.sender.example>: unknown address");
+  ASSERT_EQ(unknown.recipients.size(), 1u);
+  EXPECT_EQ(unknown.recipients[0].verdict.reason, Reason::kSenderRejected);
+  EXPECT_FALSE(unknown.recipients[0].verdict.hard);
+  // The recipient named after the codes: about the recipient, as before.
+  Report rcpt = dsn("550 5.7.1 <kim@dest.example>... Access denied");
+  ASSERT_EQ(rcpt.recipients.size(), 1u);
+  EXPECT_EQ(rcpt.recipients[0].verdict.reason, Reason::kPolicy);
+  // The sender merely quoted elsewhere in the text does not count.
+  Report quoted =
+      dsn("550 5.1.1 <kim@dest.example> unknown user (mail from b-0100abc@bounces.sender.example)");
+  ASSERT_EQ(quoted.recipients.size(), 1u);
+  EXPECT_EQ(quoted.recipients[0].verdict.reason, Reason::kUserUnknown);
+
+  // A transcript in which the sender was accepted before the recipient was refused.
+  Report transcript =
+      dsn("250 2.1.0 <b-0100abc@bounces.sender.example>... Sender ok 550 5.1.1 "
+          "<kim@dest.example>... User unknown");
+  ASSERT_EQ(transcript.recipients.size(), 1u);
+  EXPECT_EQ(transcript.recipients[0].verdict.reason, Reason::kUserUnknown);
+
+  // A text bounce: the address the bounce is sent to is the envelope sender.
+  Report text = ParseFeedback(
+      "From: Mail Delivery System <Mailer-Daemon@mx.sender.example>\n"
+      "To: app@sender.example\n"
+      "Subject: Mail delivery failed: returning message to sender\n\n"
+      "A message that you sent could not be delivered to one or more of its\n"
+      "recipients. This is a permanent error. The following address(es) failed:\n\n"
+      "  kim@dest.example\n"
+      "    SMTP error from remote mail server after end of data:\n"
+      "    550 5.2.0 <app@sender.example> From: domain is not acceptable\n");
+  ASSERT_EQ(text.recipients.size(), 1u);
+  EXPECT_EQ(text.recipients[0].address, "kim@dest.example");
+  EXPECT_EQ(text.recipients[0].verdict.reason, Reason::kSenderRejected);
+}
+
+// A bounce forwarded inline (an operator relays it as plain text, header and all) is read
+// as the report it forwards.
+TEST(ParseFeedbackTest, InlineForwardedReportIsRead) {
+  constexpr std::string_view kForwarded = R"(From: MAILER-DAEMON@gw.example.net
+To: app@sender.example
+Subject: Undelivered Mail Returned to Sender
+Content-Type: text/plain; charset=us-ascii
+
+The report below could not be handled here; please contact <help@gw.example.net>.
+------------------------------------------
+From MAILER-DAEMON  Mon Nov 23 04:00:00 2026
+Return-Path: <>
+From: MAILER-DAEMON@relay.example.net (Mail Delivery System)
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status;
+	boundary="F1"
+
+--F1
+Content-Type: text/plain
+
+<kim@dest.example>: mailbox is full
+
+--F1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; relay.example.net
+
+Final-Recipient: rfc822; kim@dest.example
+Action: failed
+Status: 5.2.2
+Diagnostic-Code: smtp; 552 5.2.2 <kim@dest.example>: mailbox is full
+
+--F1--
+)";
+  Report r = ParseFeedback(kForwarded);
+  EXPECT_EQ(r.kind, FeedbackKind::kBounce);
+  EXPECT_EQ(r.format, "rfc3464");
+  ASSERT_EQ(r.recipients.size(), 1u);
+  EXPECT_EQ(r.recipients[0].address, "kim@dest.example");
+  EXPECT_EQ(r.recipients[0].verdict.reason, Reason::kMailboxFull);
+}
+
+// A mailing list manager telling a poster that the list refused the post is a soft
+// bounce for the list; the same words without list headers are ordinary mail.
+TEST(ParseFeedbackTest, ListRefusalOfANonMember) {
+  constexpr std::string_view kBody =
+      "Subject: Your post to team-talk was not accepted\n"
+      "From: team-talk-owner@lists.dest.example\n"
+      "To: app@sender.example\n\n"
+      "Sorry, you are not a member of the list <team-talk@lists.dest.example>, so your\n"
+      "message was not distributed.\n";
+  Report r =
+      ParseFeedback(std::string("List-Id: <team-talk.lists.dest.example>\n") + std::string(kBody));
+  EXPECT_EQ(r.kind, FeedbackKind::kBounce);
+  EXPECT_EQ(r.format, "list");
+  ASSERT_EQ(r.recipients.size(), 1u);
+  EXPECT_EQ(r.recipients[0].address, "team-talk@lists.dest.example");
+  EXPECT_EQ(r.recipients[0].verdict.reason, Reason::kSenderRejected);
+  EXPECT_FALSE(r.recipients[0].verdict.hard);
+
+  EXPECT_EQ(ParseFeedback(kBody).kind, FeedbackKind::kNotFeedback);
+  // A post distributed by a list, from its author, is no refusal whatever it says.
+  Report post = ParseFeedback(
+      "List-Id: <club.lists.dest.example>\nFrom: Ann <ann@dest.example>\n"
+      "To: club@lists.dest.example\nSubject: Meeting\n\n"
+      "If you are not a member of the club yet, write to join@dest.example.\n");
+  EXPECT_EQ(post.kind, FeedbackKind::kNotFeedback);
+}
+
 TEST(ParseFeedbackTest, AutoRepliesAndOrdinaryMail) {
   Report a = ParseFeedback(
       "From: someone@dest.example\nTo: app@sender.example\nSubject: Out of Office: receipt\n"

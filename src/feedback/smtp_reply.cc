@@ -211,7 +211,6 @@ constexpr Phrase kPhrases[] = {
     {"grey list", Reason::kRateLimited},
     {"gray list", Reason::kRateLimited},
     // Retries ran out.
-    {"retry timeout exceeded", Reason::kExpired},
     {"retry time exceeded", Reason::kExpired},
     {"could not deliver for the last", Reason::kExpired},
     {"envelope expired", Reason::kExpired},
@@ -225,6 +224,10 @@ constexpr Phrase kPhrases[] = {
     {"still undelivered", Reason::kExpired},
     {"not delivered within", Reason::kExpired},
     {"failing for a long time", Reason::kExpired},  // Exim: retry time reached
+    // The content was classified as spam; advice to set up SPF or DKIM that may follow
+    // is not the cause.
+    {"spam classification", Reason::kSpam},
+    {"classified as spam", Reason::kSpam},
     // Sender authentication.
     {"spf", Reason::kAuthFailure, true},
     {"openspf", Reason::kAuthFailure},
@@ -267,7 +270,8 @@ constexpr Phrase kPhrases[] = {
     {"helo rejected", Reason::kBlocked},
     {"invalid helo", Reason::kBlocked},
     {"bad helo", Reason::kBlocked},
-    {"my name was rejected", Reason::kBlocked},  // qmail
+    {"my name was rejected", Reason::kBlocked},   // qmail
+    {"refused to talk to me", Reason::kBlocked},  // Postfix: the greeting was a refusal
     {"client host rejected", Reason::kBlocked},
     {"client host blocked", Reason::kBlocked},
     {"service refused", Reason::kBlocked},
@@ -306,6 +310,8 @@ constexpr Phrase kPhrases[] = {
     // Reputation, before the rate phrases ("rate limited due to IP reputation").
     {"reputation", Reason::kBadReputation},
     {"user complaints", Reason::kBadReputation},  // Yahoo TSS04
+    // The sending IP is refused for the unwanted mail it sent (Outlook.com SC-004).
+    {"unwanted messages", Reason::kBlocked},
     // Too many connections, before the rate phrases.
     {"frequency limited", Reason::kTooManyConnections},
     {"too many connections", Reason::kTooManyConnections},
@@ -629,6 +635,9 @@ constexpr Phrase kFallbackPhrases[] = {
     // Retries ran out, said only in general terms: last, so that the cause of the last
     // attempt, when the report gives one, wins.
     {"has been in the queue too long", Reason::kExpired},
+    // Exim writes the last attempt's cause before it ("mailbox is full: retry timeout
+    // exceeded"), so the cause, when given, wins.
+    {"retry timeout exceeded", Reason::kExpired},
     {"queue too long", Reason::kExpired},
     {"undeliverable for too long", Reason::kExpired},
     {"giving up", Reason::kExpired},

@@ -12,7 +12,8 @@
 //      again later");
 //   4. an ambiguous enhanced code's usual meaning (5.7.1 -> kPolicy), then the basic code
 //      (500-504 -> kSyntaxError, 551 -> kMailboxMoved, 521/556 -> kNotAccepting, ...);
-//   5. phrases that only say retries stopped ("in the queue too long") -> kExpired;
+//   5. phrases that only say retries stopped ("in the queue too long", Exim's "retry
+//      timeout exceeded" after the last attempt's cause) -> kExpired;
 //   6. for reports, the same tiers over the report's wider wording; else Reason::kUnknown.
 // Then the command the server refused narrows it (reports only, where the report says
 // which): a refusal of MAIL FROM is kSenderRejected, one at connection or HELO time is

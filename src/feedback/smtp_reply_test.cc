@@ -394,6 +394,48 @@ TEST(ClassifySmtpReplyTest, SpecificTextThenCodeThenGenericText) {
             Reason::kExpired);
 }
 
+TEST(ClassifyFailureTest, CauseBeforeRetriesStopped) {
+  // Exim puts the last attempt's cause before "retry timeout exceeded": the cause wins...
+  FailureFacts facts;
+  facts.text = "mailbox is full: retry timeout exceeded";
+  EXPECT_EQ(ClassifyFailure(facts).reason, Reason::kMailboxFull);
+  // ...and the phrase alone still says that retries ran out.
+  facts.text = "alice@example.org retry timeout exceeded";
+  EXPECT_EQ(ClassifyFailure(facts).reason, Reason::kExpired);
+}
+
+TEST(ClassifyFailureTest, GreetingRefusedIsABlock) {
+  // Postfix's words for a server whose greeting refused the connection.
+  FailureFacts facts;
+  facts.status = "4.0.0";
+  facts.permanent = false;
+  facts.text =
+      "delivery temporarily suspended: connect to mx.example.org[192.0.2.9]: server refused to "
+      "talk to me: 421 Service not available, closing transmission channel";
+  EXPECT_EQ(ClassifyFailure(facts).reason, Reason::kBlocked);
+}
+
+TEST(ClassifySmtpReplyTest, SpamVerdictBeforeAuthenticationAdvice) {
+  // The cause is the spam verdict; the SPF record is advice.
+  EXPECT_EQ(ClassifySmtpReply(550,
+                              "5.7.1 Your message was rejected due to spam classification. "
+                              "Publishing an SPF record for your domain may help.")
+                .reason,
+            Reason::kSpam);
+  EXPECT_EQ(ClassifySmtpReply(550, "Message classified as spam; see our SPF FAQ").reason,
+            Reason::kSpam);
+  // SPF alone is still an authentication failure.
+  EXPECT_EQ(ClassifySmtpReply(550, "5.7.1 SPF check failed").reason, Reason::kAuthFailure);
+}
+
+TEST(ClassifySmtpReplyTest, UnwantedMailFromTheIpIsABlock) {
+  EXPECT_EQ(ClassifySmtpReply(550,
+                              "SC-004 Mail from 192.0.2.44 refused: too many unwanted messages "
+                              "came from this IP address")
+                .reason,
+            Reason::kBlocked);
+}
+
 TEST(ClassifySmtpReplyTest, GarbageBytesGiveASafeLine) {
   static constexpr char kGarbage[] =
       "\xff\xfe\x00\x01\x80"
