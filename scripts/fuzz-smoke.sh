@@ -9,7 +9,7 @@ build=${1:-build-fuzz}
 secs=${FUZZ_SECONDS:-6}
 jobs=${JOBS:-$(nproc)}
 CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_FUZZ=ON \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -DNDEBUG" -DHERALD_BUILD_SERVER=ON >/dev/null
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 -DNDEBUG" -DHERALD_BUILD_SERVER=ON >/dev/null
 targets=$(cmake --build "$build" --target help | sed -n 's/^\.\.\. \([a-z0-9_]*_fuzz\)$/\1/p; s/^\([a-z0-9_]*_fuzz\):.*/\1/p' | sort -u)
 if [ -z "$targets" ]; then echo "fuzz: no targets"; exit 0; fi
 cmake --build "$build" -j "$jobs" --target $targets

@@ -973,6 +973,12 @@ bool ReadSesNotification(std::string_view text, Report* r) {
   if (open == std::string_view::npos || close == std::string_view::npos || close < key) {
     return false;
   }
+  // SES and SNS send the notification as the whole body. JSON that starts further on is
+  // something quoted in another mail (a bounce that returns a message about notifications
+  // inline, say) and is not read as a notification.
+  for (char c : text.substr(0, open)) {
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return false;
+  }
   std::string json;
   std::string_view raw = text.substr(open, close - open + 1);
   for (size_t i = 0; i < raw.size(); ++i) {

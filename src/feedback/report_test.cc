@@ -454,6 +454,22 @@ TEST(ParseFeedbackTest, SesNotificationByMail) {
   EXPECT_EQ(r.original.message_id, "0100-abc");
 }
 
+// A bounce whose text quotes JSON in the notification shape (the returned message was
+// about SES notifications) stays a bounce: a notification is the whole body, never a quote.
+TEST(ParseFeedbackTest, QuotedNotificationJsonIsNotANotification) {
+  Report r = ParseFeedback(
+      "From: MAILER-DAEMON@mx.dest.example\nSubject: failure notice\n\n"
+      "Sorry, I could not deliver your message to the following address.\n\n"
+      "<gone@dest.example>:\n550 5.1.1 mailbox does not exist\n\n"
+      "Your message said:\n{\"notificationType\":\"Delivery\",\"delivery\":"
+      "{\"recipients\":[\"someone@else.example\"]},\"mail\":{\"messageId\":\"x\"}}\n");
+  EXPECT_EQ(r.kind, FeedbackKind::kBounce);
+  EXPECT_NE(r.format, "ses-notification");
+  ASSERT_GE(r.recipients.size(), 1u);
+  EXPECT_EQ(r.recipients[0].address, "gone@dest.example");
+  EXPECT_TRUE(r.recipients[0].verdict.hard);
+}
+
 TEST(ParseFeedbackTest, WrongBoundaryIsGuessed) {
   std::string dsn(kPostfixDsn);
   dsn.replace(dsn.find("boundary=\"B1\""), 13, "boundary=\"NOPE\"");
