@@ -1,4 +1,6 @@
-// main.cc: the `herald` command: `serve` and the operator's subcommands.
+// main.cc: herald-core, the program behind the `herald` command: `serve` and the
+// operator's subcommands. The `herald` front end (herald.cc) execs it with its own
+// arguments for every subcommand but `classify`, which it runs itself.
 //
 // This is the only code not linked into tests: it parses flags, loads the configuration
 // and calls into server/ and store/. Operator commands open the same SQLite store as the
@@ -29,10 +31,9 @@
 #include "base/crypto.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "cli/classify_command.h"
 #include "events/http_poster.h"
 #include "events/jsonl_reader.h"
-#include "feedback/report.h"
-#include "feedback/report_json.h"
 #include "mail/address.h"
 #include "sending/suppression.h"
 #include "server/config.h"
@@ -509,71 +510,6 @@ int IdentityShow(store::Store& st, const Config& c, const std::string& account,
     }
   }
   return 0;
-}
-
-// Reads what `fd` holds, at most feedback::kMaxFeedbackBytes (ParseFeedback looks at no
-// more), into *out with plain read() calls. Returns 0 or an errno value. A regular file
-// costs one fstat() and one read(): the buffer is one byte larger than the file, and a
-// regular file reads short only at its end.
-int ReadUpTo(int fd, std::string* out) {
-  constexpr size_t kLimit = feedback::kMaxFeedbackBytes;
-  struct stat st;
-  bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0;
-  size_t size = regular ? std::min(static_cast<size_t>(st.st_size) + 1, kLimit) : 64 * 1024;
-  out->resize(size);
-  size_t used = 0;
-  for (;;) {
-    ssize_t n = read(fd, out->data() + used, out->size() - used);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      out->clear();
-      return err;
-    }
-    if (n == 0) break;
-    used += static_cast<size_t>(n);
-    if (used >= kLimit) break;
-    if (used < out->size()) {
-      if (regular) break;
-      continue;
-    }
-    out->resize(std::min(out->size() * 2, kLimit));  // a pipe, or a file that grew
-  }
-  out->resize(std::min(used, kLimit));
-  return 0;
-}
-
-// `herald classify FILE...`: one JSON line per readable file ({"file": PATH} plus
-// feedback::ReportToJson); "-" is standard input. An unreadable file is reported on stderr
-// and skipped; the exit status is then 1.
-int Classify(const std::vector<std::string>& files) {
-  std::string data;
-  std::string out;
-  out.reserve(1 << 17);
-  int failed = 0;
-  auto flush = [&out] {
-    if (!out.empty()) std::fwrite(out.data(), 1, out.size(), stdout);
-    out.clear();
-  };
-  for (const std::string& path : files) {
-    bool is_stdin = path == "-";
-    int fd = is_stdin ? STDIN_FILENO : open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    int err = fd < 0 ? errno : ReadUpTo(fd, &data);
-    if (fd >= 0 && !is_stdin) close(fd);
-    if (err != 0) {
-      flush();
-      std::fflush(stdout);
-      std::fprintf(stderr, "herald: classify: %s: %s\n", path.c_str(), std::strerror(err));
-      ++failed;
-      continue;
-    }
-    feedback::AppendReportJsonLine(feedback::ParseFeedback(data), path, &out);
-    out += '\n';
-    if (out.size() >= (1 << 16)) flush();
-  }
-  flush();
-  if (std::fflush(stdout) != 0) return Fail("classify: writing the output failed");
-  return failed > 0 ? 1 : 0;
 }
 
 // ---- herald suppression ... (the account suppression lists and the global list) ----------
@@ -1058,8 +994,7 @@ int Main(int argc, char** argv) {
   AddCommon(ccheck, &f);
 
   // classify
-  auto* classify = app.add_subcommand(
-      "classify", "print what herald reads in each email file (bounce, complaint, ...) as JSON");
+  auto* classify = app.add_subcommand("classify", cli::kClassifyDescription);
   std::vector<std::string> classify_files;
   classify->add_option("FILE", classify_files, "email files; - reads standard input")->required();
 
@@ -1073,7 +1008,7 @@ int Main(int argc, char** argv) {
   }
 
   if (serve->parsed()) return Serve(f);
-  if (classify->parsed()) return Classify(classify_files);
+  if (classify->parsed()) return cli::RunClassify(classify_files);
   if (std::optional<int> rc = RunSuppression(f, suppression)) return *rc;
   if (etail->parsed()) return EventsTail(f, n, follow);
   if (engagement->parsed()) return Engagement(f, eng_account, eng_set, eng_hours);

@@ -1,8 +1,8 @@
-// base/crypto.h: hashing, HMAC, encodings and randomness, as thin wrappers over OpenSSL.
+// base/crypto.h: hashing, HMAC and randomness, as thin wrappers over OpenSSL. The hex and
+// base64 encodings are in base/encoding.h (included here), which does not need OpenSSL.
 //
 // Contract: pure functions of their inputs, except RandomBytes/RandomToken which read the
-// OpenSSL CSPRNG. Base64Decode returns nullopt for anything that is not strict
-// standard-alphabet base64 (whitespace is skipped when allow_whitespace is set).
+// OpenSSL CSPRNG.
 // Thread-safety: all functions are safe from any thread.
 // Trust: inputs may be hostile; nothing here allocates more than a small multiple of its input.
 #pragma once
@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/encoding.h"
+
 namespace herald {
 
 // Raw 32-byte digest.
@@ -19,10 +21,6 @@ std::string Sha256(std::string_view data);
 std::string Sha256Hex(std::string_view data);
 // Raw 32-byte HMAC-SHA256.
 std::string HmacSha256(std::string_view key, std::string_view data);
-
-std::string HexEncode(std::string_view bytes);
-std::string Base64Encode(std::string_view bytes);
-std::optional<std::string> Base64Decode(std::string_view text, bool allow_whitespace = false);
 
 // Constant-time comparison of two byte strings (length leaks, contents do not).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);

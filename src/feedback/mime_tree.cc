@@ -1,5 +1,7 @@
 #include "feedback/mime_tree.h"
 
+#include <string.h>
+
 #include "base/strings.h"
 #include "mail/message.h"
 
@@ -144,28 +146,31 @@ struct Builder {
   bool SplitParts(std::string_view body, const std::string& boundary, int depth, MimePart* part) {
     const std::string delim = "--" + boundary;
     std::vector<std::string_view> pieces;
-    size_t pos = 0;
     size_t start = std::string_view::npos;
     bool found = false;
-    while (pos <= body.size()) {
-      size_t nl = body.find('\n', pos);
+    // Only lines that begin with the delimiter matter, so look for the delimiter itself
+    // (memmem skips ahead far faster than walking the body line by line).
+    for (size_t pos = 0; pos < body.size();) {
+      const void* hit = memmem(body.data() + pos, body.size() - pos, delim.data(), delim.size());
+      if (hit == nullptr) break;
+      size_t at = static_cast<size_t>(static_cast<const char*>(hit) - body.data());
+      size_t nl = body.find('\n', at);
       size_t end = nl == std::string_view::npos ? body.size() : nl;
-      std::string_view line = body.substr(pos, end - pos);
-      if (line.substr(0, delim.size()) == delim) {
-        std::string_view rest = TrimWhitespace(line.substr(delim.size()));
+      if (at == 0 || body[at - 1] == '\n') {
+        std::string_view rest =
+            TrimWhitespace(body.substr(at + delim.size(), end - at - delim.size()));
         bool close = rest.substr(0, 2) == "--";
         if (rest.empty() || close) {
           found = true;
           if (start != std::string_view::npos) {
-            size_t stop = pos > start ? pos - 1 : start;  // drop the LF before the delimiter
+            size_t stop = at > start ? at - 1 : start;  // drop the LF before the delimiter
             pieces.push_back(body.substr(start, stop - start));
           }
           start = close ? std::string_view::npos : end + 1;
           if (close) break;
         }
       }
-      if (nl == std::string_view::npos) break;
-      pos = nl + 1;
+      pos = at + 1;
     }
     if (start != std::string_view::npos && start < body.size()) {
       pieces.push_back(body.substr(start));  // no close delimiter

@@ -5,7 +5,7 @@ RFC 3834 auto-reply and an ordinary message. Checks the JSON shape that bench/ a
 operators rely on (one object per line, in argument order, "file" first among equals),
 the classification of each, standard input as "-", and that an unreadable file is
 reported on stderr, skipped, and makes the exit status 1 while the others are still
-printed."""
+printed. Also the `herald` front end: classify runs in it, everything else in herald-core."""
 
 import json
 import os
@@ -298,9 +298,66 @@ class Classify(unittest.TestCase):
         self.assertEqual(len(err.strip().splitlines()), 2)
 
     def test_no_file_is_a_usage_error(self):
-        rc, out, _ = self.run_classify()
-        self.assertNotEqual(rc, 0)
+        rc, out, err = self.run_classify()
+        self.assertEqual(rc, 2)
         self.assertEqual(out, [])
+        self.assertIn("at least one FILE", err)
+
+    def test_options(self):
+        p = subprocess.run([harness.HERALD_BIN, "classify", "--help"], capture_output=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn(b"Usage: herald classify", p.stdout)
+        rc, out, err = self.run_classify("--bogus", self.write("a.eml", DSN))
+        self.assertEqual((rc, out), (2, []))
+        self.assertIn("unknown option --bogus", err)
+        # After "--" every argument is a file, even one that looks like an option.
+        dash = self.write("-x.eml", DSN)
+        cwd = os.getcwd()
+        os.chdir(self.tmp)
+        try:
+            rc, out, err = self.run_classify("--", "-x.eml")
+        finally:
+            os.chdir(cwd)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out[0]["file"], "-x.eml")
+        self.check_dsn(out[0])
+        self.assertTrue(os.path.exists(dash))
+
+
+class FrontEnd(unittest.TestCase):
+    """`herald` runs classify itself and execs herald-core, from its own directory, for
+    every other subcommand (same process, same arguments)."""
+
+    def test_other_subcommands_reach_herald_core(self):
+        p = subprocess.run([harness.HERALD_BIN, "--help"], capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for sub in (b"serve", b"account", b"classify", b"suppression"):
+            self.assertIn(sub, p.stdout)
+        p = subprocess.run([harness.HERALD_BIN, "config", "reference"], capture_output=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"| `region` |", p.stdout)
+
+    def test_missing_herald_core_is_reported(self):
+        tmp = tempfile.mkdtemp(prefix="herald-front-")
+        try:
+            alone = os.path.join(tmp, "herald")
+            shutil.copy(harness.HERALD_BIN, alone)
+            p = subprocess.run([alone, "--help"], capture_output=True, timeout=60,
+                               env={"PATH": tmp})
+            self.assertEqual(p.returncode, 127)
+            self.assertIn(b"cannot run herald-core", p.stderr)
+            # classify needs nothing else.
+            path = os.path.join(tmp, "a.eml")
+            with open(path, "w") as f:
+                f.write(DSN)
+            p = subprocess.run([alone, "classify", path], capture_output=True, timeout=60,
+                               env={"PATH": tmp})
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(json.loads(p.stdout)["kind"], "bounce")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
