@@ -66,34 +66,13 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
 }
 
 // NextToken: the last identity name of the page, base64url without padding.
-std::string EncodeNextToken(const std::string& name) {
-  std::string b = Base64Encode(name);
-  while (!b.empty() && b.back() == '=') {
-    b.pop_back();
-  }
-  for (char& c : b) {
-    c = c == '+' ? '-' : c == '/' ? '_' : c;
-  }
-  return b;
-}
+std::string EncodeNextToken(const std::string& name) { return Base64UrlEncode(name); }
 
 // The bytes of a base64url token without padding (EncodeNextToken); nullopt when it is not
 // one or decodes to nothing.
 std::optional<std::string> DecodeBase64UrlToken(std::string_view token) {
-  if (token.empty() || token.size() > 1024) {
-    return std::nullopt;
-  }
-  std::string b(token);
-  for (char& c : b) {
-    if (c == '+' || c == '/' || c == '=') {
-      return std::nullopt;
-    }
-    c = c == '-' ? '+' : c == '_' ? '/' : c;
-  }
-  while (b.size() % 4 != 0) {
-    b.push_back('=');
-  }
-  std::optional<std::string> name = Base64Decode(b);
+  if (token.size() > 1024) return std::nullopt;
+  std::optional<std::string> name = Base64UrlDecode(token);
   if (!name || name->empty()) {
     return std::nullopt;
   }

@@ -52,20 +52,7 @@ std::string RandomUpperAlnum(size_t n) {
   return out;
 }
 
-std::string RandomBase64Url(size_t n_bytes) {
-  std::string s = Base64Encode(RandomBytes(n_bytes));
-  std::string out;
-  for (char c : s) {
-    if (c == '+') {
-      out += '-';
-    } else if (c == '/') {
-      out += '_';
-    } else if (c != '=') {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string RandomBase64Url(size_t n_bytes) { return Base64UrlEncode(RandomBytes(n_bytes)); }
 
 // Table-driven CRC-32C; the spool checks every record with it, a few hundred bytes per
 // message beyond the body, so the simple byte-wise loop is fast enough.

@@ -14,26 +14,6 @@ TEST(CryptoTest, HmacSha256Rfc4231Case2) {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
-TEST(CryptoTest, Base64RoundTripsAllLengths) {
-  std::string data;
-  for (int i = 0; i < 40; ++i) {
-    auto decoded = Base64Decode(Base64Encode(data));
-    ASSERT_TRUE(decoded.has_value());
-    EXPECT_EQ(*decoded, data);
-    data += static_cast<char>(i * 37);
-  }
-  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
-  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
-}
-
-TEST(CryptoTest, Base64RejectsGarbage) {
-  EXPECT_FALSE(Base64Decode("Zm9v!mFy").has_value());
-  EXPECT_FALSE(Base64Decode("Zm8").has_value());
-  EXPECT_FALSE(Base64Decode("Zm8=Zg==").has_value());
-  EXPECT_FALSE(Base64Decode("Zm9v\r\nYmFy").has_value());
-  EXPECT_EQ(Base64Decode("Zm9v\r\nYmFy", true).value(), "foobar");
-}
-
 TEST(CryptoTest, Crc32cKnownValue) {
   // RFC 3720 B.4: CRC-32C of 32 zero bytes.
   EXPECT_EQ(Crc32c(std::string(32, '\0')), 0x8A9136AAu);

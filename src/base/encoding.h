@@ -1,4 +1,4 @@
-// base/encoding.h: hex and base64 (RFC 4648 standard alphabet), written out here rather
+// base/encoding.h: hex, base64 and base64url (RFC 4648), written out here rather
 // than taken from OpenSSL so that code which only needs the encodings (the `herald
 // classify` front end, through mail/) does not load libcrypto.
 //
@@ -17,5 +17,11 @@ namespace herald {
 std::string HexEncode(std::string_view bytes);
 std::string Base64Encode(std::string_view bytes);
 std::optional<std::string> Base64Decode(std::string_view text, bool allow_whitespace = false);
+
+// base64url (RFC 4648 section 5) without padding. Base64UrlDecode is strict: only the
+// URL-safe alphabet, no padding, and the unused low bits of the last character must be
+// zero, so every byte string has exactly one encoding (tokens cannot be varied).
+std::string Base64UrlEncode(std::string_view bytes);
+std::optional<std::string> Base64UrlDecode(std::string_view text);
 
 }  // namespace herald

@@ -25,58 +25,6 @@ constexpr size_t kMacSize = 16;
 constexpr std::string_view kMacContext("herald/tracking-token\0", 22);
 constexpr char kInvalidToken[] = "invalid tracking token";
 
-constexpr char kBase64UrlAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string Base64UrlEncode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char ch : bytes) {
-    acc = (acc << 8) | static_cast<unsigned char>(ch);
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kBase64UrlAlphabet[(acc >> bits) & 0x3F];
-    }
-  }
-  if (bits > 0) out += kBase64UrlAlphabet[(acc << (6 - bits)) & 0x3F];
-  return out;
-}
-
-int Base64UrlValue(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
-
-// Strict: only the URL-safe alphabet, no padding, and the unused low bits of the last
-// character must be zero, so every byte string has exactly one encoding (otherwise a
-// changed last character could decode to the same bytes).
-std::optional<std::string> Base64UrlDecode(std::string_view text) {
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 4 * 3 + 2);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v = Base64UrlValue(c);
-    if (v < 0) return std::nullopt;
-    acc = ((acc << 6) | static_cast<uint32_t>(v)) & 0xFFFF;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  if ((acc & ((1u << bits) - 1)) != 0) return std::nullopt;
-  return out;
-}
-
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
     *out += static_cast<char>((v & 0x7F) | 0x80);
