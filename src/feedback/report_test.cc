@@ -21,6 +21,25 @@ std::string Crlf(std::string_view lf) {
   return out;
 }
 
+// Whether `r` is a bounce read as `format` with one failed recipient, `address`, for
+// `reason`; says what differs when it is not.
+::testing::AssertionResult IsOneBounce(const Report& r, std::string_view format,
+                                       std::string_view address, Reason reason) {
+  if (r.kind != FeedbackKind::kBounce) {
+    return ::testing::AssertionFailure() << "kind " << FeedbackKindName(r.kind);
+  }
+  if (r.format != format) return ::testing::AssertionFailure() << "format " << r.format;
+  if (r.recipients.size() != 1) {
+    return ::testing::AssertionFailure() << r.recipients.size() << " recipients";
+  }
+  const ReportedRecipient& rr = r.recipients[0];
+  if (rr.address != address) return ::testing::AssertionFailure() << "address " << rr.address;
+  if (rr.verdict.reason != reason) {
+    return ::testing::AssertionFailure() << "reason " << ReasonName(rr.verdict.reason);
+  }
+  return ::testing::AssertionSuccess();
+}
+
 constexpr std::string_view kPostfixDsn = R"(Return-Path: <>
 From: MAILER-DAEMON@relay.example.net (Mail Delivery System)
 Subject: Undelivered Mail Returned to Sender
@@ -198,11 +217,7 @@ To: ghost@dest.example
 body
 )";
   Report r = ParseFeedback(kQmail);
-  EXPECT_EQ(r.kind, FeedbackKind::kBounce);
-  EXPECT_EQ(r.format, "text");
-  ASSERT_EQ(r.recipients.size(), 1u);
-  EXPECT_EQ(r.recipients[0].address, "ghost@dest.example");
-  EXPECT_EQ(r.recipients[0].verdict.reason, Reason::kUserUnknown);
+  ASSERT_TRUE(IsOneBounce(r, "text", "ghost@dest.example", Reason::kUserUnknown));
   EXPECT_EQ(r.recipients[0].reply_code, 550);
   EXPECT_TRUE(r.recipients[0].verdict.hard);
   ASSERT_FALSE(r.original.referenced_ids.empty());
@@ -345,11 +360,7 @@ Diagnostic-Code: smtp; 552 5.2.2 <kim@dest.example>: mailbox is full
 --F1--
 )";
   Report r = ParseFeedback(kForwarded);
-  EXPECT_EQ(r.kind, FeedbackKind::kBounce);
-  EXPECT_EQ(r.format, "rfc3464");
-  ASSERT_EQ(r.recipients.size(), 1u);
-  EXPECT_EQ(r.recipients[0].address, "kim@dest.example");
-  EXPECT_EQ(r.recipients[0].verdict.reason, Reason::kMailboxFull);
+  ASSERT_TRUE(IsOneBounce(r, "rfc3464", "kim@dest.example", Reason::kMailboxFull));
 }
 
 // A mailing list manager telling a poster that the list refused the post is a soft
@@ -363,11 +374,7 @@ TEST(ParseFeedbackTest, ListRefusalOfANonMember) {
       "message was not distributed.\n";
   Report r =
       ParseFeedback(std::string("List-Id: <team-talk.lists.dest.example>\n") + std::string(kBody));
-  EXPECT_EQ(r.kind, FeedbackKind::kBounce);
-  EXPECT_EQ(r.format, "list");
-  ASSERT_EQ(r.recipients.size(), 1u);
-  EXPECT_EQ(r.recipients[0].address, "team-talk@lists.dest.example");
-  EXPECT_EQ(r.recipients[0].verdict.reason, Reason::kSenderRejected);
+  ASSERT_TRUE(IsOneBounce(r, "list", "team-talk@lists.dest.example", Reason::kSenderRejected));
   EXPECT_FALSE(r.recipients[0].verdict.hard);
 
   EXPECT_EQ(ParseFeedback(kBody).kind, FeedbackKind::kNotFeedback);
@@ -405,11 +412,7 @@ TEST(ParseFeedbackTest, RetiredAddressAutoReplyIsABounce) {
       "From: <noreply@dest.example>\nReply-To: <desk@dest.example>\nSubject: Auto: hello\n"
       "Auto-Submitted: auto-replied\n\nThe mailbox old.name@dest.example is no longer in "
       "use. Please write to desk@dest.example instead.\n");
-  EXPECT_EQ(r.kind, FeedbackKind::kBounce);
-  EXPECT_EQ(r.format, "rfc3834");
-  ASSERT_EQ(r.recipients.size(), 1u);
-  EXPECT_EQ(r.recipients[0].address, "old.name@dest.example");
-  EXPECT_EQ(r.recipients[0].verdict.reason, Reason::kMailboxDisabled);
+  ASSERT_TRUE(IsOneBounce(r, "rfc3834", "old.name@dest.example", Reason::kMailboxDisabled));
   EXPECT_FALSE(r.recipients[0].verdict.hard);
   EXPECT_EQ(r.recipients[0].verdict.diagnostic_code,
             "smtp; The mailbox old.name@dest.example is no longer in use");
