@@ -57,6 +57,18 @@ def _forget(proc):
     _live.pop(proc.pid, None)
 
 
+def _terminate(proc, timeout=10):
+    """SIGTERM, then SIGKILL if the process has not exited within `timeout` seconds."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    _forget(proc)
+
+
 def _sweep():
     for pid, (proc, _what) in list(_live.items()):
         if proc.poll() is None:
@@ -1045,14 +1057,7 @@ class Dnsmasq:
         wait_until(answering, 10, "dnsmasq on port %d" % port)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        _forget(self.proc)
+        _terminate(self.proc)
         self.log.close()
 
 
@@ -1120,14 +1125,7 @@ class SmtpSink:
         return out
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        _forget(self.proc)
+        _terminate(self.proc)
 
     def cleanup(self):
         self.stop()
