@@ -40,7 +40,12 @@ int main(int argc, char** argv) {
     }
   }
   execvp("herald-core", argv);
-  std::fprintf(stderr, "herald: cannot run herald-core%s%s: %s\n", core.empty() ? "" : " (nor ",
-               core.empty() ? "" : (core + ")").c_str(), std::strerror(errno));
+  const char* why = std::strerror(errno);
+  if (core.empty()) {
+    std::fprintf(stderr, "herald: cannot run herald-core from PATH: %s\n", why);
+  } else {
+    std::fprintf(stderr, "herald: cannot run herald-core (looked for %s, then on PATH): %s\n",
+                 core.c_str(), why);
+  }
   return 127;
 }
