@@ -449,10 +449,7 @@ TEST(ParseFeedbackTest, SesNotificationByMail) {
       "\"bouncedRecipients\":[{\"emailAddress\":\"gone@dest.example\",\"status\":\"5.1.1\","
       "\"diagnosticCode\":\"smtp; 550 5.1.1 user unknown\"}],\"reportingMTA\":\"dsn; "
       "a1.example\"},\"mail\":{\"messageId\":\"0100-abc\"}}\n");
-  EXPECT_EQ(r.kind, FeedbackKind::kBounce);
-  EXPECT_EQ(r.format, "ses-notification");
-  ASSERT_EQ(r.recipients.size(), 1u);
-  EXPECT_EQ(r.recipients[0].verdict.reason, Reason::kUserUnknown);
+  ASSERT_TRUE(IsOneBounce(r, "ses-notification", "gone@dest.example", Reason::kUserUnknown));
   EXPECT_EQ(r.reporting_mta, "a1.example");
   EXPECT_EQ(r.original.message_id, "0100-abc");
 }
