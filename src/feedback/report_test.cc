@@ -241,23 +241,19 @@ TEST(ParseFeedbackTest, EximRefusalsByCommand) {
       "    host mx.dest.example [192.0.2.3]\n"
       "    SMTP error from remote mail server after end of data:\n"
       "    550 Unknown user someone@dest.example\n");
-  ASSERT_EQ(data.recipients.size(), 1u);
+  ASSERT_TRUE(IsOneBounce(data, "text", "someone@dest.example", Reason::kFiltered));
   EXPECT_EQ(data.recipients[0].smtp_command, "DATA");
-  EXPECT_EQ(data.recipients[0].verdict.reason, Reason::kFiltered);
   EXPECT_FALSE(data.recipients[0].verdict.hard);
 
   Report mail = exim(
       "    SMTP error from remote mail server after MAIL FROM:<app@sender.example>:\n"
       "    host mx.dest.example [192.0.2.3]: 553 Go away\n");
-  ASSERT_EQ(mail.recipients.size(), 1u);
-  EXPECT_EQ(mail.recipients[0].address, "someone@dest.example");
-  EXPECT_EQ(mail.recipients[0].verdict.reason, Reason::kSenderRejected);
+  ASSERT_TRUE(IsOneBounce(mail, "text", "someone@dest.example", Reason::kSenderRejected));
 
   Report conn = exim(
       "    SMTP error from remote mail server after initial connection:\n"
       "    host mx.dest.example [192.0.2.3]: 554 No thanks\n");
-  ASSERT_EQ(conn.recipients.size(), 1u);
-  EXPECT_EQ(conn.recipients[0].verdict.reason, Reason::kBlocked);
+  ASSERT_TRUE(IsOneBounce(conn, "text", "someone@dest.example", Reason::kBlocked));
 }
 
 // A refusal that names herald's envelope sender right after its codes is about the sender
@@ -283,31 +279,25 @@ TEST(ParseFeedbackTest, RefusalNamingTheEnvelopeSenderIsASenderRefusal) {
     return ParseFeedback(m);
   };
   Report sender = dsn("550 5.7.1 <b-0100abc@bounces.sender.example>... Access denied");
-  ASSERT_EQ(sender.recipients.size(), 1u);
-  EXPECT_EQ(sender.recipients[0].address, "kim@dest.example");
-  EXPECT_EQ(sender.recipients[0].verdict.reason, Reason::kSenderRejected);
+  ASSERT_TRUE(IsOneBounce(sender, "rfc3464", "kim@dest.example", Reason::kSenderRejected));
   EXPECT_FALSE(sender.recipients[0].verdict.hard);
   // A generic "unknown address" about the sender is no sign that the recipient is gone.
   Report unknown = dsn("550 5.1.0 <b-0100abc@bounces.sender.example>: unknown address");
-  ASSERT_EQ(unknown.recipients.size(), 1u);
-  EXPECT_EQ(unknown.recipients[0].verdict.reason, Reason::kSenderRejected);
+  ASSERT_TRUE(IsOneBounce(unknown, "rfc3464", "kim@dest.example", Reason::kSenderRejected));
   EXPECT_FALSE(unknown.recipients[0].verdict.hard);
   // The recipient named after the codes: about the recipient, as before.
   Report rcpt = dsn("550 5.7.1 <kim@dest.example>... Access denied");
-  ASSERT_EQ(rcpt.recipients.size(), 1u);
-  EXPECT_EQ(rcpt.recipients[0].verdict.reason, Reason::kPolicy);
+  ASSERT_TRUE(IsOneBounce(rcpt, "rfc3464", "kim@dest.example", Reason::kPolicy));
   // The sender merely quoted elsewhere in the text does not count.
   Report quoted =
       dsn("550 5.1.1 <kim@dest.example> unknown user (mail from b-0100abc@bounces.sender.example)");
-  ASSERT_EQ(quoted.recipients.size(), 1u);
-  EXPECT_EQ(quoted.recipients[0].verdict.reason, Reason::kUserUnknown);
+  ASSERT_TRUE(IsOneBounce(quoted, "rfc3464", "kim@dest.example", Reason::kUserUnknown));
 
   // A transcript in which the sender was accepted before the recipient was refused.
   Report transcript =
       dsn("250 2.1.0 <b-0100abc@bounces.sender.example>... Sender ok 550 5.1.1 "
           "<kim@dest.example>... User unknown");
-  ASSERT_EQ(transcript.recipients.size(), 1u);
-  EXPECT_EQ(transcript.recipients[0].verdict.reason, Reason::kUserUnknown);
+  ASSERT_TRUE(IsOneBounce(transcript, "rfc3464", "kim@dest.example", Reason::kUserUnknown));
 
   // A text bounce: the address the bounce is sent to is the envelope sender.
   Report text = ParseFeedback(
@@ -319,9 +309,7 @@ TEST(ParseFeedbackTest, RefusalNamingTheEnvelopeSenderIsASenderRefusal) {
       "  kim@dest.example\n"
       "    SMTP error from remote mail server after end of data:\n"
       "    550 5.2.0 <app@sender.example> From: domain is not acceptable\n");
-  ASSERT_EQ(text.recipients.size(), 1u);
-  EXPECT_EQ(text.recipients[0].address, "kim@dest.example");
-  EXPECT_EQ(text.recipients[0].verdict.reason, Reason::kSenderRejected);
+  ASSERT_TRUE(IsOneBounce(text, "text", "kim@dest.example", Reason::kSenderRejected));
 }
 
 // A bounce forwarded inline (an operator relays it as plain text, header and all) is read
